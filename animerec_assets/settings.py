@@ -1,0 +1,124 @@
+"""The one environment switch: where every stage reads and writes.
+
+``ANIMEREC_ENV=local`` (the default) keeps everything embedded on one machine: a DuckDB
+warehouse file, a SQLite scheduler database, an embedded Redis server and a local artifact
+folder, all under ``ANIMEREC_HOME``. ``ANIMEREC_ENV=prod`` moves the same code onto BigQuery,
+PostgreSQL, a Redis server and a GCS bucket. Any single setting may also be overridden by its
+own variable (tests use that to point the local stack at the real PostgreSQL server).
+
+This module is pure configuration: it imports nothing heavy, so the crawler, the app and the
+CLI can read it without loading Dagster or TensorFlow.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+Environment = Literal["local", "prod"]
+ENVIRONMENTS: tuple[Environment, ...] = ("local", "prod")
+
+MAL_BASE_URL = "https://myanimelist.net"
+JIKAN_BASE_URL = "https://api.jikan.moe/v4"
+
+
+class SettingsError(RuntimeError):
+    """A required setting is missing or malformed."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    env: Environment
+    home: Path
+    # warehouse
+    warehouse: Literal["duckdb", "bigquery"]
+    duckdb_path: Path
+    gcp_project: str | None
+    bigquery_location: str | None
+    dbt_target: str
+    # crawl scheduler database (SQLAlchemy URL)
+    scheduler_db_url: str
+    # Redis: None means "start/use the embedded server under home"
+    redis_url: str | None
+    # model artifacts: a folder locally, gs://bucket/prefix in production
+    artifact_uri: str
+    # where the crawler fetches from (MAL itself, or the local replica)
+    mal_base_url: str
+    jikan_base_url: str
+    crawl_source: Literal["mal", "jikan"]
+    # Dagster instance storage: None means SQLite under DAGSTER_HOME
+    dagster_pg_url: str | None
+
+    @property
+    def embedded_redis_dir(self) -> Path:
+        return self.home / "redis"
+
+    @property
+    def export_dir(self) -> Path:
+        return self.home / "export"
+
+    @property
+    def crawl_output_dir(self) -> Path:
+        return self.home / "crawl"
+
+
+def _env(name: str, default: str | None = None) -> str | None:
+    value = os.environ.get(name, "").strip()
+    return value or default
+
+
+def _required(name: str, env: str) -> str:
+    value = _env(name)
+    if value is None:
+        raise SettingsError(f"{name} must be set when ANIMEREC_ENV={env}")
+    return value
+
+
+def load_settings(env: str | None = None) -> Settings:
+    """Read the environment once and decide every backend from ``ANIMEREC_ENV``."""
+    chosen = (env or _env("ANIMEREC_ENV", "local") or "local").lower()
+    if chosen not in ENVIRONMENTS:
+        raise SettingsError(f"ANIMEREC_ENV must be one of {ENVIRONMENTS}, got {chosen!r}")
+    home = Path(_env("ANIMEREC_HOME", str(Path.cwd() / "data")) or "data").expanduser().resolve()
+    crawl_source = (_env("ANIMEREC_CRAWL_SOURCE", "mal") or "mal").lower()
+    if crawl_source not in ("mal", "jikan"):
+        raise SettingsError(f"ANIMEREC_CRAWL_SOURCE must be 'mal' or 'jikan', got {crawl_source!r}")
+    common = dict(
+        home=home,
+        duckdb_path=Path(_env("ANIMEREC_DUCKDB_PATH", str(home / "warehouse.duckdb"))),
+        mal_base_url=(_env("ANIMEREC_MAL_BASE_URL", MAL_BASE_URL) or MAL_BASE_URL).rstrip("/"),
+        jikan_base_url=(_env("ANIMEREC_JIKAN_BASE_URL", JIKAN_BASE_URL) or JIKAN_BASE_URL).rstrip(
+            "/"
+        ),
+        crawl_source=crawl_source,
+    )
+    if chosen == "local":
+        return Settings(
+            env="local",
+            warehouse="duckdb",
+            gcp_project=_env("GCP_PROJECT"),
+            bigquery_location=_env("BIGQUERY_LOCATION"),
+            dbt_target="local",
+            scheduler_db_url=_env(
+                "ANIMEREC_SCHEDULER_DB_URL", f"sqlite:///{home / 'scheduler.sqlite'}"
+            )
+            or "",
+            redis_url=_env("REDIS_URL"),
+            artifact_uri=_env("ANIMEREC_ARTIFACT_URI", str(home / "artifacts")) or "",
+            dagster_pg_url=_env("DAGSTER_PG_URL"),
+            **common,
+        )
+    return Settings(
+        env="prod",
+        warehouse="bigquery",
+        gcp_project=_required("GCP_PROJECT", "prod"),
+        bigquery_location=_env("BIGQUERY_LOCATION", "US"),
+        dbt_target="prod",
+        scheduler_db_url=_required("ANIMEREC_SCHEDULER_DB_URL", "prod"),
+        redis_url=_required("REDIS_URL", "prod"),
+        artifact_uri=_required("ANIMEREC_ARTIFACT_URI", "prod"),
+        dagster_pg_url=_env("DAGSTER_PG_URL"),
+        **common,
+    )
