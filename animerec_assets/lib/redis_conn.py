@@ -106,18 +106,16 @@ def stop_embedded_redis(redis_dir: Path) -> bool:
     return True
 
 
-def redis_url(settings: Settings | None = None) -> str:
-    """The URL of the Redis this environment uses, starting the embedded one if needed."""
-    settings = settings or load_settings()
-    if settings.redis_url:
-        return settings.redis_url
-    return ensure_embedded_redis(settings.embedded_redis_dir)
-
-
-def redis_client(settings: Settings | None = None, *, check: bool = True) -> redis.Redis:
-    """A client for this environment's Redis; raises RedisUnavailableError if it is down."""
-    url = redis_url(settings)
+def connect(url: str | None, embedded_dir: Path, *, check: bool = True) -> redis.Redis:
+    """A client for ``url``, or for the embedded server under ``embedded_dir`` when no URL."""
+    url = url or ensure_embedded_redis(embedded_dir)
     client = redis.Redis.from_url(url, socket_timeout=5, socket_connect_timeout=3)
     if check and not _answers(client):
         raise RedisUnavailableError(f"Redis at {url} does not answer")
     return client
+
+
+def redis_client(settings: Settings | None = None, *, check: bool = True) -> redis.Redis:
+    """A client for this environment's Redis; raises RedisUnavailableError if it is down."""
+    settings = settings or load_settings()
+    return connect(settings.redis_url, settings.embedded_redis_dir, check=check)

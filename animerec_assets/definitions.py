@@ -1,0 +1,28 @@
+"""The Dagster code location: every stage's definitions merged, plus the environment's resources.
+
+Each stage keeps its own ``Definitions`` in ``defs/<stage>/`` (crawl, transform, ml, serving,
+export, automation); this module only merges them and binds the resources that
+``ANIMEREC_ENV`` selects (``resources.py``). Loading is lazy: nothing heavy is imported until
+Dagster asks for the definitions.
+"""
+
+from __future__ import annotations
+
+import dagster as dg
+
+from animerec_assets.resources import build_resources
+from animerec_assets.settings import load_settings
+
+
+def stage_definitions() -> list[dg.Definitions]:
+    """The per-stage definitions, in data-flow order."""
+    return []
+
+
+@dg.definitions
+def defs() -> dg.Definitions:
+    settings = load_settings()
+    return dg.Definitions.merge(
+        *stage_definitions(),
+        dg.Definitions(resources=build_resources(settings)),
+    )

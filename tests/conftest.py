@@ -1,0 +1,122 @@
+"""Fixtures shared by every test: real services, an isolated ANIMEREC_HOME, shared data.
+
+PostgreSQL and Redis servers run on every developer and CI machine. A test that needs one is
+skipped when it is unreachable on a user's machine, but FAILS in CI (``CI=true``): a green CI must
+mean the real servers were exercised.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+SHARED_DIR = (REPO_ROOT / ".." / "shared").resolve()
+MAL_PAGES_DIR = SHARED_DIR / "mal_pages"
+MAL2020_DIR = SHARED_DIR / "datasets" / "mal2020"
+
+POSTGRES_HOST = os.environ.get("ANIMEREC_TEST_PG_HOST", "127.0.0.1")
+POSTGRES_PORT = int(os.environ.get("ANIMEREC_TEST_PG_PORT", "5432"))
+POSTGRES_USER = os.environ.get("ANIMEREC_TEST_PG_USER", "postgres")
+POSTGRES_DB = os.environ.get("ANIMEREC_TEST_PG_DB", "test")
+REDIS_HOST = os.environ.get("ANIMEREC_TEST_REDIS_HOST", "127.0.0.1")
+REDIS_PORT = int(os.environ.get("ANIMEREC_TEST_REDIS_PORT", "6379"))
+
+# Telemetry off everywhere (dbt, Great Expectations); Keras 2 for TFRS.
+os.environ.setdefault("DO_NOT_TRACK", "1")
+os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
+os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+
+def in_ci() -> bool:
+    return os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+
+def _port_open(host: str, port: int) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=1):
+            return True
+    except OSError:
+        return False
+
+
+def require_service(name: str, host: str, port: int) -> None:
+    """Skip (locally) or fail (in CI) when a service the test needs is not listening."""
+    if _port_open(host, port):
+        return
+    message = f"{name} is not reachable at {host}:{port}"
+    if in_ci():
+        pytest.fail(f"{message} (CI=true: tests needing {name} must not be skipped)")
+    pytest.skip(message)
+
+
+def require_shared(path: Path) -> Path:
+    if not path.exists():
+        pytest.skip(f"shared test data not present: {path}")
+    return path
+
+
+@pytest.fixture(scope="session")
+def mal_pages_dir() -> Path:
+    return require_shared(MAL_PAGES_DIR)
+
+
+@pytest.fixture(scope="session")
+def mal2020_dir() -> Path:
+    return require_shared(MAL2020_DIR)
+
+
+@pytest.fixture(scope="session")
+def postgres_admin_url() -> str:
+    """SQLAlchemy URL of the real PostgreSQL server's test database."""
+    require_service("PostgreSQL", POSTGRES_HOST, POSTGRES_PORT)
+    return (
+        f"postgresql+psycopg://{POSTGRES_USER}@{POSTGRES_HOST}:{POSTGRES_PORT}/{POSTGRES_DB}"
+    )
+
+
+@pytest.fixture
+def postgres_database(postgres_admin_url: str) -> Iterator[str]:
+    """A fresh, empty PostgreSQL database for one test (dropped afterwards); yields its URL."""
+    import psycopg
+
+    name = f"animerec_test_{uuid.uuid4().hex[:12]}"
+    dsn = f"host={POSTGRES_HOST} port={POSTGRES_PORT} user={POSTGRES_USER} dbname={POSTGRES_DB}"
+    with psycopg.connect(dsn, autocommit=True) as connection:
+        connection.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield f"postgresql+psycopg://{POSTGRES_USER}@{POSTGRES_HOST}:{POSTGRES_PORT}/{name}"
+    finally:
+        with psycopg.connect(dsn, autocommit=True) as connection:
+            connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="session")
+def redis_server_url() -> str:
+    """URL of the real Redis server on this machine."""
+    require_service("Redis", REDIS_HOST, REDIS_PORT)
+    return f"redis://{REDIS_HOST}:{REDIS_PORT}/0"
+
+
+@pytest.fixture
+def animerec_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """An isolated ANIMEREC_HOME (short path: unix sockets live under it)."""
+    home = Path(f"/tmp/ar-{uuid.uuid4().hex[:8]}")
+    home.mkdir()
+    monkeypatch.setenv("ANIMEREC_HOME", str(home))
+    monkeypatch.setenv("ANIMEREC_ENV", "local")
+    for name in ("REDIS_URL", "ANIMEREC_SCHEDULER_DB_URL", "ANIMEREC_DUCKDB_PATH", "DAGSTER_PG_URL"):
+        monkeypatch.delenv(name, raising=False)
+    yield home
+    from animerec_assets.lib.redis_conn import stop_embedded_redis
+
+    stop_embedded_redis(home / "redis")
+    import shutil
+
+    shutil.rmtree(home, ignore_errors=True)

@@ -1,0 +1,71 @@
+"""The one environment switch decides every backend."""
+
+from __future__ import annotations
+
+import pytest
+
+from animerec_assets.settings import SettingsError, load_settings
+
+PROD_ENV = {
+    "ANIMEREC_ENV": "prod",
+    "GCP_PROJECT": "animerec-prod",
+    "ANIMEREC_SCHEDULER_DB_URL": "postgresql+psycopg://crawler@db:5432/scheduler",
+    "REDIS_URL": "redis://redis:6379/0",
+    "ANIMEREC_ARTIFACT_URI": "gs://animerec-models/artifacts",
+}
+
+
+def test_local_defaults_are_embedded(animerec_home):
+    settings = load_settings()
+    assert settings.env == "local"
+    assert settings.warehouse == "duckdb"
+    assert settings.duckdb_path == animerec_home / "warehouse.duckdb"
+    assert settings.scheduler_db_url == f"sqlite:///{animerec_home / 'scheduler.sqlite'}"
+    assert settings.redis_url is None  # the embedded server
+    assert settings.artifact_uri == str(animerec_home / "artifacts")
+    assert settings.dbt_target == "local"
+
+
+def test_prod_switches_every_backend(monkeypatch, animerec_home):
+    for name, value in PROD_ENV.items():
+        monkeypatch.setenv(name, value)
+    settings = load_settings()
+    assert settings.warehouse == "bigquery"
+    assert settings.gcp_project == "animerec-prod"
+    assert settings.scheduler_db_url.startswith("postgresql+psycopg://")
+    assert settings.redis_url == "redis://redis:6379/0"
+    assert settings.artifact_uri.startswith("gs://")
+    assert settings.dbt_target == "prod"
+
+
+def test_prod_without_its_servers_says_what_is_missing(monkeypatch, animerec_home):
+    monkeypatch.setenv("ANIMEREC_ENV", "prod")
+    monkeypatch.delenv("GCP_PROJECT", raising=False)
+    with pytest.raises(SettingsError, match="GCP_PROJECT must be set"):
+        load_settings()
+
+
+def test_unknown_environment_is_rejected(monkeypatch):
+    monkeypatch.setenv("ANIMEREC_ENV", "staging")
+    with pytest.raises(SettingsError, match="ANIMEREC_ENV must be one of"):
+        load_settings()
+
+
+def test_resources_follow_the_switch(monkeypatch, animerec_home):
+    from dagster_duckdb_pandas import DuckDBPandasIOManager
+    from dagster_gcp_pandas import BigQueryPandasIOManager
+
+    from animerec_assets.resources import build_resources
+
+    local = build_resources(load_settings())
+    assert isinstance(local["io_manager"], DuckDBPandasIOManager)
+    assert local["dbt"].target == "local"
+    for name, value in PROD_ENV.items():
+        monkeypatch.setenv(name, value)
+    prod = build_resources(load_settings())
+    assert isinstance(prod["io_manager"], BigQueryPandasIOManager)
+    assert prod["io_manager"].project == "animerec-prod"
+    assert prod["dbt"].target == "prod"
+    assert prod["scheduler"].db_url.startswith("postgresql")
+    assert prod["redis"].url == "redis://redis:6379/0"
+    assert prod["artifacts"].uri == "gs://animerec-models/artifacts"
