@@ -8,6 +8,7 @@ mean the real servers were exercised.
 from __future__ import annotations
 
 import os
+import shutil
 import socket
 import uuid
 from collections.abc import Iterator
@@ -76,9 +77,7 @@ def mal2020_dir() -> Path:
 def postgres_admin_url() -> str:
     """SQLAlchemy URL of the real PostgreSQL server's test database."""
     require_service("PostgreSQL", POSTGRES_HOST, POSTGRES_PORT)
-    return (
-        f"postgresql+psycopg://{POSTGRES_USER}@{POSTGRES_HOST}:{POSTGRES_PORT}/{POSTGRES_DB}"
-    )
+    return f"postgresql+psycopg://{POSTGRES_USER}@{POSTGRES_HOST}:{POSTGRES_PORT}/{POSTGRES_DB}"
 
 
 @pytest.fixture
@@ -105,18 +104,17 @@ def redis_server_url() -> str:
 
 
 @pytest.fixture
-def animerec_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
+def animerec_home(monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     """An isolated ANIMEREC_HOME (short path: unix sockets live under it)."""
     home = Path(f"/tmp/ar-{uuid.uuid4().hex[:8]}")
     home.mkdir()
     monkeypatch.setenv("ANIMEREC_HOME", str(home))
     monkeypatch.setenv("ANIMEREC_ENV", "local")
-    for name in ("REDIS_URL", "ANIMEREC_SCHEDULER_DB_URL", "ANIMEREC_DUCKDB_PATH", "DAGSTER_PG_URL"):
+    overrides = ("REDIS_URL", "ANIMEREC_SCHEDULER_DB_URL", "ANIMEREC_DUCKDB_PATH", "DAGSTER_PG_URL")
+    for name in overrides:
         monkeypatch.delenv(name, raising=False)
     yield home
     from animerec_assets.lib.redis_conn import stop_embedded_redis
 
     stop_embedded_redis(home / "redis")
-    import shutil
-
     shutil.rmtree(home, ignore_errors=True)

@@ -9,6 +9,7 @@ so the Dagster run that publishes recommendations and the Streamlit app that rea
 
 from __future__ import annotations
 
+import contextlib
 import subprocess
 import time
 from pathlib import Path
@@ -96,10 +97,8 @@ def stop_embedded_redis(redis_dir: Path) -> bool:
     client = _socket_client(socket_path)
     if not (socket_path.exists() and _answers(client)):
         return False
-    try:
+    with contextlib.suppress(redis.ConnectionError):  # the server hangs up as it exits
         client.shutdown(save=True)
-    except redis.ConnectionError:
-        pass  # the server closes the connection as it exits
     deadline = time.monotonic() + START_TIMEOUT_S
     while socket_path.exists() and time.monotonic() < deadline:
         time.sleep(0.05)
