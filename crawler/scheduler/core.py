@@ -1,0 +1,329 @@
+"""The crawl scheduler: which MAL pages to crawl next, kept in a small SQL database.
+
+One code path for SQLite (local) and PostgreSQL (production) through SQLAlchemy Core. Every write
+is a single statement per batch whose URL list travels as ONE bound parameter (a PostgreSQL
+array, or a JSON array read by SQLite's ``json_each``), so a batch of 10,000 URLs is one round
+trip and never hits a bind-parameter limit.
+
+``schedule`` picks and marks URLs in one transaction. On PostgreSQL the pick is
+``SELECT ... FOR UPDATE SKIP LOCKED``, so concurrent schedulers never hand out the same URL; on
+SQLite every transaction starts with ``BEGIN IMMEDIATE`` (see ``scheduler_engine``), which
+serializes writers for the same guarantee.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import (
+    DateTime,
+    Engine,
+    String,
+    Table,
+    and_,
+    bindparam,
+    create_engine,
+    event,
+    func,
+    literal,
+    not_,
+    or_,
+    select,
+    update,
+)
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import make_url
+from sqlalchemy.sql import Select
+
+from crawler.scheduler.tables import scheduler_metadata, table_for
+from crawler.scheduler.urls import Kind, check_kind, validate_urls
+
+DEFAULT_RESCHEDULING_WINDOW = timedelta(hours=24)
+WRITE_BATCH_SIZE = 10_000
+SQLITE_BUSY_TIMEOUT_S = 30.0
+
+
+@dataclass(frozen=True)
+class ScheduleStats:
+    """Row counts of one scheduler table, e.g. for a sensor or ``GET /stats``."""
+
+    kind: str
+    total: int
+    never_scheduled: int
+    crawled: int
+    # scheduled and not crawled since; within the window they are skipped (presumed failed)
+    not_crawled_since_scheduled: int
+    failed_in_window: int
+
+    def as_dict(self) -> dict[str, int | str]:
+        return asdict(self)
+
+
+def _postgres_driver_url(url: str) -> str:
+    """Route bare ``postgresql://`` URLs to psycopg 3, the driver this project installs."""
+    parsed = make_url(url)
+    if parsed.drivername in ("postgresql", "postgres"):
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    return parsed.render_as_string(hide_password=False)
+
+
+def _configure_sqlite(engine: Engine) -> None:
+    """WAL + a busy timeout + ``BEGIN IMMEDIATE``: concurrent schedulers queue up instead of
+    reading the same rows and failing when they upgrade to a write lock."""
+    if event.contains(engine, "connect", _sqlite_on_connect):
+        return
+    event.listen(engine, "connect", _sqlite_on_connect)
+    event.listen(engine, "begin", _sqlite_on_begin)
+
+
+def _sqlite_on_connect(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
+    dbapi_connection.isolation_level = None  # let the "begin" hook issue BEGIN itself
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute(f"PRAGMA busy_timeout={int(SQLITE_BUSY_TIMEOUT_S * 1000)}")
+    cursor.close()
+
+
+def _sqlite_on_begin(connection) -> None:  # type: ignore[no-untyped-def]
+    connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def scheduler_engine(url: str) -> Engine:
+    """An engine for the scheduler DB URL (``load_settings().scheduler_db_url``)."""
+    url = _postgres_driver_url(url)
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        if parsed.database and parsed.database != ":memory:":
+            from pathlib import Path
+
+            Path(parsed.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_S})
+        _configure_sqlite(engine)
+        return engine
+    if parsed.get_backend_name() != "postgresql":
+        raise ValueError(f"the scheduler runs on SQLite or PostgreSQL, not {parsed.drivername!r}")
+    return create_engine(url, pool_pre_ping=True)
+
+
+def naive_utc(moment: datetime | None) -> datetime:
+    """TIMESTAMP columns hold naive UTC; accept aware datetimes and convert them."""
+    if moment is None:
+        return datetime.now(UTC).replace(tzinfo=None)
+    if moment.tzinfo is not None:
+        return moment.astimezone(UTC).replace(tzinfo=None)
+    return moment
+
+
+def _chunks(values: Sequence[str], size: int) -> Iterator[list[str]]:
+    for start in range(0, len(values), size):
+        yield list(values[start : start + size])
+
+
+class CrawlScheduler:
+    """Scheduler tables ``anime_schedule`` / ``profile_schedule`` and the scheduling policy.
+
+    Policy (ARCHITECTURE.md): never-scheduled URLs first, then those crawled longest ago (never
+    crawled first), then the most recently inspected. URLs scheduled within
+    ``rescheduling_window`` and not crawled since are skipped: they failed, and retrying them
+    every hour would only hammer MAL.
+    """
+
+    def __init__(
+        self,
+        engine_or_url: Engine | str,
+        rescheduling_window: timedelta = DEFAULT_RESCHEDULING_WINDOW,
+        *,
+        schema: str | None = None,
+    ) -> None:
+        if isinstance(engine_or_url, str):
+            self.engine = scheduler_engine(engine_or_url)
+        else:
+            self.engine = engine_or_url
+            if self.engine.dialect.name == "sqlite":
+                _configure_sqlite(self.engine)
+        if self.engine.dialect.name not in ("sqlite", "postgresql"):
+            raise ValueError(f"unsupported scheduler database: {self.engine.dialect.name}")
+        if rescheduling_window <= timedelta(0):
+            raise ValueError(f"rescheduling_window must be positive, got {rescheduling_window}")
+        self.rescheduling_window = rescheduling_window
+        self.metadata = scheduler_metadata(schema)
+
+    @classmethod
+    def from_settings(cls, settings=None, **kwargs) -> CrawlScheduler:  # type: ignore[no-untyped-def]
+        from animerec_assets.settings import load_settings
+
+        return cls((settings or load_settings()).scheduler_db_url, **kwargs)
+
+    @property
+    def dialect(self) -> str:
+        return self.engine.dialect.name
+
+    def table(self, kind: str) -> Table:
+        return table_for(self.metadata, kind)
+
+    def create_tables(self) -> None:
+        """Create both tables and their indexes if missing (idempotent)."""
+        self.metadata.create_all(self.engine)
+
+    # ---- SQL building blocks -------------------------------------------------------------
+
+    def _url_source(self, urls: list[str]):  # type: ignore[no-untyped-def]
+        """A table-valued function with one column ``value`` over ``urls``, bound as ONE
+        parameter (a PostgreSQL array, or JSON read by SQLite's ``json_each``)."""
+        if self.dialect == "postgresql":
+            array = bindparam("urls", urls, type_=postgresql.ARRAY(String))
+            return func.unnest(array).table_valued("value").render_derived(name="url_list")
+        return func.json_each(bindparam("urls", json.dumps(urls))).table_valued("value")
+
+    def _url_list(self, urls: list[str], *extra_columns) -> Select:  # type: ignore[no-untyped-def]
+        """``SELECT value, *extra_columns`` over ``urls``. The WHERE clause is not decoration:
+        SQLite cannot parse ``INSERT ... SELECT ... ON CONFLICT`` without one."""
+        source = self._url_source(urls)
+        return select(source.c.value, *extra_columns).where(source.c.value.is_not(None))
+
+    def _policy_order(self, table: Table) -> tuple:
+        if self.dialect == "postgresql":
+            return (
+                table.c.last_crawled_date.asc().nulls_first(),
+                table.c.last_inspected_date.desc().nulls_last(),
+                table.c.url,
+            )
+        # SQLite already sorts NULLs first on ASC and last on DESC (and its index matches)
+        return (table.c.last_crawled_date.asc(), table.c.last_inspected_date.desc(), table.c.url)
+
+    def _insert(self, table: Table):  # type: ignore[no-untyped-def]
+        return (postgresql.insert if self.dialect == "postgresql" else sqlite.insert)(table)
+
+    # ---- writes ----------------------------------------------------------------------------
+
+    def add_urls(self, kind: str, urls: Iterable[str]) -> int:
+        """Seed URLs; existing rows stay untouched. Returns how many rows were new."""
+        checked = validate_urls(kind, urls)
+        table = self.table(kind)
+        inserted = 0
+        with self.engine.begin() as conn:
+            for batch in _chunks(checked, WRITE_BATCH_SIZE):
+                statement = (
+                    self._insert(table)
+                    .from_select(["url"], self._url_list(batch))
+                    .on_conflict_do_nothing(index_elements=[table.c.url])
+                    .returning(table.c.url)
+                )
+                # rowcount is not reliable for INSERT ... SELECT across drivers; RETURNING is
+                inserted += len(conn.execute(statement).all())
+        return inserted
+
+    def _upsert_event(
+        self, kind: str, urls: Iterable[str], event_name: str, now: datetime | None
+    ) -> int:
+        checked = validate_urls(kind, urls)
+        table = self.table(kind)
+        date_column = table.c[f"last_{event_name}_date"]
+        count_column = table.c[f"{event_name}_count"]
+        moment = literal(naive_utc(now), DateTime())
+        with self.engine.begin() as conn:
+            for batch in _chunks(checked, WRITE_BATCH_SIZE):
+                insert = self._insert(table).from_select(
+                    ["url", date_column.name, count_column.name],
+                    self._url_list(batch, moment, literal(1)),
+                )
+                statement = insert.on_conflict_do_update(
+                    index_elements=[table.c.url],
+                    set_={
+                        date_column.name: insert.excluded[date_column.name],
+                        count_column.name: func.coalesce(count_column, 0) + 1,
+                    },
+                )
+                conn.execute(statement)
+        return len(checked)
+
+    def mark_crawled(self, kind: str, urls: Iterable[str], now: datetime | None = None) -> int:
+        """Record a successful crawl (inserting unknown URLs). Returns the number of URLs."""
+        return self._upsert_event(kind, urls, "crawled", now)
+
+    def mark_inspected(self, kind: str, urls: Iterable[str], now: datetime | None = None) -> int:
+        """Record that a crawl saw these URLs linked (inserting unknown ones: discovery)."""
+        return self._upsert_event(kind, urls, "inspected", now)
+
+    def schedule(self, kind: str, n: int, now: datetime | None = None) -> list[str]:
+        """Pick up to ``n`` URLs by the policy and mark them scheduled, atomically.
+
+        Returns them in policy order. Two concurrent callers get disjoint lists.
+        """
+        checked: Kind = check_kind(kind)
+        if n < 0:
+            raise ValueError(f"n must be >= 0, got {n}")
+        if n == 0:
+            return []
+        table = self.table(checked)
+        moment = naive_utc(now)
+        cutoff = moment - self.rescheduling_window
+        scheduled = table.c.last_scheduled_date
+        crawled = table.c.last_crawled_date
+        failed_recently = and_(scheduled >= cutoff, or_(crawled.is_(None), crawled < scheduled))
+        order = self._policy_order(table)
+        with self.engine.begin() as conn:
+            never = (
+                select(table.c.url)
+                .where(scheduled.is_(None))
+                .order_by(*order)
+                .limit(n)
+                .with_for_update(skip_locked=True)
+            )
+            picked = list(conn.execute(never).scalars())
+            if len(picked) < n:
+                before = (
+                    select(table.c.url)
+                    .where(scheduled.is_not(None), not_(failed_recently))
+                    .order_by(*order)
+                    .limit(n - len(picked))
+                    .with_for_update(skip_locked=True)
+                )
+                picked.extend(conn.execute(before).scalars())
+            for batch in _chunks(picked, WRITE_BATCH_SIZE):
+                conn.execute(
+                    update(table)
+                    .where(table.c.url.in_(self._url_list(batch)))
+                    .values(
+                        last_scheduled_date=moment,
+                        scheduled_count=func.coalesce(table.c.scheduled_count, 0) + 1,
+                    )
+                )
+        return picked
+
+    # ---- reads -----------------------------------------------------------------------------
+
+    def stats(self, kind: str, now: datetime | None = None) -> ScheduleStats:
+        """Counts for one table in a single scan."""
+        checked = check_kind(kind)
+        table = self.table(checked)
+        cutoff = naive_utc(now) - self.rescheduling_window
+        scheduled = table.c.last_scheduled_date
+        crawled = table.c.last_crawled_date
+        not_since = and_(scheduled.is_not(None), or_(crawled.is_(None), crawled < scheduled))
+        query = select(
+            func.count(),
+            func.count().filter(scheduled.is_(None)),
+            func.count().filter(crawled.is_not(None)),
+            func.count().filter(not_since),
+            func.count().filter(and_(not_since, scheduled >= cutoff)),
+        ).select_from(table)
+        with self.engine.connect() as conn:
+            row = conn.execute(query).one()
+        return ScheduleStats(checked, *(int(value or 0) for value in row))
+
+    def all_stats(self, now: datetime | None = None) -> dict[str, ScheduleStats]:
+        return {kind: self.stats(kind, now) for kind in ("anime", "profile")}
+
+    def row(self, kind: str, url: str) -> dict | None:
+        """One row as a dict (for inspection and tests), or None."""
+        table = self.table(kind)
+        with self.engine.connect() as conn:
+            found = conn.execute(select(table).where(table.c.url == url)).mappings().first()
+        return dict(found) if found else None
+
+    def dispose(self) -> None:
+        self.engine.dispose()
