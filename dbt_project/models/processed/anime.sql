@@ -1,0 +1,37 @@
+-- One row per crawled anime: its page, its stats page, its pictures and its clubs.
+select
+    anime.anime_id,
+    anime.anime_url,
+    anime.title,
+    anime.synopsis,
+    anime.main_pic,
+    anime.type,
+    anime.source_type,
+    anime.num_episodes,
+    anime.status,
+    anime.start_date,
+    anime.end_date,
+    anime.season,
+    anime.studios,
+    anime.genres,
+    anime.score,
+    anime.score_count,
+    anime.score_rank,
+    anime.popularity_rank,
+    anime.members_count,
+    anime.favorites_count,
+    stats.watching_count,
+    stats.completed_count,
+    stats.on_hold_count,
+    stats.dropped_count,
+    stats.plan_to_watch_count,
+    stats.total_count,
+    {%- for score in range(10, 0, -1) %}
+    stats.score_{{ '%02d' % score }}_count,
+    {%- endfor %}
+    coalesce(clubs.clubs, cast([] as {{ sql_type('string_list') }})) as clubs,
+    coalesce(pics.pics, cast([] as {{ sql_type('string_list') }})) as pics
+from {{ ref('stg_anime') }} as anime
+left join {{ ref('stg_anime_stats') }} as stats on stats.anime_id = anime.anime_id
+left join {{ ref('stg_anime_clubs') }} as clubs on clubs.anime_id = anime.anime_id
+left join {{ ref('stg_anime_pics') }} as pics on pics.anime_id = anime.anime_id
