@@ -1,0 +1,168 @@
+"""What every parser shares: the parse context, the result type and small text helpers.
+
+A parser is a pure function ``(response, ctx) -> ParseResult``: it reads one saved or fetched
+page and says which items it holds, which pages to fetch next and which anime/profiles the page
+merely mentions (the scheduler's "inspected" updates). It never fetches, writes or sleeps.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from parsel import Selector, SelectorList
+from scrapy.http import TextResponse
+
+from crawler.items import make_item
+from crawler.urls import Kind, UrlInfo, canonical_or_none
+
+
+class PageStructureError(ValueError):
+    """The page lacks a landmark its parser relies on (changed layout, truncated body...)."""
+
+
+@dataclass
+class ParseContext:
+    """Facts about the fetch that items need: when, what page, whose page."""
+
+    crawl_date: datetime
+    info: UrlInfo
+    page_url: str  # the page's URL on MAL's (or Jikan's) own host
+    status: int = 200
+
+    @property
+    def source(self) -> str:
+        return self.info.source
+
+    @property
+    def crawl_date_iso(self) -> str:
+        return self.crawl_date.astimezone(UTC).isoformat()
+
+    @property
+    def entity_url(self) -> str:
+        """Canonical URL of the anime/profile the page belongs to (else the page itself)."""
+        return self.info.canonical or self.page_url
+
+    def item(self, item_type: str, **fields: Any) -> dict[str, Any]:
+        return make_item(
+            item_type,
+            crawl_date=self.crawl_date_iso,
+            source=self.source,
+            url=self.entity_url,
+            **fields,
+        )
+
+    def error(self, reason: str, status_code: int | None = None) -> dict[str, Any]:
+        return make_item(
+            "crawl_error",
+            crawl_date=self.crawl_date_iso,
+            source=self.source,
+            url=self.page_url,
+            page_type=self.info.page_type,
+            status_code=self.status if status_code is None else status_code,
+            reason=reason[:1000],
+        )
+
+
+def _kinds() -> dict[str, set[str]]:
+    return {"anime": set(), "profile": set()}
+
+
+@dataclass
+class ParseResult:
+    """Items of one page, URLs to fetch next (canonical hosts), anime/profiles seen, crawled."""
+
+    items: list[dict[str, Any]] = field(default_factory=list)
+    follow: list[str] = field(default_factory=list)
+    seen: dict[str, set[str]] = field(default_factory=_kinds)
+    crawled: dict[str, set[str]] = field(default_factory=_kinds)
+
+    def see(self, urls: Iterable[str], exclude: str | None = None) -> None:
+        """Record the anime/profile pages these links point at (anything else is ignored)."""
+        for url in urls:
+            found = canonical_or_none(url)
+            if found is not None and found[1] != exclude:
+                self.seen[found[0]].add(found[1])
+
+    def mark_crawled(self, kind: Kind, canonical_url: str) -> None:
+        self.crawled[kind].add(canonical_url)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "items": self.items,
+            "follow": self.follow,
+            "seen": {k: sorted(v) for k, v in self.seen.items()},
+            "crawled": {k: sorted(v) for k, v in self.crawled.items()},
+        }
+
+
+Parser = Callable[[TextResponse, ParseContext], ParseResult]
+
+_SPACES = re.compile(r"\s+")
+_NUMBER = re.compile(r"-?\d[\d,]*(?:\.\d+)?")
+
+
+def clean(text: str | None) -> str | None:
+    """Collapse whitespace; None for nothing left."""
+    if text is None:
+        return None
+    text = _SPACES.sub(" ", text.replace("\xa0", " ")).strip()
+    return text or None
+
+
+def text_of(sel: Selector | SelectorList | None) -> str | None:
+    """All text under a node (or the first of a list), whitespace collapsed."""
+    if sel is None:
+        return None
+    if isinstance(sel, SelectorList):
+        if not sel:
+            return None
+        sel = sel[0]
+    return clean(sel.xpath("string()").get())
+
+
+def to_int(text: str | int | float | None) -> int | None:
+    """'1,176,230' -> 1176230, '#394' -> 394, 'N/A'/'Unknown'/'' -> None."""
+    if text is None or isinstance(text, bool):
+        return None
+    if isinstance(text, int):
+        return text
+    if isinstance(text, float):
+        return int(text)
+    match = _NUMBER.search(str(text))
+    if match is None:
+        return None
+    number = match.group(0).replace(",", "")
+    return int(float(number)) if "." in number else int(number)
+
+
+def to_float(text: str | int | float | None) -> float | None:
+    if text is None or isinstance(text, bool):
+        return None
+    if isinstance(text, int | float):
+        return float(text)
+    match = _NUMBER.search(str(text))
+    return float(match.group(0).replace(",", "")) if match else None
+
+
+def content_root(response: TextResponse) -> Selector:
+    """The page's main content (MAL's header/footer list unrelated anime on every page)."""
+    for css in ("div#content", "div#contentWrapper"):
+        found = response.css(css)
+        if found:
+            return found[0]
+    return response.selector
+
+
+def links(sel: Selector | SelectorList, response: TextResponse) -> list[str]:
+    """Absolute URLs of every link under ``sel``."""
+    return [response.urljoin(href) for href in sel.css("a::attr(href)").getall()]
+
+
+def require(value: Any, landmark: str) -> Any:
+    if value is None or value == [] or value == "":
+        raise PageStructureError(f"missing landmark: {landmark}")
+    return value

@@ -1,0 +1,292 @@
+"""MAL and Jikan URLs: canonical forms, ids from paths, page types, host rewriting.
+
+The scheduler and every item speak canonical MAL URLs only; the crawler may fetch the same
+pages from another host (the local replica, a proxy). So ids and page types are read from URL
+*paths*, never from hosts, and ``to_fetch_url`` is the one place a host is swapped in.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Literal
+from urllib.parse import parse_qs, urlencode, urlsplit, urlunsplit
+
+from animerec_assets.settings import JIKAN_BASE_URL, MAL_BASE_URL
+
+Kind = Literal["anime", "profile"]
+KINDS: tuple[Kind, ...] = ("anime", "profile")
+
+# MAL's own rule for usernames: 2-16 letters, digits, underscores and dashes.
+USERNAME_RE = re.compile(r"^[A-Za-z0-9_-]{2,16}$")
+MAX_URL_LENGTH = 255  # the scheduler's url column is VARCHAR(255)
+
+# Sub-pages of an anime that the crawler parses (MAL path segment -> page type).
+MAL_ANIME_SUBPAGES: dict[str, str] = {
+    "stats": "anime_stats",
+    "userrecs": "anime_userrecs",
+    "reviews": "anime_reviews",
+    "pics": "anime_pics",
+    "clubs": "anime_clubs",
+}
+# Anime sub-pages MAL has but nothing here reads: recognised, so never mistaken for a slug.
+MAL_ANIME_IGNORED_SUBPAGES = frozenset(
+    {"characters", "episode", "video", "news", "forum", "moreinfo", "stacks", "featured"}
+)
+JIKAN_ANIME_SUBPAGES: dict[str, str] = {
+    "full": "jikan_anime",
+    "": "jikan_anime",
+    "statistics": "jikan_anime_stats",
+    "recommendations": "jikan_anime_recommendations",
+    "reviews": "jikan_anime_reviews",
+    "pictures": "jikan_anime_pics",
+}
+JIKAN_USER_SUBPAGES: dict[str, str] = {
+    "full": "jikan_user",
+    "": "jikan_user",
+    "friends": "jikan_user_friends",
+    "history": "jikan_user_history",
+    "favorites": "jikan_user_favorites",
+}
+
+
+class InvalidUrlError(ValueError):
+    """A URL (or path) that names no MAL anime or profile page the crawler knows."""
+
+
+class InvalidUsernameError(ValueError):
+    """A username that MAL could not have issued (and that must not reach a URL or a query)."""
+
+
+@dataclass(frozen=True)
+class UrlInfo:
+    """What a URL path says: page type, the anime or user it belongs to, and its query."""
+
+    page_type: str
+    source: Literal["mal", "jikan"]
+    anime_id: int | None = None
+    username: str | None = None
+    query: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def kind(self) -> Kind | None:
+        if self.anime_id is not None:
+            return "anime"
+        if self.username is not None:
+            return "profile"
+        return None
+
+    @property
+    def canonical(self) -> str | None:
+        """Canonical MAL URL of the anime or profile this page belongs to."""
+        if self.anime_id is not None:
+            return anime_url(self.anime_id)
+        if self.username is not None:
+            return profile_url(self.username)
+        return None
+
+
+def validate_username(username: str) -> str:
+    """Return ``username`` unchanged if MAL could have issued it; raise otherwise."""
+    if not isinstance(username, str) or not USERNAME_RE.fullmatch(username):
+        shown = repr(username)[:60]
+        raise InvalidUsernameError(
+            f"invalid MAL username {shown}: expected 2-16 letters, digits, '_' or '-'"
+        )
+    return username
+
+
+def anime_url(anime_id: int) -> str:
+    if isinstance(anime_id, bool) or not isinstance(anime_id, int) or anime_id <= 0:
+        raise InvalidUrlError(f"anime id must be a positive int, got {anime_id!r}")
+    return f"{MAL_BASE_URL}/anime/{anime_id}"
+
+
+def profile_url(username: str) -> str:
+    return f"{MAL_BASE_URL}/profile/{validate_username(username)}"
+
+
+def jikan_url(path: str, **query: object) -> str:
+    """A URL on the canonical Jikan host (``path`` relative to the API root, e.g. /anime/6)."""
+    url = f"{JIKAN_BASE_URL}{path}"
+    return f"{url}?{urlencode(query)}" if query else url
+
+
+def mal_url(path: str, **query: object) -> str:
+    url = f"{MAL_BASE_URL}{path}"
+    return f"{url}?{urlencode(query)}" if query else url
+
+
+def _segments(path: str) -> list[str]:
+    return [s for s in path.split("/") if s]
+
+
+def _positive_int(text: str) -> int | None:
+    return int(text) if text.isdigit() and int(text) > 0 else None
+
+
+def _username_or_none(text: str) -> str | None:
+    return text if USERNAME_RE.fullmatch(text) else None
+
+
+def parse_url(url: str) -> UrlInfo | None:
+    """Classify a MAL or Jikan URL by its path and query alone (any host). None if unknown."""
+    if not isinstance(url, str) or len(url) > 2048:
+        return None
+    parts = urlsplit(url.strip())
+    query = {k: v[-1] for k, v in parse_qs(parts.query).items()}
+    segs = _segments(parts.path)
+    if "v4" in segs:
+        return _parse_jikan(segs[segs.index("v4") + 1 :], query)
+    return _parse_mal(segs, query)
+
+
+def _parse_mal(segs: list[str], query: dict[str, str]) -> UrlInfo | None:
+    if not segs:
+        return None
+    head, rest = segs[0], segs[1:]
+    if head == "anime.php" and not rest:
+        anime_id = _positive_int(query.get("id", ""))
+        return UrlInfo("anime", "mal", anime_id=anime_id, query=query) if anime_id else None
+    if head == "anime" and rest:
+        anime_id = _positive_int(rest[0])
+        if anime_id is None:
+            return None
+        sub = None
+        if len(rest) == 2 and (
+            rest[1] in MAL_ANIME_SUBPAGES or rest[1] in MAL_ANIME_IGNORED_SUBPAGES
+        ):
+            sub = rest[1]
+        elif len(rest) >= 3:
+            sub = rest[2]
+        if sub is None:
+            return UrlInfo("anime", "mal", anime_id=anime_id, query=query)
+        page_type = MAL_ANIME_SUBPAGES.get(sub)
+        return UrlInfo(page_type, "mal", anime_id=anime_id, query=query) if page_type else None
+    if head == "profile" and rest:
+        username = _username_or_none(rest[0])
+        if username is None:
+            return None
+        sub = rest[1] if len(rest) > 1 else ""
+        page_type = {"": "profile", "friends": "profile_friends", "clubs": "profile_clubs"}.get(sub)
+        return UrlInfo(page_type, "mal", username=username, query=query) if page_type else None
+    if head == "history" and rest:
+        username = _username_or_none(rest[0])
+        if username is None or (len(rest) > 1 and rest[1] != "anime"):
+            return None
+        return UrlInfo("history", "mal", username=username, query=query)
+    if head == "animelist" and len(rest) == 2 and rest[1] == "load.json":
+        username = _username_or_none(rest[0])
+        return UrlInfo("animelist", "mal", username=username, query=query) if username else None
+    if head == "clubs.php" and not rest and ("cid" in query or "id" in query):
+        return UrlInfo("club", "mal", query=query)
+    if head == "topanime.php" and not rest:
+        return UrlInfo("top_anime", "mal", query=query)
+    if head == "users.php" and not rest:
+        return UrlInfo("users_listing", "mal", query=query)
+    return None
+
+
+def _parse_jikan(segs: list[str], query: dict[str, str]) -> UrlInfo | None:
+    if len(segs) < 2:
+        return None
+    head, key, sub = segs[0], segs[1], (segs[2] if len(segs) > 2 else "")
+    if head == "anime":
+        anime_id = _positive_int(key)
+        page_type = JIKAN_ANIME_SUBPAGES.get(sub)
+        if anime_id is None or page_type is None or len(segs) > 3:
+            return None
+        return UrlInfo(page_type, "jikan", anime_id=anime_id, query=query)
+    if head == "users":
+        username = _username_or_none(key)
+        page_type = JIKAN_USER_SUBPAGES.get(sub)
+        if username is None or page_type is None:
+            return None
+        if len(segs) > 3 and not (sub == "history" and segs[3:] == ["anime"]):
+            return None
+        return UrlInfo(page_type, "jikan", username=username, query=query)
+    if head == "top" and key == "anime" and len(segs) == 2:
+        return UrlInfo("jikan_top_anime", "jikan", query=query)
+    return None
+
+
+def page_type(url: str) -> str | None:
+    info = parse_url(url)
+    return info.page_type if info else None
+
+
+def anime_id_from_url(url: str) -> int | None:
+    info = parse_url(url)
+    return info.anime_id if info else None
+
+
+def username_from_url(url: str) -> str | None:
+    info = parse_url(url)
+    return info.username if info else None
+
+
+def canonicalize(url: str) -> tuple[Kind, str]:
+    """The (kind, canonical MAL URL) of the anime or profile a URL points at; raise if none.
+
+    Accepts canonical URLs, any MAL page of that anime or user, or the same paths on another
+    host. Hostile strings (bad usernames, odd paths, over-long input) raise a clear error.
+    """
+    if not isinstance(url, str):
+        raise InvalidUrlError(f"URL must be a string, got {type(url).__name__}")
+    segs = _segments(urlsplit(url.strip()).path)
+    if len(segs) >= 2 and segs[0] == "profile":
+        validate_username(segs[1])  # the precise username error beats a generic one
+    info = parse_url(url)
+    if info is None or info.kind is None or info.canonical is None:
+        raise InvalidUrlError(f"not a MAL anime or profile URL: {url[:120]!r}")
+    return info.kind, info.canonical
+
+
+def canonical_or_none(url: str) -> tuple[Kind, str] | None:
+    try:
+        return canonicalize(url)
+    except (InvalidUrlError, InvalidUsernameError):
+        return None
+
+
+def to_fetch_url(canonical_or_path: str, base_url: str) -> str:
+    """Rewrite a canonical URL (MAL or Jikan host) or a bare path onto ``base_url``.
+
+    ``base_url`` is ``settings.mal_base_url`` or ``settings.jikan_base_url``; a path prefix in
+    it (Jikan's ``/v4``) is kept, and a canonical Jikan URL loses its own ``/v4`` first.
+    """
+    if not base_url or not base_url.startswith(("http://", "https://")):
+        raise InvalidUrlError(f"base URL must be http(s)://..., got {base_url!r}")
+    text = canonical_or_path.strip()
+    for known in (JIKAN_BASE_URL, MAL_BASE_URL):
+        if text.startswith(known + "/") or text == known:
+            text = text[len(known) :] or "/"
+            break
+    else:
+        if text.startswith(("http://", "https://")):
+            parts = urlsplit(text)
+            text = urlunsplit(("", "", parts.path, parts.query, ""))
+    if not text.startswith("/"):
+        raise InvalidUrlError(f"expected a canonical URL or an absolute path, got {text!r}")
+    return base_url.rstrip("/") + text
+
+
+def to_canonical_host(url: str, base_url: str) -> str:
+    """Inverse of ``to_fetch_url``: put a fetched URL back on MAL's (or Jikan's) own host."""
+    base = base_url.rstrip("/")
+    canonical_base = JIKAN_BASE_URL if "/v4" in urlsplit(url).path else MAL_BASE_URL
+    if url.startswith(base + "/") or url == base:
+        return canonical_base + (url[len(base) :] or "/")
+    parts = urlsplit(url)
+    path = parts.path
+    if canonical_base == JIKAN_BASE_URL:
+        path = path[path.index("/v4") + 3 :]
+    return canonical_base + urlunsplit(("", "", path, parts.query, ""))
+
+
+def with_query(url: str, **changes: object) -> str:
+    """``url`` with some query parameters set (others kept, order kept)."""
+    parts = urlsplit(url)
+    query = {k: v[-1] for k, v in parse_qs(parts.query, keep_blank_values=True).items()}
+    query.update({k: str(v) for k, v in changes.items()})
+    return urlunsplit(parts._replace(query=urlencode(query)))
