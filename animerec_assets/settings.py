@@ -22,6 +22,7 @@ ENVIRONMENTS: tuple[Environment, ...] = ("local", "prod")
 
 MAL_BASE_URL = "https://myanimelist.net"
 JIKAN_BASE_URL = "https://api.jikan.moe/v4"
+CRAWLER_SERVICE_URL = "http://127.0.0.1:8765"
 
 
 class SettingsError(RuntimeError):
@@ -48,6 +49,8 @@ class Settings:
     mal_base_url: str
     jikan_base_url: str
     crawl_source: Literal["mal", "jikan"]
+    # the crawl web service (crawler/service.py); the app asks it to enqueue unknown users
+    crawler_service_url: str
     # Dagster instance storage: None means SQLite under DAGSTER_HOME
     dagster_pg_url: str | None
 
@@ -93,6 +96,9 @@ def load_settings(env: str | None = None) -> Settings:
             "/"
         ),
         crawl_source=crawl_source,
+        crawler_service_url=(
+            _env("ANIMEREC_CRAWLER_SERVICE_URL", CRAWLER_SERVICE_URL) or CRAWLER_SERVICE_URL
+        ).rstrip("/"),
     )
     if chosen == "local":
         return Settings(
