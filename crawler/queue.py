@@ -36,6 +36,8 @@ class Message:
     id: str
     kind: Kind
     url: str
+    # how many times the queue has handed this entry out (counted for reclaimed entries)
+    deliveries: int = 1
 
 
 @dataclass(frozen=True)
@@ -61,6 +63,7 @@ class Queue(Protocol):
     def read(self, consumer: str, count: int, block_ms: int | None = None) -> list[Message]: ...
     def ack(self, message_ids: Sequence[str]) -> int: ...
     def reclaim_stale(self, consumer: str, min_idle_ms: int, count: int = 100) -> list[Message]: ...
+    def dead_letter(self, messages: Sequence[Message], reason: str) -> int: ...
     def stats(self) -> QueueStats: ...
 
 
@@ -170,7 +173,45 @@ class CrawlQueue:
             if next_start == "0-0":
                 break
             start = next_start
-        return claimed
+        return self._with_delivery_counts(consumer, claimed)
+
+    def _with_delivery_counts(self, consumer: str, messages: list[Message]) -> list[Message]:
+        """Attach XPENDING's delivery counters (one range query for the whole batch)."""
+        if not messages:
+            return messages
+        ordered = sorted(messages, key=lambda m: tuple(int(part) for part in m.id.split("-")))
+        rows = self.redis.xpending_range(
+            self.stream,
+            self.group,
+            min=ordered[0].id,
+            max=ordered[-1].id,
+            count=len(messages) * 4 + 100,
+            consumername=consumer,
+        )
+        counts = {_text(row["message_id"]): int(row["times_delivered"]) for row in rows}
+        return [Message(m.id, m.kind, m.url, counts.get(m.id, m.deliveries)) for m in messages]
+
+    def dead_letter(self, messages: Sequence[Message], reason: str) -> int:
+        """Park entries that keep failing in the dead-letter stream and drop them from the queue."""
+        if not messages:
+            return 0
+        pipeline = self.redis.pipeline(transaction=True)
+        for message in messages:
+            pipeline.xadd(
+                self.dead_letter_stream,
+                {
+                    "kind": message.kind,
+                    "url": message.url,
+                    "original_id": message.id,
+                    "deliveries": message.deliveries,
+                    "reason": reason[:500],
+                },
+            )
+        ids = [message.id for message in messages]
+        pipeline.xack(self.stream, self.group, *ids)
+        pipeline.xdel(self.stream, *ids)
+        pipeline.execute()
+        return len(messages)
 
     def stats(self) -> QueueStats:
         pipeline = self.redis.pipeline(transaction=False)
@@ -201,6 +242,7 @@ class _Pending:
     message: Message
     consumer: str
     delivered_at: float
+    deliveries: int = 1
 
 
 class InMemoryCrawlQueue:
@@ -211,6 +253,7 @@ class InMemoryCrawlQueue:
         self._waiting: list[Message] = []
         self._pending: dict[str, _Pending] = {}
         self._ids = itertools.count(1)
+        self.dead_letters: list[tuple[Message, str]] = []
 
     def enqueue(self, kind: str, urls: Iterable[str]) -> int:
         checked_kind = check_kind(kind)
@@ -246,7 +289,17 @@ class InMemoryCrawlQueue:
             ][:count]
             for entry in stale:
                 entry.consumer, entry.delivered_at = consumer, now
-            return [entry.message for entry in stale]
+                entry.deliveries += 1
+            return [
+                Message(e.message.id, e.message.kind, e.message.url, e.deliveries) for e in stale
+            ]
+
+    def dead_letter(self, messages: Sequence[Message], reason: str) -> int:
+        with self._lock:
+            for message in messages:
+                if self._pending.pop(message.id, None) is not None:
+                    self.dead_letters.append((message, reason))
+            return len(messages)
 
     def stats(self) -> QueueStats:
         with self._lock:
@@ -258,5 +311,21 @@ class InMemoryCrawlQueue:
                 pending=len(self._pending),
                 backlog=len(self._waiting),
                 consumers=len(consumers),
-                dead_letters=0,
+                dead_letters=len(self.dead_letters),
             )
+
+
+def queue_from_settings(
+    redis_url: str | None = None,
+    stream: str = DEFAULT_STREAM,
+    group: str = DEFAULT_GROUP,
+    settings=None,  # type: ignore[no-untyped-def]
+) -> CrawlQueue:
+    """The crawl queue on this environment's Redis (REDIS_URL, or the embedded server)."""
+    if redis_url:
+        client = redis.Redis.from_url(redis_url, socket_timeout=30, socket_connect_timeout=3)
+    else:
+        from animerec_assets.lib.redis_conn import redis_client
+
+        client = redis_client(settings)
+    return CrawlQueue(client, stream=stream, group=group)

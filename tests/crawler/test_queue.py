@@ -101,3 +101,18 @@ def test_a_second_queue_object_joins_the_existing_group(redis_queue: CrawlQueue)
     redis_queue.enqueue("anime", [anime(1)])
     again = CrawlQueue(redis_queue.redis, stream=redis_queue.stream, group=redis_queue.group)
     assert [m.url for m in again.read("w", count=5)] == [anime(1)]
+
+
+def test_reclaimed_entries_count_their_deliveries_and_can_be_dead_lettered(queue: Queue) -> None:
+    queue.enqueue("anime", [anime(1), anime(2)])
+    first = queue.read("a", count=2)
+    assert [m.deliveries for m in first] == [1, 1]
+    time.sleep(0.06)
+    second = queue.reclaim_stale("b", min_idle_ms=50)
+    time.sleep(0.06)
+    third = queue.reclaim_stale("c", min_idle_ms=50)
+    assert [m.deliveries for m in second] == [2, 2]
+    assert [m.deliveries for m in third] == [3, 3]
+    assert queue.dead_letter(third[:1], reason="spider failed 3 times") == 1
+    stats = queue.stats()
+    assert (stats.pending, stats.dead_letters) == (1, 1)
