@@ -1,0 +1,65 @@
+"""The baselines every model stage must beat: popularity, item-kNN (cosine) and EASE.
+
+All three are fit on the binary matrix of training positives and score a block of users at a
+time (see :func:`animerec_assets.lib.ml.topk.top_k`). EASE (Steck, 2019) is a closed-form item
+x item linear model: one dense inverse of the item Gram matrix, fine for ~20k anime.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import sparse
+
+
+@dataclass(frozen=True)
+class Popularity:
+    counts: np.ndarray  # training positives per item
+
+    @classmethod
+    def fit(cls, positives: sparse.csr_matrix) -> Popularity:
+        return cls(np.asarray(positives.sum(axis=0), dtype=np.float32).ravel())
+
+    def score(self, users: np.ndarray) -> np.ndarray:
+        return np.broadcast_to(self.counts, (len(users), len(self.counts)))
+
+
+@dataclass(frozen=True)
+class ItemKNN:
+    """Cosine similarity between items' user vectors; a user's score sums their items' rows."""
+
+    positives: sparse.csr_matrix
+    similarity: np.ndarray  # dense items x items, zero diagonal
+
+    @classmethod
+    def fit(cls, positives: sparse.csr_matrix) -> ItemKNN:
+        x = positives.astype(np.float32)
+        gram = np.asarray((x.T @ x).todense(), dtype=np.float32)
+        norms = np.sqrt(np.diag(gram))
+        norms[norms == 0] = 1.0
+        similarity = gram / norms[:, None] / norms[None, :]
+        np.fill_diagonal(similarity, 0.0)
+        return cls(x.tocsr(), similarity)
+
+    def score(self, users: np.ndarray) -> np.ndarray:
+        return np.asarray(self.positives[users] @ self.similarity)
+
+
+@dataclass(frozen=True)
+class EASE:
+    positives: sparse.csr_matrix
+    weights: np.ndarray  # dense items x items, zero diagonal
+
+    @classmethod
+    def fit(cls, positives: sparse.csr_matrix, l2: float = 200.0) -> EASE:
+        x = positives.astype(np.float64)
+        gram = np.asarray((x.T @ x).todense())
+        gram[np.diag_indices_from(gram)] += l2
+        inverse = np.linalg.inv(gram)
+        weights = -inverse / np.diag(inverse)[None, :]
+        np.fill_diagonal(weights, 0.0)
+        return cls(positives.astype(np.float32).tocsr(), weights.astype(np.float32))
+
+    def score(self, users: np.ndarray) -> np.ndarray:
+        return np.asarray(self.positives[users] @ self.weights)
