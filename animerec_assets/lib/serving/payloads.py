@@ -1,0 +1,321 @@
+"""Turn the model outputs into the compact strings the serving store holds.
+
+Pure and vectorized: the per-user and per-anime JSON payloads are built by DuckDB in one
+``string_agg`` pass (millions of recommendation rows never go through a Python loop), and the
+input is validated first, so bad model output raises ``PublishInputError`` before a single key
+is written (the live version stays untouched).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import duckdb
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+
+from animerec_assets.lib.serving.keys import TITLE_SEPARATOR, normalize_titles
+
+TOP_N_USER = 20
+TOP_N_SIMILAR = 50
+MAX_TITLE_SUFFIXES = 8
+
+USER_COLUMNS = ("user_id", "anime_id", "rank", "score")
+SIMILAR_COLUMNS = ("animeA", "animeB", "rank", "score")
+ANIME_COLUMNS = ("anime_id", "title")
+
+
+class PublishInputError(ValueError):
+    """The model output cannot be published as it is (nothing was written)."""
+
+
+@dataclass(frozen=True)
+class Payloads:
+    """Everything one version holds, ready to be written."""
+
+    user_keys: np.ndarray  # str, lower-cased usernames
+    user_values: np.ndarray  # str, JSON arrays
+    similar_ids: np.ndarray  # int64
+    similar_values: np.ndarray  # str, JSON arrays
+    anime_ids: np.ndarray  # int64
+    anime_values: np.ndarray  # str, JSON objects
+    title_members: np.ndarray  # str, "normalized suffix\x1fanime_id"
+
+    @property
+    def counts(self) -> dict[str, int]:
+        return {
+            "users": len(self.user_keys),
+            "similar_lists": len(self.similar_ids),
+            "anime": len(self.anime_ids),
+            "title_entries": len(self.title_members),
+        }
+
+
+def _require_columns(frame: pd.DataFrame, columns: tuple[str, ...], name: str) -> None:
+    if not isinstance(frame, pd.DataFrame):
+        raise PublishInputError(f"{name}: expected a pandas DataFrame, got {type(frame).__name__}")
+    missing = [column for column in columns if column not in frame.columns]
+    if missing:
+        raise PublishInputError(f"{name}: missing columns {missing}; has {list(frame.columns)}")
+
+
+def _require_ids(frame: pd.DataFrame, columns: tuple[str, ...], name: str) -> None:
+    for column in columns:
+        values = pd.to_numeric(frame[column], errors="coerce")
+        bad = values.isna() | (values != np.floor(values))
+        if bad.any():
+            example = frame.loc[bad, column].iloc[0]
+            raise PublishInputError(
+                f"{name}.{column}: {int(bad.sum())} value(s) are not integer ids, e.g. {example!r}"
+            )
+
+
+def _require_finite(frame: pd.DataFrame, column: str, name: str) -> None:
+    values = pd.to_numeric(frame[column], errors="coerce").to_numpy(dtype="float64")
+    bad = ~np.isfinite(values)
+    if bad.any():
+        example = frame[column].to_numpy()[bad][0]
+        raise PublishInputError(
+            f"{name}.{column}: {int(bad.sum())} value(s) are not finite numbers, e.g. {example!r}"
+        )
+
+
+def split_reason(frame: pd.DataFrame) -> tuple[pd.Series, pd.Series]:
+    """(reason text, reason anime id) from whichever reason columns the model produced.
+
+    The model may give a ``reason_anime_id`` column, a ``reason`` column holding either a text
+    ("because you completed X") or an anime id, or neither.
+    """
+    index = frame.index
+    text = pd.Series(pd.NA, index=index, dtype="string")
+    anime = pd.Series(pd.NA, index=index, dtype="Int64")
+    if "reason" in frame.columns:
+        raw = frame["reason"]
+        as_number = pd.to_numeric(raw, errors="coerce")
+        is_id = as_number.notna() & (as_number == np.floor(as_number))
+        anime = anime.mask(is_id, as_number.where(is_id).astype("Int64"))
+        text = raw.where(~is_id & raw.notna()).astype("string")
+    if "reason_anime_id" in frame.columns:
+        given = pd.to_numeric(frame["reason_anime_id"], errors="coerce").astype("Int64")
+        anime = given.fillna(anime)
+    return text, anime
+
+
+def _as_arrow_strings(values: pd.Series) -> pa.Array:
+    return pa.array(values.astype(str).to_numpy(dtype=object), type=pa.string())
+
+
+def prepare_user_payloads(recs: pd.DataFrame, top_n: int = TOP_N_USER) -> pd.DataFrame:
+    """One row per user: (user_key, payload JSON of the best ``top_n``, best first).
+
+    A (user, anime) pair listed twice keeps its best rank (checked first; the slower
+    de-duplicating query only runs when needed).
+    """
+    _require_columns(recs, USER_COLUMNS, "user recommendations")
+    _require_ids(recs, ("anime_id",), "user recommendations")
+    _require_finite(recs, "score", "user recommendations")
+    _require_finite(recs, "rank", "user recommendations")
+    if recs["user_id"].isna().any():
+        raise PublishInputError("user recommendations.user_id: missing user ids")
+    reason_text, reason_anime = split_reason(recs)
+    table = pa.table(
+        {
+            "user_id": _as_arrow_strings(recs["user_id"]),
+            "anime_id": recs["anime_id"].to_numpy(dtype="int64"),
+            "rank": recs["rank"].to_numpy(dtype="float64"),
+            "score": recs["score"].to_numpy(dtype="float64"),
+            "reason": pa.array(reason_text.to_numpy(dtype=object, na_value=None), pa.string()),
+            "reason_anime_id": pa.array(
+                reason_anime.to_numpy(dtype=object, na_value=None), pa.int64()
+            ),
+        }
+    )
+    keyed = "select *, lower(trim(user_id)) as user_key from source_rows"
+    check = _run(
+        f"select count(*) filter (where user_key = '') as empty, "
+        f"count(*) filter (where n > 1) as duplicated from ("
+        f"select user_key, anime_id, count(*) as n from ({keyed}) group by all)",
+        table,
+    )
+    if int(check["empty"].iloc[0]):
+        raise PublishInputError("user recommendations.user_id: empty user ids")
+    if int(check["duplicated"].iloc[0]):
+        keyed = (
+            f"select * from ({keyed}) qualify row_number() over "
+            "(partition by user_key, anime_id order by rank, score desc) = 1"
+        )
+    sql = f"""
+        with top as (
+            select *, row_number() over (
+                partition by user_key order by rank, score desc, anime_id
+            ) as position
+            from ({keyed})
+            qualify position <= {int(top_n)}
+        )
+        select user_key,
+               '[' || string_agg(
+                   '[' || anime_id || ',' || round(score, 5)::decimal(18, 5)::varchar || ','
+                   || coalesce(to_json(reason)::varchar, 'null') || ','
+                   || coalesce(reason_anime_id::varchar, 'null') || ']',
+                   ',' order by position) || ']' as payload
+        from top
+        group by user_key
+        order by user_key
+    """
+    return _run(sql, table)
+
+
+def prepare_similar_payloads(similar: pd.DataFrame, top_n: int = TOP_N_SIMILAR) -> pd.DataFrame:
+    """One row per anime: (anime_id, payload JSON of its ranked neighbours, best first)."""
+    _require_columns(similar, SIMILAR_COLUMNS, "similar anime")
+    _require_ids(similar, ("animeA", "animeB"), "similar anime")
+    _require_finite(similar, "score", "similar anime")
+    _require_finite(similar, "rank", "similar anime")
+    table = pd.DataFrame(
+        {
+            "anime_a": similar["animeA"].astype("int64").to_numpy(),
+            "anime_b": similar["animeB"].astype("int64").to_numpy(),
+            "rank": similar["rank"].astype("float64").to_numpy(),
+            "score": similar["score"].astype("float64").to_numpy(),
+        }
+    )
+    sql = f"""
+        with ranked as (
+            select *, row_number() over (
+                partition by anime_a order by rank, score desc, anime_b
+            ) as position
+            from (select distinct on (anime_a, anime_b) * from source_rows
+                  where anime_a <> anime_b order by anime_a, anime_b, rank)
+        )
+        select anime_a as anime_id,
+               '[' || string_agg(
+                   '[' || anime_b || ',' || round(score, 5)::decimal(18, 5)::varchar || ']',
+                   ',' order by position) || ']' as payload
+        from ranked
+        where position <= {int(top_n)}
+        group by anime_a
+        order by anime_a
+    """
+    return _run(sql, table)
+
+
+def _run(sql: str, table: pd.DataFrame | pa.Table) -> pd.DataFrame:
+    connection = duckdb.connect()
+    try:
+        connection.execute("set enable_progress_bar = false")
+        connection.register("source_rows", table)
+        return connection.execute(sql).df()
+    finally:
+        connection.close()
+
+
+def _genres_of(value: Any) -> list[str]:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return []
+    if isinstance(value, str):
+        text = value.strip()
+        if text.startswith("["):
+            try:
+                return [str(item) for item in json.loads(text)]
+            except json.JSONDecodeError:
+                text = text.strip("[]").replace("'", "")
+        return [part.strip() for part in text.split(",") if part.strip()]
+    if isinstance(value, (list, tuple, np.ndarray, pd.Series)):
+        return [str(item) for item in value if item is not None]
+    return [str(value)]
+
+
+def _clean(value: Any) -> Any:
+    """JSON-safe scalar: NaN/NA -> None, NumPy scalars -> Python ones."""
+    if value is None or value is pd.NA:
+        return None
+    if isinstance(value, (float, np.floating)):
+        return None if math.isnan(value) else float(value)
+    if isinstance(value, (np.integer,)):
+        return int(value)
+    return value
+
+
+def prepare_anime_payloads(anime: pd.DataFrame) -> pd.DataFrame:
+    """One row per anime: (anime_id, JSON of what an app card shows, normalized title).
+
+    The catalogue is tens of thousands of rows, so building the small JSON objects row by row
+    is cheap; the card fields are optional except the title.
+    """
+    _require_columns(anime, ANIME_COLUMNS, "anime")
+    _require_ids(anime, ("anime_id",), "anime")
+    frame = anime.drop_duplicates("anime_id", keep="last")
+    column = frame.get
+    n = len(frame)
+    none = [None] * n
+    payloads = [
+        json.dumps(
+            {
+                "title": _clean(title) or "",
+                "main_pic": _clean(pic),
+                "type": _clean(kind),
+                "score": _clean(score),
+                "genres": _genres_of(genres),
+                "members": _clean(members),
+            },
+            ensure_ascii=False,
+            separators=(",", ":"),
+        )
+        for title, pic, kind, score, genres, members in zip(
+            frame["title"].tolist(),
+            column("main_pic", pd.Series(none)).tolist(),
+            column("type", pd.Series(none)).tolist(),
+            column("score", pd.Series(none)).tolist(),
+            column("genres", pd.Series(none)).tolist(),
+            column("members_count", pd.Series(none)).tolist(),
+            strict=True,
+        )
+    ]
+    return pd.DataFrame(
+        {
+            "anime_id": frame["anime_id"].astype("int64").to_numpy(),
+            "payload": payloads,
+            "normalized_title": normalize_titles(frame["title"]).to_numpy(),
+        }
+    )
+
+
+def title_index_members(anime_ids: np.ndarray, normalized_titles: np.ndarray) -> np.ndarray:
+    """Sorted-set members for every word start of every title ("titan" finds "... titan")."""
+    members: list[str] = []
+    for anime_id, title in zip(anime_ids.tolist(), normalized_titles.tolist(), strict=True):
+        if not title:
+            continue
+        words = title.split(" ")
+        for start in range(min(len(words), MAX_TITLE_SUFFIXES)):
+            members.append(f"{' '.join(words[start:])}{TITLE_SEPARATOR}{anime_id}")
+    return np.array(members, dtype=object)
+
+
+def prepare_payloads(
+    user_recs: pd.DataFrame,
+    similar: pd.DataFrame,
+    anime: pd.DataFrame,
+    *,
+    top_n_user: int = TOP_N_USER,
+    top_n_similar: int = TOP_N_SIMILAR,
+) -> Payloads:
+    """Validate all three inputs and build every payload of a version."""
+    users = prepare_user_payloads(user_recs, top_n_user)
+    neighbours = prepare_similar_payloads(similar, top_n_similar)
+    cards = prepare_anime_payloads(anime)
+    return Payloads(
+        user_keys=users["user_key"].to_numpy(dtype=object),
+        user_values=users["payload"].to_numpy(dtype=object),
+        similar_ids=neighbours["anime_id"].to_numpy(dtype="int64"),
+        similar_values=neighbours["payload"].to_numpy(dtype=object),
+        anime_ids=cards["anime_id"].to_numpy(dtype="int64"),
+        anime_values=cards["payload"].to_numpy(dtype=object),
+        title_members=title_index_members(
+            cards["anime_id"].to_numpy(), cards["normalized_title"].to_numpy()
+        ),
+    )

@@ -1,0 +1,408 @@
+"""Publish a version of the serving store, switch to it atomically, roll back, clean up.
+
+The sequence (key layout in ``keys.py``) is what makes a publish safe to kill at any moment:
+
+1. take the publish lock (``SET NX PX``; a dead publisher's lock simply expires),
+2. remove debris: every registered version that is neither current nor previous,
+3. register the new version as ``writing``, then write it in pipelined batches (``MSET``,
+   ``HSET``, ``ZADD`` of prepared payloads; one round trip per batch, never per row),
+4. write its ``meta`` hash last, then one Lua script checks that we still hold the lock and
+   moves ``current`` -> ``previous`` and the new version -> ``current`` in one atomic step,
+5. ``UNLINK`` versions older than the previous one, in batches, and release the lock.
+
+Readers only ever follow ``current``, which always names a complete version.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+import numpy as np
+import pandas as pd
+import redis
+
+from animerec_assets.lib.serving.keys import (
+    ANIME_SUFFIX,
+    TITLES_SUFFIX,
+    KeyLayout,
+    check_version,
+    new_version,
+    similar_suffix,
+    user_suffix,
+)
+from animerec_assets.lib.serving.payloads import Payloads, prepare_payloads
+
+DEFAULT_BATCH_SIZE = 2_000
+DEFAULT_LOCK_TTL_S = 60.0
+UNLINK_BATCH = 1_000
+
+ProgressCallback = Callable[[str, int, int], None]
+"""Called after each written batch with (stage, items written so far, items in stage)."""
+
+
+class PublishError(RuntimeError):
+    """The publish could not complete; the live version is unchanged."""
+
+
+class PublishLockedError(PublishError):
+    """Another publish holds the lock."""
+
+
+class RollbackError(RuntimeError):
+    """There is no complete previous version to go back to."""
+
+
+@dataclass(frozen=True)
+class PublishResult:
+    version: str
+    previous_version: str | None
+    model_version: str
+    published_at: str
+    counts: dict[str, int]
+    keys_written: int
+    removed_versions: list[str] = field(default_factory=list)
+    duration_s: float = 0.0
+
+
+# KEYS: lock ; ARGV: version, ttl_ms. Refresh the lock only while we still hold it.
+_REFRESH_LOCK = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  return redis.call('PEXPIRE', KEYS[1], ARGV[2])
+end
+return 0
+"""
+
+# KEYS: lock ; ARGV: version. Release the lock only if it is ours.
+_RELEASE_LOCK = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  return redis.call('DEL', KEYS[1])
+end
+return 0
+"""
+
+# KEYS: current, previous, versions, lock ; ARGV: version, registry JSON.
+# The one atomic pointer switch, fenced by the lock.
+_SWITCH = """
+if redis.call('GET', KEYS[4]) ~= ARGV[1] then
+  return redis.error_reply('LOCKLOST the publish lock expired or was taken over')
+end
+if not redis.call('HGET', KEYS[3], ARGV[1]) then
+  return redis.error_reply('UNREGISTERED the version is not registered')
+end
+local old = redis.call('GET', KEYS[1])
+if old and old ~= ARGV[1] then
+  redis.call('SET', KEYS[2], old)
+end
+redis.call('SET', KEYS[1], ARGV[1])
+redis.call('HSET', KEYS[3], ARGV[1], ARGV[2])
+return old
+"""
+
+# KEYS: current, previous, versions. Swap current and previous if previous is complete.
+_ROLLBACK = """
+local cur = redis.call('GET', KEYS[1])
+local prev = redis.call('GET', KEYS[2])
+if not prev then
+  return redis.error_reply('NOPREVIOUS there is no previous version')
+end
+local state = redis.call('HGET', KEYS[3], prev)
+if not state or not string.find(state, '"complete"', 1, true) then
+  return redis.error_reply('INCOMPLETE the previous version is not complete')
+end
+redis.call('SET', KEYS[1], prev)
+if cur then redis.call('SET', KEYS[2], cur) else redis.call('DEL', KEYS[2]) end
+return {prev, cur or false}
+"""
+
+
+def _text(value: bytes | str | None) -> str | None:
+    if value is None:
+        return None
+    return value.decode() if isinstance(value, bytes) else value
+
+
+def _chunks(n: int, size: int) -> Iterator[slice]:
+    for start in range(0, n, size):
+        yield slice(start, min(start + size, n))
+
+
+def registered_versions(client: redis.Redis, layout: KeyLayout) -> dict[str, dict]:
+    """Every version in the registry with its state record."""
+    raw = client.hgetall(layout.versions)
+    return {_text(k) or "": json.loads(_text(v) or "{}") for k, v in raw.items()}
+
+
+def live_versions(client: redis.Redis, layout: KeyLayout) -> tuple[str | None, str | None]:
+    current, previous = client.mget(layout.current, layout.previous)
+    return _text(current), _text(previous)
+
+
+def unlink_version(client: redis.Redis, layout: KeyLayout, version: str) -> int:
+    """Delete every key of one version (SCAN + batched UNLINK) and its registry entry."""
+    removed = 0
+    batch: list[bytes] = []
+    for key in client.scan_iter(match=layout.namespace_pattern(version), count=UNLINK_BATCH):
+        batch.append(key)
+        if len(batch) >= UNLINK_BATCH:
+            removed += client.unlink(*batch)
+            batch = []
+    if batch:
+        removed += client.unlink(*batch)
+    client.hdel(layout.versions, version)
+    return removed
+
+
+def remove_stale_versions(
+    client: redis.Redis, layout: KeyLayout, keep: set[str] | None = None
+) -> list[str]:
+    """Unlink every registered version that is not current, previous or in ``keep``.
+
+    That is both debris of publishes that died midway and versions older than the previous.
+    """
+    current, previous = live_versions(client, layout)
+    keep = {v for v in (current, previous, *(keep or set())) if v}
+    stale = sorted(set(registered_versions(client, layout)) - keep)
+    for version in stale:
+        unlink_version(client, layout, version)
+    return stale
+
+
+def _acquire_lock(
+    client: redis.Redis, layout: KeyLayout, version: str, ttl_s: float, wait_s: float
+) -> None:
+    deadline = time.monotonic() + wait_s
+    while True:
+        if client.set(layout.publish_lock, version, nx=True, px=int(ttl_s * 1000)):
+            return
+        if time.monotonic() >= deadline:
+            holder = _text(client.get(layout.publish_lock))
+            raise PublishLockedError(f"another publish ({holder}) holds {layout.publish_lock}")
+        time.sleep(0.1)
+
+
+class _Writer:
+    """Sends prepared payloads in pipelined batches and keeps the lock alive between them."""
+
+    def __init__(
+        self,
+        client: redis.Redis,
+        layout: KeyLayout,
+        version: str,
+        batch_size: int,
+        lock_ttl_ms: int,
+        on_progress: ProgressCallback | None,
+    ) -> None:
+        self.client = client
+        self.layout = layout
+        self.version = version
+        self.namespace = layout.namespace(version)
+        self.batch_size = batch_size
+        self.lock_ttl_ms = lock_ttl_ms
+        self.on_progress = on_progress
+        self.keys_written = 0
+        self.refresh_lock = client.register_script(_REFRESH_LOCK)
+
+    def _send(self, stage: str, done: int, total: int, *command: object) -> None:
+        """One round trip: the batch's write command plus the lock refresh."""
+        pipe = self.client.pipeline(transaction=False)
+        pipe.execute_command(*command)
+        self.refresh_lock(
+            keys=[self.layout.publish_lock], args=[self.version, self.lock_ttl_ms], client=pipe
+        )
+        _, still_ours = pipe.execute()
+        if not still_ours:
+            raise PublishError("the publish lock expired while writing; aborting this publish")
+        if self.on_progress is not None:
+            self.on_progress(stage, done, total)
+
+    def strings(self, stage: str, keys: np.ndarray, values: np.ndarray) -> None:
+        total = len(keys)
+        for part in _chunks(total, self.batch_size):
+            flat: list[str] = [None] * (2 * (part.stop - part.start))  # type: ignore[list-item]
+            flat[0::2] = keys[part].tolist()
+            flat[1::2] = values[part].tolist()
+            self._send(stage, part.stop, total, "MSET", *flat)
+            self.keys_written += part.stop - part.start
+
+    def hash(self, stage: str, key: str, fields: np.ndarray, values: np.ndarray) -> None:
+        total = len(fields)
+        for part in _chunks(total, self.batch_size):
+            flat: list[str] = [None] * (2 * (part.stop - part.start))  # type: ignore[list-item]
+            flat[0::2] = fields[part].tolist()
+            flat[1::2] = values[part].tolist()
+            self._send(stage, part.stop, total, "HSET", key, *flat)
+        self.keys_written += 1 if total else 0
+
+    def sorted_set(self, stage: str, key: str, members: np.ndarray) -> None:
+        total = len(members)
+        for part in _chunks(total, self.batch_size):
+            flat: list[object] = [0] * (2 * (part.stop - part.start))
+            flat[1::2] = members[part].tolist()
+            self._send(stage, part.stop, total, "ZADD", key, *flat)
+        self.keys_written += 1 if total else 0
+
+
+def _prefixed(namespace: str, suffixes: pd.Series) -> np.ndarray:
+    return (namespace + suffixes).to_numpy(dtype=object)
+
+
+def write_version(
+    client: redis.Redis,
+    layout: KeyLayout,
+    version: str,
+    payloads: Payloads,
+    *,
+    batch_size: int = DEFAULT_BATCH_SIZE,
+    lock_ttl_s: float = DEFAULT_LOCK_TTL_S,
+    on_progress: ProgressCallback | None = None,
+) -> int:
+    """Write every key of ``version`` (not its meta); returns the number of keys written."""
+    namespace = layout.namespace(version)
+    writer = _Writer(client, layout, version, batch_size, int(lock_ttl_s * 1000), on_progress)
+    user_keys = _prefixed(namespace, ":user:" + pd.Series(payloads.user_keys, dtype=object))
+    assert len(user_keys) == 0 or user_keys[0] == namespace + user_suffix(payloads.user_keys[0])
+    writer.strings("users", user_keys, payloads.user_values)
+    similar_keys = _prefixed(namespace, ":similar:" + pd.Series(payloads.similar_ids).astype(str))
+    assert len(similar_keys) == 0 or similar_keys[0] == namespace + similar_suffix(
+        payloads.similar_ids[0]
+    )
+    writer.strings("similar", similar_keys, payloads.similar_values)
+    writer.hash(
+        "anime", namespace + ANIME_SUFFIX, payloads.anime_ids.astype(str), payloads.anime_values
+    )
+    writer.sorted_set("titles", namespace + TITLES_SUFFIX, payloads.title_members)
+    return writer.keys_written
+
+
+def publish_payloads(
+    client: redis.Redis,
+    payloads: Payloads,
+    *,
+    model_version: str,
+    prefix: str | None = None,
+    version: str | None = None,
+    batch_size: int = DEFAULT_BATCH_SIZE,
+    lock_ttl_s: float = DEFAULT_LOCK_TTL_S,
+    lock_wait_s: float | None = None,
+    on_progress: ProgressCallback | None = None,
+) -> PublishResult:
+    """Write prepared payloads as a new version and make it live atomically."""
+    started = time.monotonic()
+    layout = KeyLayout(prefix) if prefix else KeyLayout()
+    version = check_version(version or new_version())
+    wait_s = lock_ttl_s + 5.0 if lock_wait_s is None else lock_wait_s
+    _acquire_lock(client, layout, version, lock_ttl_s, wait_s)
+    try:
+        removed = remove_stale_versions(client, layout)
+        started_at = datetime.now(UTC).isoformat(timespec="seconds")
+        client.hset(
+            layout.versions,
+            version,
+            json.dumps({"state": "writing", "started_at": started_at}),
+        )
+        keys_written = write_version(
+            client,
+            layout,
+            version,
+            payloads,
+            batch_size=batch_size,
+            lock_ttl_s=lock_ttl_s,
+            on_progress=on_progress,
+        )
+        published_at = datetime.now(UTC).isoformat(timespec="seconds")
+        counts = payloads.counts
+        keys_written += 1
+        client.hset(
+            layout.meta(version),
+            mapping={
+                "version": version,
+                "model_version": model_version,
+                "published_at": published_at,
+                "keys_written": keys_written,
+                **{f"n_{name}": value for name, value in counts.items()},
+            },
+        )
+        record = {"state": "complete", "started_at": started_at, "published_at": published_at}
+        switch = client.register_script(_SWITCH)
+        try:
+            old = switch(
+                keys=[layout.current, layout.previous, layout.versions, layout.publish_lock],
+                args=[version, json.dumps(record)],
+            )
+        except redis.ResponseError as error:
+            raise PublishError(f"pointer switch refused: {error}") from error
+        removed += remove_stale_versions(client, layout)
+    except BaseException:
+        # Our own half-written version is debris: remove it now if we still can (the next
+        # publish removes it otherwise). The live version was never touched.
+        try:
+            current, _ = live_versions(client, layout)
+            if current != version:
+                unlink_version(client, layout, version)
+        except redis.RedisError:
+            pass
+        raise
+    finally:
+        with contextlib.suppress(redis.RedisError):
+            client.register_script(_RELEASE_LOCK)(keys=[layout.publish_lock], args=[version])
+    return PublishResult(
+        version=version,
+        previous_version=_text(old) if old else None,
+        model_version=model_version,
+        published_at=published_at,
+        counts=counts,
+        keys_written=keys_written,
+        removed_versions=removed,
+        duration_s=time.monotonic() - started,
+    )
+
+
+def publish(
+    client: redis.Redis,
+    user_recs: pd.DataFrame,
+    similar: pd.DataFrame,
+    anime: pd.DataFrame,
+    *,
+    model_version: str,
+    prefix: str | None = None,
+    batch_size: int = DEFAULT_BATCH_SIZE,
+    lock_ttl_s: float = DEFAULT_LOCK_TTL_S,
+    lock_wait_s: float | None = None,
+    on_progress: ProgressCallback | None = None,
+) -> PublishResult:
+    """Validate and publish model outputs as a new live version.
+
+    ``user_recs``: user_id, anime_id, rank, score and optionally reason / reason_anime_id;
+    ``similar``: animeA, animeB, rank, score; ``anime``: the processed anime table.
+    Raises ``PublishInputError`` on bad input before writing anything.
+    """
+    payloads = prepare_payloads(user_recs, similar, anime)
+    return publish_payloads(
+        client,
+        payloads,
+        model_version=model_version,
+        prefix=prefix,
+        batch_size=batch_size,
+        lock_ttl_s=lock_ttl_s,
+        lock_wait_s=lock_wait_s,
+        on_progress=on_progress,
+    )
+
+
+def rollback(client: redis.Redis, prefix: str | None = None) -> tuple[str, str | None]:
+    """Make the previous version live again (the current one becomes previous).
+
+    Returns (now live, now previous). Raises RollbackError when there is nothing to go back to.
+    """
+    layout = KeyLayout(prefix) if prefix else KeyLayout()
+    script = client.register_script(_ROLLBACK)
+    try:
+        live, previous = script(keys=[layout.current, layout.previous, layout.versions])
+    except redis.ResponseError as error:
+        raise RollbackError(str(error)) from error
+    return _text(live) or "", _text(previous) if previous else None
