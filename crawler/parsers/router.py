@@ -97,7 +97,8 @@ def parse_response(
             raise PageStructureError(f"HTTP {response.status}")
         if info.page_type not in JSON_PAGE_TYPES and _looks_truncated(response):
             raise PageStructureError("truncated page: no closing </html> or </body>")
-        return parser(response, ctx)
+        # Relative links must resolve against MAL's (or Jikan's) host, not the fetch host.
+        return parser(response.replace(url=ctx.page_url), ctx)
     except Exception as exc:  # the safety net: one bad page must not stop a crawl
         reason = str(exc) if isinstance(exc, PageStructureError) else f"{type(exc).__name__}: {exc}"
         result = ParseResult()

@@ -1,0 +1,73 @@
+"""Scrapy settings for animerec: polite by default.
+
+robots.txt obeyed, AutoThrottle on, at most two requests at a time per domain, retries on
+429/5xx that honour ``Retry-After`` (crawler.middlewares), every HTTP status handed to the
+parsers so errors become ``crawl_error`` items. Where to fetch from (MAL, Jikan, the replica)
+comes from ``animerec_assets.settings.load_settings()``, not from here.
+"""
+
+BOT_NAME = "animerec"
+SPIDER_MODULES = ["crawler.spiders"]
+NEWSPIDER_MODULE = "crawler.spiders"
+
+USER_AGENT = "animerec/0.1 (anime recommendation research crawler; polite, obeys robots.txt)"
+ROBOTSTXT_OBEY = True
+
+# Politeness: small concurrency, a base delay, AutoThrottle adapting to the server's latency.
+CONCURRENT_REQUESTS = 8
+CONCURRENT_REQUESTS_PER_DOMAIN = 2
+DOWNLOAD_DELAY = 1.0
+RANDOMIZE_DOWNLOAD_DELAY = True
+AUTOTHROTTLE_ENABLED = True
+AUTOTHROTTLE_START_DELAY = 1.0
+AUTOTHROTTLE_MAX_DELAY = 60.0
+AUTOTHROTTLE_TARGET_CONCURRENCY = 1.0
+DOWNLOAD_TIMEOUT = 60
+
+# Retries on overload and server errors, waiting as the server asks (Retry-After) or backing off.
+RETRY_ENABLED = True
+RETRY_TIMES = 5
+RETRY_HTTP_CODES = [429, 500, 502, 503, 504, 522, 524, 408]
+ANIMEREC_RETRY_BACKOFF_BASE = 2.0
+ANIMEREC_RETRY_MAX_WAIT = 120.0
+DOWNLOADER_MIDDLEWARES = {
+    "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
+    "crawler.middlewares.RetryAfterMiddleware": 550,
+}
+
+# Every status reaches the parsers: 404/400/5xx become crawl_error items (or an end of paging).
+HTTPERROR_ALLOW_ALL = True
+
+ITEM_PIPELINES = {"crawler.pipelines.SinkPipeline": 300}
+ANIMEREC_SINKS = ["jsonl"]
+ANIMEREC_JSONL_DIR = ""  # empty: <ANIMEREC_HOME>/crawl
+
+# Scheduler hooks: none | jsonl | scheduler | package.module:factory (crawler.hooks).
+SCHEDULER_HOOKS = "none"
+SCHEDULER_FLUSH_EVERY = 500
+
+# How many pages of a paged list one crawl reads (reviews, friends, anime list).
+ANIMEREC_MAX_PAGES = {
+    "anime_reviews": 5,
+    "profile_friends": 20,
+    "animelist": 100,
+    "jikan_anime_reviews": 5,
+    "jikan_user_friends": 20,
+    "top_anime": 5,
+    "users_listing": 5,
+    "jikan_top_anime": 5,
+}
+# Anime sub-pages an anime crawl reads after the main page.
+ANIMEREC_ANIME_SUBPAGES = [
+    "anime_stats",
+    "anime_userrecs",
+    "anime_reviews",
+    "anime_pics",
+    "anime_clubs",
+]
+
+FEED_EXPORT_ENCODING = "utf-8"
+TELNETCONSOLE_ENABLED = False
+LOG_LEVEL = "INFO"
+# Scrapy's default reactor (asyncio); stated so a project-wide change is a visible decision.
+TWISTED_REACTOR = "twisted.internet.asyncioreactor.AsyncioSelectorReactor"

@@ -1,0 +1,1 @@
+"""Scrapy spiders: ``anime``, ``profile`` (crawl given entities) and ``seed`` (discovery)."""
