@@ -1,0 +1,1 @@
+"""Serving stage: publish recommendations to Redis."""

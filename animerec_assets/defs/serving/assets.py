@@ -1,0 +1,109 @@
+"""``serving/redis_recommendations``: publish the model outputs to Redis for the app.
+
+The inputs are loaded by the default ``io_manager`` (the warehouse); the asset writes Redis and
+returns only metadata, so nothing is stored back in the warehouse. The publish itself (new
+version namespace, one atomic pointer switch, previous kept for rollback) lives in
+``animerec_assets/lib/serving``.
+"""
+
+# No ``from __future__ import annotations``: Dagster inspects the real annotation of ``context``.
+
+import time
+
+import dagster as dg
+import pandas as pd
+
+from animerec_assets.resources import RedisResource
+
+USER_RECS_KEY = dg.AssetKey(["ml", "user_anime_ranked"])
+SIMILAR_KEY = dg.AssetKey(["ml", "anime_anime_ranked"])
+ANIME_KEY = dg.AssetKey(["processed", "anime"])
+LOG_EVERY_FRACTION = 0.1
+
+
+def model_version_of(instance: dg.DagsterInstance, key: dg.AssetKey = USER_RECS_KEY) -> str:
+    """The model version the recommendations came from.
+
+    The ML asset's ``model_version`` metadata when it records one, else the id of the run
+    that produced the recommendations, so the app can always say which model it shows.
+    """
+    records = instance.fetch_materializations(key, limit=1).records
+    if not records:
+        return "unknown"
+    record = records[0]
+    materialization = record.asset_materialization
+    entry = materialization.metadata.get("model_version") if materialization else None
+    if entry is not None:
+        return str(getattr(entry, "value", entry))
+    return f"run-{record.run_id[:8]}"
+
+
+class _ProgressLog:
+    """Logs each publish stage every ~10% instead of every batch."""
+
+    def __init__(self, log: dg.DagsterLogManager) -> None:
+        self.log = log
+        self.next_at: dict[str, int] = {}
+
+    def __call__(self, stage: str, done: int, total: int) -> None:
+        step = max(1, int(total * LOG_EVERY_FRACTION))
+        if done >= self.next_at.get(stage, 0) or done == total:
+            self.log.info(f"publishing {stage}: {done:,}/{total:,} ({done / max(total, 1):.0%})")
+            self.next_at[stage] = done + step
+
+
+@dg.asset(
+    key=dg.AssetKey(["serving", "redis_recommendations"]),
+    ins={
+        "user_anime_ranked": dg.AssetIn(key=USER_RECS_KEY),
+        "anime_anime_ranked": dg.AssetIn(key=SIMILAR_KEY),
+        "anime": dg.AssetIn(key=ANIME_KEY),
+    },
+    group_name="serving",
+    kinds={"redis", "python"},
+    pool="duckdb",
+    description=(
+        "Top-20 recommendations per user, ranked similar anime, anime cards and a title index, "
+        "published to Redis as a new version and switched live atomically."
+    ),
+)
+def redis_recommendations(
+    context: dg.AssetExecutionContext,
+    redis: RedisResource,
+    user_anime_ranked: pd.DataFrame,
+    anime_anime_ranked: pd.DataFrame,
+    anime: pd.DataFrame,
+) -> dg.MaterializeResult:
+    from animerec_assets.lib.serving import prepare_payloads, publish_payloads
+
+    started = time.monotonic()
+    model_version = model_version_of(context.instance)
+    context.log.info(
+        f"preparing payloads: {len(user_anime_ranked):,} user rows, "
+        f"{len(anime_anime_ranked):,} similar rows, {len(anime):,} anime (model {model_version})"
+    )
+    payloads = prepare_payloads(user_anime_ranked, anime_anime_ranked, anime)
+    prepared_s = time.monotonic() - started
+    result = publish_payloads(
+        redis.get_client(),
+        payloads,
+        model_version=model_version,
+        on_progress=_ProgressLog(context.log),
+    )
+    context.log.info(
+        f"version {result.version} is live (previous {result.previous_version}); "
+        f"removed {result.removed_versions or 'nothing'}"
+    )
+    return dg.MaterializeResult(
+        metadata={
+            "version": result.version,
+            "previous_version": result.previous_version or "",
+            "model_version": result.model_version,
+            "published_at": result.published_at,
+            "keys_written": result.keys_written,
+            **{f"n_{name}": count for name, count in result.counts.items()},
+            "removed_versions": ", ".join(result.removed_versions),
+            "prepare_seconds": round(prepared_s, 3),
+            "duration_seconds": round(time.monotonic() - started, 3),
+        }
+    )
