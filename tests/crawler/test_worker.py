@@ -177,3 +177,19 @@ def test_a_worker_killed_mid_batch_loses_no_message(
             if process is not None and process.poll() is None:
                 os.killpg(process.pid, signal.SIGKILL)
                 process.wait(timeout=10)
+
+
+@pytest.mark.slow
+def test_the_default_command_runs_the_real_scrapy_spider(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The contract with crawler/spiders: ``-a urls_file`` in, JSON lines feed out. The site is
+    a closed local port, so the page fails fast and comes back as a crawl_error item."""
+    if not (REPO_ROOT / "crawler" / "spiders" / "anime.py").exists():
+        pytest.skip("the Scrapy spiders are not in this tree yet")
+    monkeypatch.setenv("ANIMEREC_HOME", str(tmp_path))
+    monkeypatch.setenv("ANIMEREC_MAL_BASE_URL", "http://127.0.0.1:9")
+    sink = SinkSettings(tmp_path / "items", scrapy_settings={"RETRY_TIMES": "0"})
+    result = crawl_batch("anime", [anime(1)], sink)
+    assert result.item_counts.get("crawl_error", 0) >= 1
+    assert result.failed_urls == [anime(1)] and result.crawled_urls == []
