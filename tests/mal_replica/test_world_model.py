@@ -46,7 +46,9 @@ def test_anime_stats_are_computed_from_the_list_rows(world: World) -> None:
     assert (histogram == a["score_count"]).all()
     assert a["score_count"].sum() == int((lists["score"] > 0).sum())
     scored = a["score_count"] > 0
-    mean = sum(s * a[f"score_{s:02d}_count"] for s in range(1, 11))[scored] / a["score_count"][scored]
+    mean = (
+        sum(s * a[f"score_{s:02d}_count"] for s in range(1, 11))[scored] / a["score_count"][scored]
+    )
     assert np.allclose(mean.round(2), a.loc[scored, "score"])
     assert (a["favorites_count"].sum()) == len(world.favorites)
 
@@ -93,11 +95,15 @@ def test_relations_are_symmetrical(world: World) -> None:
     rel = world.relations
     forward = set(zip(rel["a"], rel["b"], rel["relation_type"], strict=True))
     for a, b, kind in forward:
-        assert (b, a, vocab.RELATION_INVERSE[kind]) in forward or kind == "Spin-Off" and (
-            b,
-            a,
-            "Parent Story",
-        ) in forward
+        assert (b, a, vocab.RELATION_INVERSE[kind]) in forward or (
+            kind == "Spin-Off"
+            and (
+                b,
+                a,
+                "Parent Story",
+            )
+            in forward
+        )
     assert (rel["a"] != rel["b"]).all()
 
 
