@@ -10,9 +10,29 @@ import typer
 app = typer.Typer(no_args_is_help=True)
 
 
-def parse(url: str, file: Path) -> None:
+def parse(
+    url: Annotated[str, typer.Argument(help="The URL the page was fetched from (any host).")],
+    file: Annotated[
+        Path, typer.Argument(exists=True, dir_okay=False, help="The saved response body.")
+    ],
+    status: int = typer.Option(200, help="HTTP status the page was served with."),
+    details: bool = typer.Option(False, help="Also print next pages and seen URLs (stderr)."),
+) -> None:
     """Route a saved response by its URL exactly as the spider would; print items as JSON."""
-    raise typer.Exit(code=2)
+    import json
+
+    from crawler.parsers import build_response, parse_response, route
+
+    if route(url) is None:
+        typer.secho(f"no parser for URL {url!r} (not a page the crawler reads)", err=True)
+        raise typer.Exit(code=2)
+    result = parse_response(build_response(url, file.read_bytes(), status))
+    for item in result.items:
+        typer.echo(json.dumps(item, ensure_ascii=False))
+    if details:
+        summary = result.to_dict()
+        summary.pop("items")
+        typer.echo(json.dumps(summary, indent=2), err=True)
 
 
 # ---- crawl scheduling, queue workers and the crawl service -----------------------------------

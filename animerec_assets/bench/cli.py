@@ -24,3 +24,22 @@ def scheduler_bench(
     from animerec_assets.bench.scheduler import run_scheduler_bench
 
     typer.echo(run_scheduler_bench(db_url=db_url, rows=rows, n=n, rounds=rounds).report())
+
+
+@app.command("parse")
+def parse_bench(
+    repeat: int = typer.Option(20, min=1, help="Parses of each page per measurement."),
+    pages_dir: str = typer.Option(None, help="Recorded pages (default: ../shared/mal_pages)."),
+) -> None:
+    """CPU milliseconds per page for each parser, beside the bare lxml/json parse."""
+    from pathlib import Path
+
+    from animerec_assets.bench.parse import default_pages_dir, format_table, run_parse_bench
+
+    folder = Path(pages_dir) if pages_dir else default_pages_dir()
+    try:
+        timings = run_parse_bench(folder, repeat)
+    except FileNotFoundError as error:
+        typer.secho(str(error), err=True)
+        raise typer.Exit(code=2) from error
+    typer.echo(format_table(timings))

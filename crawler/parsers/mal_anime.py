@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from urllib.parse import urlsplit
 
 from parsel import Selector
 from scrapy.http import TextResponse
@@ -206,7 +207,9 @@ def parse_anime_userrecs(response: TextResponse, ctx: ParseContext) -> ParseResu
                 "anime_recommendation",
                 animeA=anime_id,
                 animeB=target[0],
-                recommendation_url=response.urljoin(permalink) if permalink else None,
+                recommendation_url=mal_url(urlsplit(response.urljoin(permalink)).path)
+                if permalink
+                else None,
                 num_recommenders=1 + (more or 0),
             )
         )
@@ -277,10 +280,8 @@ def parse_anime_reviews(response: TextResponse, ctx: ParseContext) -> ParseResul
         )
     more = root.css('a[data-ga-click-type="review-more-reviews"]::attr(href)').get()
     if more is None:
-        for anchor in root.css("a"):
-            if (text_of(anchor) or "").lower() in {"more reviews", "next"}:
-                more = anchor.attrib.get("href")
-                break
+        xpath = './/a[@href][normalize-space(.) = "More Reviews" or normalize-space(.) = "Next"]'
+        more = root.xpath(xpath + "/@href").get()
     if more and elements:
         result.follow.append(response.urljoin(more))
     result.see(links(root, response), exclude=ctx.entity_url)

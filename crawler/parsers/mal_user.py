@@ -6,6 +6,7 @@ import json
 import re
 from typing import Any
 
+from parsel import Selector
 from scrapy.http import TextResponse
 
 from crawler.items import USER_ANIME_STATUSES
@@ -13,7 +14,6 @@ from crawler.parsers.base import (
     PageStructureError,
     ParseContext,
     ParseResult,
-    clean,
     content_root,
     links,
     require,
@@ -171,16 +171,13 @@ def parse_friends(response: TextResponse, ctx: ParseContext) -> ParseResult:
         if friend is None:
             continue
         since = None
-        for text in box.xpath(".//text()").getall():
-            if m := re.search(r"Friends since\s*(.+)", clean(text) or ""):
-                since = resolve_date(m.group(1), ctx.crawl_date)
+        if m := re.search(r"Friends since\s*(.+?)\s*$", text_of(box) or ""):
+            since = resolve_date(m.group(1), ctx.crawl_date)
         result.items.append(
             ctx.item("user_user", userA=username, userB=friend, friendship_date=since)
         )
-    for anchor in root.css("a"):
-        if (text_of(anchor) or "").lower().startswith("next"):
-            result.follow.append(response.urljoin(anchor.attrib.get("href", "")))
-            break
+    if next_href := next_link(root):
+        result.follow.append(response.urljoin(next_href))
     result.see(links(root, response), exclude=ctx.entity_url)
     return result
 
@@ -220,9 +217,12 @@ def parse_listing(response: TextResponse, ctx: ParseContext) -> ParseResult:
     root = content_root(response)
     result = ParseResult()
     result.see(links(root, response))
-    for anchor in root.css("a"):
-        text = (text_of(anchor) or "").lower()
-        if text.startswith("next") and anchor.attrib.get("href"):
-            result.follow.append(response.urljoin(anchor.attrib["href"]))
-            break
+    if next_href := next_link(root):
+        result.follow.append(response.urljoin(next_href))
     return result
+
+
+def next_link(root: Selector) -> str | None:
+    """The href of a "Next" / "Next 50" link (MAL's paging), if the page has one."""
+    xpath = './/a[@href][starts-with(translate(normalize-space(.), "NEXT", "next"), "next")]/@href'
+    return root.xpath(xpath).get()
