@@ -1,0 +1,57 @@
+"""Ask the crawler's web service to crawl a visitor's profile (``POST /enqueue``).
+
+The service may be down or slow; the visitor then gets a friendly sentence, never an error.
+Only a validated username reaches the request, always as MAL's canonical profile URL.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import httpx
+
+from animerec_assets.lib.serving import InvalidKeyError, user_key_of
+
+PROFILE_URL = "https://myanimelist.net/profile/{username}"
+TIMEOUT_S = 3.0
+
+
+@dataclass(frozen=True)
+class CrawlRequestResult:
+    ok: bool
+    message: str
+    enqueued: int = 0
+
+
+def request_profile_crawl(
+    username: str, service_url: str, *, timeout_s: float = TIMEOUT_S
+) -> CrawlRequestResult:
+    """Queue the profile for crawling; the result says what happened in plain words."""
+    try:
+        key = user_key_of(username)
+    except InvalidKeyError as error:
+        return CrawlRequestResult(False, str(error))
+    url = PROFILE_URL.format(username=key)
+    try:
+        response = httpx.post(
+            f"{service_url.rstrip('/')}/enqueue", json={"urls": [url]}, timeout=timeout_s
+        )
+    except httpx.HTTPError:
+        return CrawlRequestResult(
+            False, "The crawl service is not reachable right now; please try again later."
+        )
+    if response.status_code >= 400:
+        return CrawlRequestResult(
+            False, f"The crawl service could not take the request (HTTP {response.status_code})."
+        )
+    try:
+        enqueued = int(response.json().get("enqueued", 0))
+    except (ValueError, AttributeError, TypeError):
+        return CrawlRequestResult(False, "The crawl service answered with something unexpected.")
+    if enqueued:
+        return CrawlRequestResult(
+            True,
+            "Your profile is queued for crawling. Recommendations appear after the next model run.",
+            enqueued,
+        )
+    return CrawlRequestResult(True, "Your profile is already waiting to be crawled.", 0)

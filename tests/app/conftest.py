@@ -1,0 +1,113 @@
+"""An ANIMEREC_HOME whose embedded Redis holds a published version, and local cover images."""
+
+from __future__ import annotations
+
+import io
+import os
+import shutil
+import tempfile
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import redis
+
+from animerec_assets.lib.redis_conn import connect, stop_embedded_redis
+from animerec_assets.lib.serving import publish
+from animerec_assets.lib.serving.synthetic import (
+    synthetic_anime,
+    synthetic_similar,
+    synthetic_user_recommendations,
+)
+
+N_USERS = 40
+N_ANIME = 200
+
+
+@dataclass(frozen=True)
+class SeededHome:
+    home: Path
+    client: redis.Redis
+    anime: pd.DataFrame
+
+
+class _CoverHandler(BaseHTTPRequestHandler):
+    """Serves a generated PNG cover for /cover/{n}.png (the test machine has no internet)."""
+
+    cache: dict[int, bytes] = {}  # noqa: RUF012
+
+    def do_GET(self) -> None:
+        from PIL import Image, ImageDraw, ImageOps
+
+        name = self.path.rsplit("/", 1)[-1].removesuffix(".png")
+        number = int(name) if name.isdigit() else 0
+        if number not in self.cache:
+            top = ((number * 67) % 200 + 30, (number * 29) % 120 + 40, (number * 13) % 90 + 110)
+            gradient = Image.linear_gradient("L").resize((225, 320))
+            image = ImageOps.colorize(gradient, black=top, white=(250, 240, 235))
+            draw = ImageDraw.Draw(image)
+            draw.ellipse((130, 40, 200, 110), fill=(255, 255, 255))
+            draw.text((16, 290), f"cover #{number}", fill=(60, 60, 80))
+            buffer = io.BytesIO()
+            image.save(buffer, format="PNG")
+            self.cache[number] = buffer.getvalue()
+        body = self.cache[number]
+        self.send_response(200)
+        self.send_header("Content-Type", "image/png")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.fixture(scope="session")
+def cover_server() -> Iterator[str]:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _CoverHandler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+
+
+def seeded_anime(cover_base_url: str) -> pd.DataFrame:
+    anime = synthetic_anime(N_ANIME)
+    anime["main_pic"] = [f"{cover_base_url}/cover/{i}.png" for i in anime["anime_id"]]
+    # hostile titles must show as text, never as markup
+    anime.loc[0, "title"] = "<script>alert('x')</script> Evil & Co"
+    anime.loc[1, "title"] = "Cowboy Bebop"
+    return anime
+
+
+@pytest.fixture(scope="session")
+def seeded_home(cover_server: str) -> Iterator[SeededHome]:
+    home = Path(tempfile.mkdtemp(prefix="arA-", dir="/tmp"))
+    client = connect(None, home / "redis")
+    anime = seeded_anime(cover_server)
+    recs = synthetic_user_recommendations(N_USERS, N_ANIME)
+    recs.loc[recs["user_id"] == "User_0", "anime_id"] = range(1, 21)  # shows the hostile title
+    publish(client, recs, synthetic_similar(N_ANIME), anime, model_version="browser-test")
+    yield SeededHome(home, client, anime)
+    try:
+        client.shutdown(nosave=True)
+    except redis.RedisError:
+        stop_embedded_redis(home / "redis")
+    shutil.rmtree(home, ignore_errors=True)
+
+
+def app_env(home: Path, **extra: str) -> dict[str, str]:
+    """The environment the app subprocess runs with: only this home's Redis."""
+    env = {k: v for k, v in os.environ.items() if k not in ("REDIS_URL", "ANIMEREC_ENV")}
+    env.update(ANIMEREC_HOME=str(home), ANIMEREC_ENV="local", **extra)
+    return env
+
+
+@pytest.fixture(scope="session")
+def app_env_for():
+    """``app_env`` as a fixture, for test modules (they cannot import conftest)."""
+    return app_env

@@ -1,0 +1,162 @@
+"""The app in headless Chromium, against an embedded Redis seeded by the real publish code.
+
+Screenshots land in test-artifacts/ (gitignored).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from app.launch import free_port, start_app, stop_app
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+    "--disable-component-update", "--no-first-run", "--disable-quic", "--disable-sync",
+]  # fmt: skip
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+TIMEOUT_MS = 30_000
+
+
+def _require_chromium() -> None:
+    if CHROMIUM.exists():
+        return
+    message = f"{CHROMIUM} is not installed (apt-get install chromium)"
+    if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
+        pytest.fail(message)
+    pytest.skip(message)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[object]:
+    _require_chromium()
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+def _serve(env: dict[str, str], tmp_name: str) -> Iterator[str]:
+    ARTIFACTS.mkdir(exist_ok=True)
+    port = free_port()
+    process = start_app(port, env, log_path=ARTIFACTS / f"{tmp_name}.log")
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        stop_app(process)
+
+
+@pytest.fixture(scope="module")
+def app_url(seeded_home, app_env_for) -> Iterator[str]:
+    # the crawl service is deliberately down: the app must say so politely
+    env = app_env_for(seeded_home.home, ANIMEREC_CRAWLER_SERVICE_URL="http://127.0.0.1:9")
+    yield from _serve(env, "app-browser")
+
+
+@pytest.fixture
+def page(browser):
+    context = browser.new_context(viewport={"width": 1280, "height": 1000})
+    page = context.new_page()
+    page.set_default_timeout(TIMEOUT_MS)
+    dialogs: list[str] = []
+    page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
+    page.dialogs = dialogs  # type: ignore[attr-defined]
+    yield page
+    context.close()
+
+
+def _submit_user(page, url: str, user: str) -> None:
+    page.goto(url)
+    page.get_by_label("MyAnimeList username or id").fill(user)
+    page.get_by_role("button", name="Recommend", exact=True).click()
+
+
+def _shown_ids(page) -> list[str]:
+    cards = page.locator("[data-testid=rec-grid] [data-testid=anime-card]")
+    cards.nth(4).wait_for()
+    return [cards.nth(i).get_attribute("data-anime-id") for i in range(cards.count())]
+
+
+def test_known_user_sees_five_cards_and_another_five_changes_them(page, app_url) -> None:
+    _submit_user(page, app_url, "User_0")
+    first = _shown_ids(page)
+    assert len(first) == 5
+    assert "Model browser-test" in page.get_by_test_id("freshness").inner_text()
+    page.wait_for_load_state("networkidle")
+    page.screenshot(path=ARTIFACTS / "app-known-user.png", full_page=True)
+
+    page.get_by_role("button", name="Another 5", exact=True).click()
+    page.wait_for_function(
+        """(before) => {
+            const ids = [...document.querySelectorAll('[data-testid=rec-grid] [data-anime-id]')]
+                .map(e => e.getAttribute('data-anime-id'));
+            return ids.length === 5 && ids.every(id => !before.includes(id));
+        }""",
+        arg=first,
+    )
+    second = _shown_ids(page)
+    assert len(second) == 5 and not set(first) & set(second)
+    page.screenshot(path=ARTIFACTS / "app-another-five.png", full_page=True)
+    # a hostile title in the data never runs as script
+    assert page.locator("[data-testid=rec-grid] script").count() == 0
+    assert page.dialogs == []
+
+
+def test_unknown_user_gets_a_message_a_crawl_request_and_picks_from_named_anime(
+    page, app_url
+) -> None:
+    _submit_user(page, app_url, "nobody_here")
+    notice = page.get_by_test_id("unknown-user")
+    notice.wait_for()
+    assert "No recommendations for nobody_here yet" in notice.inner_text()
+
+    page.get_by_role("button", name="Crawl my profile").click()
+    page.get_by_text("The crawl service is not reachable right now").wait_for()
+
+    page.get_by_label("Search a title you liked").fill("cowboy")
+    page.get_by_label("Search a title you liked").press("Enter")
+    page.locator("[data-testid=stMultiSelect]").click()
+    page.get_by_role("option", name="Cowboy Bebop").click()
+    page.keyboard.press("Escape")
+    cards = page.locator("[data-testid=rec-grid] [data-testid=anime-card]")
+    cards.nth(4).wait_for()
+    assert "Because you liked Cowboy Bebop" in cards.first.inner_text()
+    page.screenshot(path=ARTIFACTS / "app-unknown-user.png", full_page=True)
+
+
+def test_invalid_input_is_refused_and_nothing_is_injected(page, app_url) -> None:
+    _submit_user(page, app_url, "<img src=x onerror=alert(1)>")
+    page.get_by_text("does not look like a MyAnimeList username").wait_for()
+    assert page.locator("img[src=x]").count() == 0
+    assert page.dialogs == []
+
+
+def test_similar_anime_search_shows_ranked_neighbours(page, app_url) -> None:
+    page.goto(app_url)
+    page.get_by_role("tab", name="Similar anime").click()
+    page.get_by_label("Search an anime title").fill("bebop")
+    page.get_by_label("Search an anime title").press("Enter")
+    cards = page.locator("[data-testid=similar-grid] [data-testid=similar-card]")
+    cards.nth(4).wait_for()
+    assert "#1 · similarity" in cards.first.inner_text()
+    page.screenshot(path=ARTIFACTS / "app-similar.png", full_page=True)
+
+
+def test_redis_down_shows_a_message_not_a_traceback(browser, seeded_home, app_env_for) -> None:
+    env = app_env_for(seeded_home.home, REDIS_URL="redis://127.0.0.1:1/0")
+    for url in _serve(env, "app-redis-down"):
+        page = browser.new_page()
+        page.set_default_timeout(TIMEOUT_MS)
+        page.goto(url)
+        page.get_by_text("The recommendation store is not reachable right now").wait_for()
+        assert "Traceback" not in page.content()
+        page.screenshot(path=ARTIFACTS / "app-redis-down.png", full_page=True)
+        page.close()
