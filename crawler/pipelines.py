@@ -87,7 +87,8 @@ class SinkPipeline:
 
     @classmethod
     def from_crawler(cls, crawler: Any) -> SinkPipeline:
-        names = crawler.settings.getlist("ANIMEREC_SINKS", ["jsonl"])
+        # An empty setting means "no sink of our own" (e.g. the items go to a feed export).
+        names = [n for n in crawler.settings.getlist("ANIMEREC_SINKS", ["jsonl"]) if n.strip()]
         return cls([resolve_sink(name)(crawler.settings) for name in names])
 
     def process_item(self, item: dict[str, Any]) -> dict[str, Any]:

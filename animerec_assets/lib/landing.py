@@ -74,14 +74,14 @@ def items_to_landing_frames(
     }
 
 
-def read_jsonl_items(folder: Path) -> list[dict[str, Any]]:
-    """Every item in the ``*.jsonl`` files under ``folder`` (a crawl's output), in file order.
+def read_jsonl_items(paths: Iterable[Path]) -> list[dict[str, Any]]:
+    """Every item in the given JSON lines files (a crawl's output), in order.
 
     A line that is not valid JSON (a crawl killed mid-write) is skipped, not fatal: the item it
     held is recrawled later because its URL was never marked crawled.
     """
     items: list[dict[str, Any]] = []
-    for path in sorted(folder.rglob("*.jsonl")):
+    for path in paths:
         with path.open(encoding="utf-8") as lines:
             for line in lines:
                 line = line.strip()

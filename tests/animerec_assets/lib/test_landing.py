@@ -59,5 +59,6 @@ def test_unknown_item_type_is_refused():
 
 def test_truncated_jsonl_line_is_skipped(tmp_path):
     good = {"item_type": "anime", "anime_id": 1}
-    (tmp_path / "anime.jsonl").write_text(json.dumps(good) + "\n" + '{"item_type": "an')
-    assert read_jsonl_items(tmp_path) == [good]
+    path = tmp_path / "anime.jsonl"
+    path.write_text(json.dumps(good) + "\n" + '{"item_type": "an')
+    assert read_jsonl_items([path]) == [good]

@@ -1,0 +1,101 @@
+"""Jobs, the hourly crawl schedule and the sensors that keep the graph moving.
+
+- ``crawl_job`` (hourly partitions): scheduler batch → crawl → landing tables, every hour.
+- ``landing_sensor``: when landing has new partitions, build staging and processed (dbt + gates).
+- ``retrain_sensor``: when processed changed, retrain, evaluate and publish to Redis.
+- ``crawl_queue_sensor``: in production the hour's crawl runs on queue workers; when the queue
+  has drained it loads what they wrote into landing, and it reports the backlog meanwhile.
+- Freshness: processed tables are expected to be refreshed within a few hours.
+
+Automation starts RUNNING: a local ``make demo`` keeps crawling the replica while it serves.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import dagster as dg
+
+CRAWL_SELECTION = dg.AssetSelection.groups("crawl")
+TRANSFORM_SELECTION = dg.AssetSelection.groups("staging", "processed")
+MODEL_SELECTION = dg.AssetSelection.groups("ml", "serving", "export")
+PROCESSED_FRESHNESS = dg.FreshnessPolicy.time_window(
+    fail_window=timedelta(hours=6), warn_window=timedelta(hours=2)
+)
+
+crawl_job = dg.define_asset_job(
+    "crawl_job",
+    selection=CRAWL_SELECTION,
+    description="Take the hour's batch from the crawl scheduler, crawl it, land the items.",
+)
+transform_job = dg.define_asset_job(
+    "transform_job",
+    selection=TRANSFORM_SELECTION,
+    description="dbt staging and processed models with their tests and the quality gates.",
+)
+model_job = dg.define_asset_job(
+    "model_job",
+    selection=MODEL_SELECTION,
+    description="Train, evaluate, publish recommendations to Redis, export the dataset.",
+)
+
+hourly_crawl_schedule = dg.build_schedule_from_partitioned_job(
+    crawl_job, default_status=dg.DefaultScheduleStatus.RUNNING
+)
+
+
+def _latest_storage_id(
+    instance: dg.DagsterInstance, selection: dg.AssetSelection, asset_graph: Any
+) -> int:
+    """The newest materialization storage id among the selected assets (0 when none)."""
+    keys = selection.resolve(asset_graph)
+    latest = 0
+    for key in keys:
+        record = instance.fetch_materializations(key, limit=1).records
+        if record:
+            latest = max(latest, record[0].storage_id)
+    return latest
+
+
+def _new_materializations_sensor(
+    name: str, watched: dg.AssetSelection, job: Any, description: str
+) -> dg.SensorDefinition:
+    @dg.sensor(
+        name=name,
+        job=job,
+        minimum_interval_seconds=60,
+        default_status=dg.DefaultSensorStatus.RUNNING,
+        description=description,
+    )
+    def _sensor(context: dg.SensorEvaluationContext):
+        latest = _latest_storage_id(context.instance, watched, context.repository_def.asset_graph)
+        seen = int(context.cursor or 0)
+        if latest <= seen:
+            return dg.SkipReason("nothing new upstream since the last run")
+        context.update_cursor(str(latest))
+        return dg.RunRequest(run_key=f"{name}-{latest}")
+
+    return _sensor
+
+
+landing_sensor = _new_materializations_sensor(
+    "landing_sensor",
+    dg.AssetSelection.key_prefixes(["landing"]),
+    transform_job,
+    "Build staging and processed when landing has new partitions.",
+)
+retrain_sensor = _new_materializations_sensor(
+    "retrain_sensor",
+    dg.AssetSelection.key_prefixes(["processed"]),
+    model_job,
+    "Retrain, evaluate and publish when the processed tables changed.",
+)
+
+
+def automation_definitions() -> dg.Definitions:
+    return dg.Definitions(
+        jobs=[crawl_job, transform_job, model_job],
+        schedules=[hourly_crawl_schedule],
+        sensors=[landing_sensor, retrain_sensor],
+    )

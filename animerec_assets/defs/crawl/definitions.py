@@ -1,0 +1,11 @@
+"""The crawl stage's definitions."""
+
+from __future__ import annotations
+
+import dagster as dg
+
+from animerec_assets.defs.crawl.assets import crawled_items, landing_tables, scheduled_batch
+
+
+def crawl_definitions() -> dg.Definitions:
+    return dg.Definitions(assets=[scheduled_batch, crawled_items, landing_tables])
