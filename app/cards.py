@@ -115,12 +115,16 @@ def similar_cards_html(similar: Sequence[SimilarAnime]) -> str:
     return f'<div class="ar-grid" data-testid="similar-grid">{cards}</div>'
 
 
-def notice_html(user_key: str, message: str) -> str:
-    """The "we do not know you yet" box (the user key is validated, and escaped anyway)."""
+def notice_html(user_name: str, message: str) -> str:
+    """The "we do not know you yet" box (the name is validated, and escaped anyway)."""
     return (
         f'<div class="ar-notice" data-testid="unknown-user">No recommendations for '
-        f"<b>{_e(user_key)}</b> yet. {_e(message)}</div>"
+        f"<b>{_e(user_name)}</b> yet. {_e(message)}</div>"
     )
+
+
+def freshness_html(text: str) -> str:
+    return f'<p class="ar-freshness" data-testid="freshness">{_e(text)}</p>'
 
 
 def search_option_label(card: AnimeCard) -> str:

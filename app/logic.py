@@ -64,6 +64,7 @@ class UserView:
     message: str = ""
     user_key: str = ""
     recommendations: list[Recommendation] = field(default_factory=list)
+    display_name: str = ""  # the validated name as typed (case kept)
 
 
 def clean_input(text: str | None) -> str:
@@ -98,16 +99,16 @@ def load_user_view(client: redis.Redis | None, raw_user: str | None) -> UserView
         return UserView(Status.INVALID, INVALID_USER_MESSAGE)
     status, _ = read_freshness(client)
     if status is Status.UNAVAILABLE:
-        return UserView(status, REDIS_DOWN_MESSAGE, user_key)
+        return UserView(status, REDIS_DOWN_MESSAGE, user_key, display_name=text)
     if status is Status.NOT_PUBLISHED:
-        return UserView(status, NOT_PUBLISHED_MESSAGE, user_key)
+        return UserView(status, NOT_PUBLISHED_MESSAGE, user_key, display_name=text)
     try:
         recs = get_recommendations(client, user_key)  # type: ignore[arg-type]
     except ServingUnavailableError:
-        return UserView(Status.UNAVAILABLE, REDIS_DOWN_MESSAGE, user_key)
+        return UserView(Status.UNAVAILABLE, REDIS_DOWN_MESSAGE, user_key, display_name=text)
     if not recs:
-        return UserView(Status.UNKNOWN_USER, UNKNOWN_USER_MESSAGE, user_key)
-    return UserView(Status.OK, "", user_key, recs)
+        return UserView(Status.UNKNOWN_USER, UNKNOWN_USER_MESSAGE, user_key, display_name=text)
+    return UserView(Status.OK, "", user_key, recs, display_name=text)
 
 
 def pick_five(

@@ -7,7 +7,6 @@ Run with ``python -m app`` (headless, no usage statistics).
 
 from __future__ import annotations
 
-import html
 import logging
 import random
 
@@ -65,18 +64,19 @@ def _for_you(client: redis.Redis) -> None:
         st.warning(view.message)
         return
     if view.status is logic.Status.UNKNOWN_USER:
-        _unknown_user(client, view.user_key)
+        _unknown_user(client, view.user_key, view.display_name)
         return
     if view.status is not logic.Status.OK:
         (st.error if view.status is logic.Status.UNAVAILABLE else st.info)(view.message)
         return
-    st.subheader(f"Picked for {view.user_key}", anchor=False)
+    st.subheader(f"Picked for {view.display_name}", anchor=False)
     picks = _rotating_picks("user-picks", view.recommendations, "Another 5")
     st.markdown(cards.recommendation_cards_html(picks), unsafe_allow_html=True)
 
 
-def _unknown_user(client: redis.Redis, user_key: str) -> None:
-    st.markdown(cards.notice_html(user_key, logic.UNKNOWN_USER_MESSAGE), unsafe_allow_html=True)
+def _unknown_user(client: redis.Redis, user_key: str, display_name: str) -> None:
+    notice = cards.notice_html(display_name, logic.UNKNOWN_USER_MESSAGE)
+    st.markdown(notice, unsafe_allow_html=True)
     if st.button("Crawl my profile", key="crawl-request"):
         result = request_profile_crawl(user_key, load_settings().crawler_service_url)
         (st.success if result.ok else st.warning)(result.message)
@@ -123,11 +123,8 @@ def main() -> None:
     st.title("animerec", anchor=False)
     client = logic.connect_or_none(_cached_client)
     status, freshness = logic.read_freshness(client)
-    st.markdown(
-        f'<p class="ar-freshness" data-testid="freshness">'
-        f"{html.escape(logic.freshness_text(freshness))}</p>",
-        unsafe_allow_html=True,
-    )
+    if status is not logic.Status.UNAVAILABLE:
+        st.markdown(cards.freshness_html(logic.freshness_text(freshness)), unsafe_allow_html=True)
     if status is logic.Status.UNAVAILABLE:
         st.error(logic.REDIS_DOWN_MESSAGE)
         return

@@ -111,3 +111,12 @@ def app_env(home: Path, **extra: str) -> dict[str, str]:
 def app_env_for():
     """``app_env`` as a fixture, for test modules (they cannot import conftest)."""
     return app_env
+
+
+@pytest.fixture
+def serving_empty_client(seeded_home) -> redis.Redis:
+    """A Redis client on a database where nothing was published (db 1 of the same server)."""
+    socket_path = seeded_home.client.connection_pool.connection_kwargs["path"]
+    client = redis.Redis(unix_socket_path=socket_path, db=1)
+    client.flushdb()
+    return client

@@ -1,0 +1,71 @@
+"""Asking the real crawl web service (uvicorn on a free port) to crawl a profile."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from app.crawl_request import request_profile_crawl
+from app.launch import free_port
+
+
+@pytest.fixture
+def crawl_service(tmp_path: Path) -> Iterator[tuple[str, object]]:
+    import uvicorn
+
+    from crawler.queue import InMemoryCrawlQueue
+    from crawler.scheduler import CrawlScheduler
+    from crawler.service import create_app
+    from crawler.worker import SinkSettings
+
+    scheduler = CrawlScheduler(f"sqlite:///{tmp_path / 'scheduler.sqlite'}")
+    scheduler.create_tables()
+    queue = InMemoryCrawlQueue()
+    app = create_app(scheduler, queue, SinkSettings(tmp_path), seeder=lambda *a: None)
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="error"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        try:
+            httpx.get(f"{url}/docs", timeout=1)
+            break
+        except httpx.HTTPError:
+            time.sleep(0.1)
+    yield url, queue
+    server.should_exit = True
+    thread.join(timeout=10)
+
+
+def test_profile_is_queued_once(crawl_service) -> None:
+    url, queue = crawl_service
+    first = request_profile_crawl("Xinil", url)
+    assert first.ok and first.enqueued == 1
+    assert "queued for crawling" in first.message
+    assert queue.stats().backlog >= 1  # the real queue holds it
+    second = request_profile_crawl("xinil", url)
+    assert second.ok
+
+
+def test_service_down_is_a_polite_message() -> None:
+    result = request_profile_crawl("Xinil", f"http://127.0.0.1:{free_port()}", timeout_s=1)
+    assert not result.ok
+    assert "not reachable" in result.message
+
+
+def test_invalid_username_is_not_sent() -> None:
+    result = request_profile_crawl("../../admin", "http://127.0.0.1:9")
+    assert not result.ok and "MAL username" in result.message
+
+
+def test_service_error_status_is_reported(crawl_service) -> None:
+    url, _ = crawl_service
+    result = request_profile_crawl("Xinil", f"{url}/no-such-prefix")
+    assert not result.ok and "HTTP 404" in result.message
