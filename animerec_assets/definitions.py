@@ -16,7 +16,10 @@ from animerec_assets.settings import load_settings
 
 def stage_definitions() -> list[dg.Definitions]:
     """The per-stage definitions, in data-flow order."""
-    return []
+    from animerec_assets.defs.automation.definitions import defs as automation
+    from animerec_assets.defs.crawl.definitions import defs as crawl
+
+    return [crawl, automation]
 
 
 @dg.definitions

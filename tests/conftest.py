@@ -63,6 +63,21 @@ def require_shared(path: Path) -> Path:
     return path
 
 
+PROD_ENV = {
+    "ANIMEREC_ENV": "prod",
+    "GCP_PROJECT": "animerec-prod",
+    "ANIMEREC_SCHEDULER_DB_URL": "postgresql+psycopg://crawler@db:5432/scheduler",
+    "REDIS_URL": "redis://redis:6379/0",
+    "ANIMEREC_ARTIFACT_URI": "gs://animerec-models/artifacts",
+}
+
+
+@pytest.fixture
+def prod_env() -> dict[str, str]:
+    """Environment variables of a production deployment (servers that are not reachable here)."""
+    return dict(PROD_ENV)
+
+
 @pytest.fixture(scope="session")
 def mal_pages_dir() -> Path:
     return require_shared(MAL_PAGES_DIR)

@@ -6,13 +6,6 @@ import pytest
 
 from animerec_assets.settings import SettingsError, load_settings
 
-PROD_ENV = {
-    "ANIMEREC_ENV": "prod",
-    "GCP_PROJECT": "animerec-prod",
-    "ANIMEREC_SCHEDULER_DB_URL": "postgresql+psycopg://crawler@db:5432/scheduler",
-    "REDIS_URL": "redis://redis:6379/0",
-    "ANIMEREC_ARTIFACT_URI": "gs://animerec-models/artifacts",
-}
 
 
 def test_local_defaults_are_embedded(animerec_home):
@@ -26,8 +19,8 @@ def test_local_defaults_are_embedded(animerec_home):
     assert settings.dbt_target == "local"
 
 
-def test_prod_switches_every_backend(monkeypatch, animerec_home):
-    for name, value in PROD_ENV.items():
+def test_prod_switches_every_backend(monkeypatch, animerec_home, prod_env):
+    for name, value in prod_env.items():
         monkeypatch.setenv(name, value)
     settings = load_settings()
     assert settings.warehouse == "bigquery"
@@ -51,7 +44,7 @@ def test_unknown_environment_is_rejected(monkeypatch):
         load_settings()
 
 
-def test_resources_follow_the_switch(monkeypatch, animerec_home):
+def test_resources_follow_the_switch(monkeypatch, animerec_home, prod_env):
     from dagster_duckdb_pandas import DuckDBPandasIOManager
     from dagster_gcp_pandas import BigQueryPandasIOManager
 
@@ -60,7 +53,7 @@ def test_resources_follow_the_switch(monkeypatch, animerec_home):
     local = build_resources(load_settings())
     assert isinstance(local["io_manager"], DuckDBPandasIOManager)
     assert local["dbt"].target == "local"
-    for name, value in PROD_ENV.items():
+    for name, value in prod_env.items():
         monkeypatch.setenv(name, value)
     prod = build_resources(load_settings())
     assert isinstance(prod["io_manager"], BigQueryPandasIOManager)

@@ -17,7 +17,7 @@ from typing import Any
 
 import dagster as dg
 
-CRAWL_SELECTION = dg.AssetSelection.groups("crawl")
+CRAWL_SELECTION = dg.AssetSelection.groups("crawl", "landing")
 TRANSFORM_SELECTION = dg.AssetSelection.groups("staging", "processed")
 MODEL_SELECTION = dg.AssetSelection.groups("ml", "serving", "export")
 PROCESSED_FRESHNESS = dg.FreshnessPolicy.time_window(
@@ -93,9 +93,8 @@ retrain_sensor = _new_materializations_sensor(
 )
 
 
-def automation_definitions() -> dg.Definitions:
-    return dg.Definitions(
-        jobs=[crawl_job, transform_job, model_job],
-        schedules=[hourly_crawl_schedule],
-        sensors=[landing_sensor, retrain_sensor],
-    )
+defs = dg.Definitions(
+    jobs=[crawl_job, transform_job, model_job],
+    schedules=[hourly_crawl_schedule],
+    sensors=[landing_sensor, retrain_sensor],
+)

@@ -7,5 +7,4 @@ import dagster as dg
 from animerec_assets.defs.crawl.assets import crawled_items, landing_tables, scheduled_batch
 
 
-def crawl_definitions() -> dg.Definitions:
-    return dg.Definitions(assets=[scheduled_batch, crawled_items, landing_tables])
+defs = dg.Definitions(assets=[scheduled_batch, crawled_items, landing_tables])
