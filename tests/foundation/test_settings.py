@@ -7,7 +7,6 @@ import pytest
 from animerec_assets.settings import SettingsError, load_settings
 
 
-
 def test_local_defaults_are_embedded(animerec_home):
     settings = load_settings()
     assert settings.env == "local"
