@@ -6,8 +6,8 @@ OUTPUT_DIR/full and OUTPUT_DIR/incremental.
 
 dbt-bigquery renders every model with its own macros (safe_cast, to_json_string, unnest, ...);
 only the two things that need Google's API are answered locally: opening a connection (no
-credentials here) and catalog lookups: landing tables exist; the model's own table does not (`full`: the first
-build) or does (`incremental`: the merge branch of the staging models).
+credentials here) and catalog lookups. Landing tables exist; the model's own table does not
+(`full`: the first build) or does (`incremental`: the merge branch of the staging models).
 """
 
 from __future__ import annotations
@@ -32,12 +32,12 @@ class OfflineHandle:
 def compile_offline(project_dir: str, output_dir: str) -> int:
     tables_exist = False
 
-    def open_offline(cls, connection):  # noqa: ARG001 - signature of the patched classmethod
+    def open_offline(cls, connection):
         connection.handle = OfflineHandle()
         connection.state = "open"
         return connection
 
-    def lookup_offline(self, database, schema, identifier):  # noqa: ARG001
+    def lookup_offline(self, database, schema, identifier):
         # landing is always there (the crawler writes it); staging/processed only after a build
         if schema != "landing" and not tables_exist:
             return None
