@@ -43,3 +43,17 @@ def parse_bench(
         typer.secho(str(error), err=True)
         raise typer.Exit(code=2) from error
     typer.echo(format_table(timings))
+
+
+@app.command("replica")
+def replica_bench(
+    users: int = typer.Option(2000, "--users", help="Users in the served world."),
+    anime: int = typer.Option(1000, "--anime", help="Anime in the served world."),
+    seed: int = typer.Option(0, "--seed"),
+    seconds: float = typer.Option(10.0, "--seconds", help="Duration of the throughput run."),
+    concurrency: int = typer.Option(4, "--concurrency", help="Client processes (connections)."),
+) -> None:
+    """World generation time, time until serving, and mixed pages/s of the MAL replica."""
+    from animerec_assets.bench.replica import run_replica_bench
+
+    typer.echo(run_replica_bench(users, anime, seed, seconds, concurrency).report())
