@@ -57,3 +57,21 @@ def replica_bench(
     from animerec_assets.bench.replica import run_replica_bench
 
     typer.echo(run_replica_bench(users, anime, seed, seconds, concurrency).report())
+
+
+@app.command("serving")
+def serving_bench(
+    users: int = typer.Option(100_000, "--users", help="Users in the published version."),
+    anime: int = typer.Option(15_000, "--anime", help="Anime in the published version."),
+    clients: int = typer.Option(50, "--clients", help="Concurrent lookup clients (threads)."),
+    per_client: int = typer.Option(200, "--per-client", help="Lookups per client."),
+    browser_runs: int = typer.Option(5, "--browser-runs", help="Timed page loads (0: none)."),
+    redis_url: str = typer.Option(
+        "", "--redis-url", help="Bench a Redis server (own key prefix) instead of the embedded."
+    ),
+) -> None:
+    """Redis lookup latency p50/p99 under concurrency, and time to five cards in the browser."""
+    from animerec_assets.bench.serving import run_serving_bench
+
+    result = run_serving_bench(users, anime, clients, per_client, browser_runs, redis_url or None)
+    typer.echo(result.report())

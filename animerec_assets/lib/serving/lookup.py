@@ -1,9 +1,9 @@
 """Read the serving store: what the app (and anything else) calls, with no Dagster or CLI.
 
-Every read goes through one Lua script that resolves ``current`` and reads the versioned key in
-the same atomic step, so a read always sees one complete version, even during a publish. Card
-details come in a second call on that same version (it stays readable as ``previous`` for a
-whole publish cycle). Redis failures surface as ``ServingUnavailableError``.
+Every read goes through one Lua script that resolves ``current`` and reads the versioned keys in
+the same atomic step, so a read always sees one complete version, even during a publish; a
+user's list and the cards it names come back in that one round trip. Redis failures surface as
+``ServingUnavailableError``.
 """
 
 from __future__ import annotations
@@ -46,6 +46,22 @@ elseif op == 'HGETALL' then
   res = redis.call('HGETALL', ns .. ARGV[3])
 elseif op == 'ZRANGEBYLEX' then
   res = redis.call('ZRANGEBYLEX', ns .. ARGV[3], ARGV[4], ARGV[5], 'LIMIT', 0, ARGV[6])
+elseif op == 'WITH_CARDS' then
+  -- a ranked list plus the cards of the anime it names, in one round trip:
+  -- ARGV[3] list key suffix, ARGV[4] max rows, ARGV[5..] row positions holding anime ids
+  local payload = redis.call('GET', ns .. ARGV[3])
+  if not payload then return {v, false} end
+  local rows = cjson.decode(payload)
+  local ids = {}
+  for i = 1, math.min(#rows, tonumber(ARGV[4])) do
+    for j = 5, #ARGV do
+      local id = rows[i][tonumber(ARGV[j])]
+      if id ~= nil and id ~= cjson.null then ids[#ids + 1] = string.format('%d', id) end
+    end
+  end
+  local cards = {}
+  if #ids > 0 then cards = redis.call('HMGET', ns .. ':anime', unpack(ids)) end
+  return {v, payload, ids, cards}
 else
   return redis.error_reply('unknown read op ' .. op)
 end
@@ -105,16 +121,33 @@ def _layout(prefix: str | None) -> KeyLayout:
     return KeyLayout(prefix) if prefix else KeyLayout()
 
 
-def _read(client: redis.Redis, layout: KeyLayout, op: str, *args: object) -> tuple[str, object]:
-    """(version, result) of one versioned read; ("", None) when nothing is published."""
+def _read_reply(client: redis.Redis, layout: KeyLayout, op: str, *args: object) -> list | None:
     try:
-        reply = client.eval(_READ, 1, layout.current, layout.version_root, op, *args)
+        script = client.register_script(_READ)  # EVALSHA, loading the script on first use
+        return script(keys=[layout.current], args=[layout.version_root, op, *args])
     except redis.RedisError as error:
         raise ServingUnavailableError(f"cannot read the serving store: {error}") from error
+
+
+def _read(client: redis.Redis, layout: KeyLayout, op: str, *args: object) -> tuple[str, object]:
+    """(version, result) of one versioned read; ("", None) when nothing is published."""
+    reply = _read_reply(client, layout, op, *args)
     if not reply:
         return "", None
     version, result = reply
     return _text(version) or "", result
+
+
+def _read_with_cards(
+    client: redis.Redis, layout: KeyLayout, suffix: str, limit: int, id_positions: tuple[int, ...]
+) -> tuple[list, dict[int, AnimeCard]]:
+    """A ranked list (JSON rows) and the cards of the anime in it, in one round trip."""
+    reply = _read_reply(client, layout, "WITH_CARDS", suffix, limit, *id_positions)
+    if not reply or not reply[1]:
+        return [], {}
+    _, payload, ids, payloads = reply
+    cards = (card_from_json(int(a), p) for a, p in zip(ids, payloads, strict=True))
+    return json.loads(payload)[:limit], {c.anime_id: c for c in cards if c is not None}
 
 
 def card_from_json(anime_id: int, payload: bytes | str | None) -> AnimeCard | None:
@@ -188,13 +221,7 @@ def get_recommendations(
     ``InvalidKeyError`` before it reaches Redis.
     """
     user_key = user_key_of(user)
-    layout = _layout(prefix)
-    version, payload = _read(client, layout, "GET", user_suffix(user_key))
-    if not payload:
-        return []
-    rows = json.loads(payload)  # type: ignore[arg-type]
-    wanted = [row[0] for row in rows] + [row[3] for row in rows if row[3] is not None]
-    cards = get_cards(client, wanted, version=version, prefix=prefix)
+    rows, cards = _read_with_cards(client, _layout(prefix), user_suffix(user_key), 1000, (1, 4))
     return [
         Recommendation(
             rank=position,
@@ -213,12 +240,8 @@ def get_similar(
     client: redis.Redis, anime_id: int, limit: int = 20, prefix: str | None = None
 ) -> list[SimilarAnime]:
     """The ranked neighbours of one anime ([] if it has none)."""
-    layout = _layout(prefix)
-    version, payload = _read(client, layout, "GET", similar_suffix(int(anime_id)))
-    if not payload:
-        return []
-    rows = json.loads(payload)[:limit]  # type: ignore[arg-type]
-    cards = get_cards(client, [row[0] for row in rows], version=version, prefix=prefix)
+    suffix = similar_suffix(int(anime_id))
+    rows, cards = _read_with_cards(client, _layout(prefix), suffix, int(limit), (1,))
     return [
         SimilarAnime(rank=position, anime_id=int(b), score=float(s), anime=cards.get(int(b)))
         for position, (b, s) in enumerate(rows, start=1)

@@ -1,0 +1,255 @@
+"""``animerec bench serving``: how fast the serving path answers.
+
+1. Publish a realistic synthetic version (100k users × 20 recommendations, 15k anime) to a
+   throw-away embedded Redis (or a Redis server given by URL, under its own key prefix).
+2. Lookup latency: N concurrent client threads call ``get_recommendations`` (what the app
+   calls: versioned read + card fetch) and ``get_similar`` for random users/anime; p50/p99.
+3. Browser: start the Streamlit app on that Redis and measure, in headless Chromium, the time
+   from navigation (then typing the username and submitting) until the fifth card is visible.
+
+Nothing here runs inside the test suite.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import tempfile
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+    "--disable-component-update", "--no-first-run", "--disable-quic", "--disable-sync",
+]  # fmt: skip
+BENCH_PREFIX = "animerecbench"
+
+
+@dataclass
+class LatencyFigures:
+    name: str
+    samples_ms: np.ndarray
+    wall_s: float
+    server_usec_per_call: float = 0.0  # Redis' own time per script call (INFO commandstats)
+
+    def row(self) -> str:
+        p50, p90, p99 = np.percentile(self.samples_ms, [50, 90, 99])
+        rate = len(self.samples_ms) / self.wall_s if self.wall_s else 0.0
+        return (
+            f"{self.name:<28} n={len(self.samples_ms):>6}  p50={p50:7.2f} ms  p90={p90:7.2f} ms  "
+            f"p99={p99:7.2f} ms  max={self.samples_ms.max():7.2f} ms  {rate:6.0f} req/s  "
+            f"(inside Redis {self.server_usec_per_call:.0f} us/call)"
+        )
+
+
+@dataclass
+class ServingBenchResult:
+    users: int
+    anime: int
+    clients: int
+    redis: str
+    prepare_s: float = 0.0
+    write_s: float = 0.0
+    keys_written: int = 0
+    used_memory_mb: float = 0.0
+    latencies: list[LatencyFigures] = field(default_factory=list)
+    browser_ms: list[float] = field(default_factory=list)
+    browser_note: str = ""
+
+    def report(self) -> str:
+        lines = [
+            f"serving bench: {self.users:,} users x 20 recs, {self.anime:,} anime, "
+            f"Redis {self.redis}",
+            f"  publish: prepare {self.prepare_s:.2f} s, write+switch {self.write_s:.2f} s "
+            f"({self.keys_written:,} keys, {self.keys_written / max(self.write_s, 1e-9):,.0f} "
+            f"keys/s), Redis used_memory {self.used_memory_mb:,.0f} MB",
+            "  lookups (client-observed latency; Python threads share the GIL on this machine):",
+            *(f"    {figures.row()}" for figures in self.latencies),
+        ]
+        if self.browser_ms:
+            times = np.array(self.browser_ms)
+            lines.append(
+                f"  browser, navigation+submit -> 5th card visible: runs={len(times)} "
+                f"p50={np.median(times):.0f} ms  min={times.min():.0f} ms  "
+                f"max={times.max():.0f} ms"
+            )
+        elif self.browser_note:
+            lines.append(f"  browser: {self.browser_note}")
+        return "\n".join(lines)
+
+
+def _publish(client, users: int, anime: int, prefix: str | None, result: ServingBenchResult):
+    from tqdm import tqdm
+
+    from animerec_assets.lib.serving import prepare_payloads, publish_payloads
+    from animerec_assets.lib.serving.synthetic import (
+        synthetic_anime,
+        synthetic_similar,
+        synthetic_user_recommendations,
+    )
+
+    started = time.perf_counter()
+    payloads = prepare_payloads(
+        synthetic_user_recommendations(users, anime), synthetic_similar(anime),
+        synthetic_anime(anime),
+    )  # fmt: skip
+    result.prepare_s = time.perf_counter() - started
+    total = sum(payloads.counts.values())
+    with tqdm(total=total, desc="publishing", unit="item") as bar:
+        done: dict[str, int] = {}
+
+        def progress(stage: str, written: int, _total: int) -> None:
+            bar.update(written - done.get(stage, 0))
+            done[stage] = written
+
+        started = time.perf_counter()
+        published = publish_payloads(
+            client, payloads, model_version="bench", prefix=prefix, on_progress=progress
+        )
+        result.write_s = time.perf_counter() - started
+    result.keys_written = published.keys_written
+    result.used_memory_mb = client.info("memory")["used_memory"] / 1e6
+
+
+def _server_usec_per_call(client) -> float:
+    stats = client.info("commandstats")
+    calls = sum(v["calls"] for k, v in stats.items() if k in ("cmdstat_evalsha", "cmdstat_eval"))
+    usec = sum(v["usec"] for k, v in stats.items() if k in ("cmdstat_evalsha", "cmdstat_eval"))
+    return usec / calls if calls else 0.0
+
+
+def _measure(client, name: str, clients: int, per_client: int, call) -> LatencyFigures:
+    """Run ``call(rng)`` ``per_client`` times in each of ``clients`` threads started together."""
+    client.config_resetstat()
+    barrier = threading.Barrier(clients + 1)
+    samples = np.zeros((clients, per_client))
+    errors: list[BaseException] = []
+
+    def worker(index: int) -> None:
+        rng = np.random.default_rng(index)
+        barrier.wait()
+        try:
+            for i in range(per_client):
+                start = time.perf_counter()
+                call(rng)
+                samples[index, i] = (time.perf_counter() - start) * 1000
+        except BaseException as error:  # reported after the run
+            errors.append(error)
+
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(clients)]
+    for thread in threads:
+        thread.start()
+    barrier.wait()
+    started = time.perf_counter()
+    for thread in threads:
+        thread.join()
+    wall = time.perf_counter() - started
+    if errors:
+        raise errors[0]
+    return LatencyFigures(name, samples.ravel(), wall, _server_usec_per_call(client))
+
+
+def _lookups(client, users: int, anime: int, clients: int, per_client: int, prefix) -> list:
+    from animerec_assets.lib.serving import get_recommendations, get_similar
+
+    def recommend(rng: np.random.Generator) -> None:
+        recs = get_recommendations(client, f"User_{int(rng.integers(0, users))}", prefix)
+        assert len(recs) == 20
+
+    def similar(rng: np.random.Generator) -> None:
+        assert get_similar(client, int(rng.integers(1, anime + 1)), prefix=prefix)
+
+    return [
+        _measure(client, "get_recommendations, 1 client", 1, per_client * 5, recommend),
+        _measure(client, f"get_recommendations, {clients} clients", clients, per_client, recommend),
+        _measure(client, f"get_similar, {clients} clients", clients, per_client, similar),
+    ]
+
+
+def _browser_runs(home: Path, users: int, runs: int) -> list[float]:
+    from playwright.sync_api import sync_playwright
+
+    from app.launch import free_port, start_app, stop_app
+
+    env = {k: v for k, v in os.environ.items() if k not in ("REDIS_URL", "ANIMEREC_ENV")}
+    env.update(ANIMEREC_HOME=str(home), ANIMEREC_ENV="local")
+    port = free_port()
+    process = start_app(port, env)
+    timings: list[float] = []
+    try:
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+            rng = np.random.default_rng(0)
+            for run in range(runs + 1):  # the first run warms the app up and is not counted
+                page = browser.new_page()
+                page.set_default_timeout(60_000)
+                started = time.perf_counter()
+                page.goto(f"http://127.0.0.1:{port}")
+                page.get_by_label("MyAnimeList username or id").fill(
+                    f"User_{int(rng.integers(0, users))}"
+                )
+                page.get_by_role("button", name="Recommend", exact=True).click()
+                page.locator("[data-testid=rec-grid] [data-testid=anime-card]").nth(4).wait_for(
+                    state="visible"
+                )
+                if run:
+                    timings.append((time.perf_counter() - started) * 1000)
+                page.close()
+            browser.close()
+    finally:
+        stop_app(process)
+    return timings
+
+
+def run_serving_bench(
+    users: int = 100_000,
+    anime: int = 15_000,
+    clients: int = 50,
+    per_client: int = 200,
+    browser_runs: int = 5,
+    redis_url: str | None = None,
+) -> ServingBenchResult:
+    import redis
+
+    from animerec_assets.lib.redis_conn import connect
+
+    home = Path(tempfile.mkdtemp(prefix="arB-", dir="/tmp"))
+    prefix = BENCH_PREFIX if redis_url else None
+    try:
+        client = connect(redis_url, home / "redis")
+        client.connection_pool.max_connections = max(clients * 2, 64)
+        result = ServingBenchResult(
+            users, anime, clients, redis_url or f"embedded (unix socket under {home})"
+        )
+        _publish(client, users, anime, prefix, result)
+        result.latencies = _lookups(client, users, anime, clients, per_client, prefix)
+        if redis_url:
+            result.browser_note = "skipped (the app reads the default prefix; use embedded)"
+        elif browser_runs <= 0:
+            result.browser_note = "skipped (--browser-runs 0)"
+        elif not CHROMIUM.exists():
+            result.browser_note = f"skipped ({CHROMIUM} is not installed)"
+        else:
+            result.browser_ms = _browser_runs(home, users, browser_runs)
+        return result
+    finally:
+        if redis_url:
+            client = redis.Redis.from_url(redis_url)
+            batch: list[bytes] = []
+            for key in client.scan_iter(match=f"{BENCH_PREFIX}:*", count=5000):
+                batch.append(key)
+                if len(batch) >= 5000:
+                    client.unlink(*batch)
+                    batch = []
+            if batch:
+                client.unlink(*batch)
+        else:
+            with contextlib.suppress(redis.RedisError):
+                connect(None, home / "redis", check=False).shutdown(nosave=True)
+        shutil.rmtree(home, ignore_errors=True)
