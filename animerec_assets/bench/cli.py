@@ -75,3 +75,36 @@ def serving_bench(
 
     result = run_serving_bench(users, anime, clients, per_client, browser_runs, redis_url or None)
     typer.echo(result.report())
+
+
+@app.command("quality")
+def quality_bench(
+    ratings: str = typer.Option(..., "--ratings", help="Ratings CSV: user_id,anime_id,rating."),
+    anime: str = typer.Option(..., "--anime", help="Anime CSV: anime_id,name,genre,..."),
+    seed: int = typer.Option(None, "--seed", help="One seed (default: seeds 0, 1, 2)."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
+    chart: str = typer.Option("", "--chart", help="Also write a PNG bar chart here."),
+) -> None:
+    """Recall@20, NDCG@20, Recall@300, coverage of every model stage and baseline."""
+    from pathlib import Path
+
+    from animerec_assets.bench.quality import run_quality
+
+    seeds = [seed] if seed is not None else [0, 1, 2]
+    report = run_quality(Path(ratings), Path(anime), seeds, as_json, Path(chart) if chart else None)
+    typer.echo(report)
+
+
+@app.command("inference")
+def inference_bench(
+    users: int = typer.Option(100_000, "--users", help="Users to retrieve top-300 for."),
+    anime: int = typer.Option(20_000, "--anime", help="Anime in the catalogue."),
+    k: int = typer.Option(300, "--k", help="Candidates per user."),
+    train_pairs: int = typer.Option(
+        1_000_000, "--train-pairs", help="Synthetic (user, anime) pairs for the timed training."
+    ),
+) -> None:
+    """Retrieval training time, top-k batch inference time, and matmul GFLOP/s on this machine."""
+    from animerec_assets.bench.inference import run_inference_bench
+
+    typer.echo(run_inference_bench(users, anime, k, train_pairs).report())

@@ -130,10 +130,26 @@ class Encoded:
         return pd.Index(self.anime_ids).get_indexer(np.asarray(anime_ids, dtype="int64"))
 
 
-def encode(train: pd.DataFrame, positive_score: float = POSITIVE_SCORE) -> Encoded:
-    """Build the catalogue and the user x anime matrices from training rows."""
-    user_codes, user_ids = pd.factorize(train["user_id"].astype(str), sort=True)
-    anime_codes, anime_ids = pd.factorize(train["anime_id"].astype("int64"), sort=True)
+def encode(
+    train: pd.DataFrame,
+    positive_score: float = POSITIVE_SCORE,
+    vocabulary: Encoded | None = None,
+) -> Encoded:
+    """Build the catalogue and the user x anime matrices from training rows.
+
+    With ``vocabulary``, reuse its user and anime indices (rows outside it are dropped), so a
+    model fit on a subset of the rows lines up with the full training data.
+    """
+    if vocabulary is None:
+        user_codes, user_ids = pd.factorize(train["user_id"].astype(str), sort=True)
+        anime_codes, anime_ids = pd.factorize(train["anime_id"].astype("int64"), sort=True)
+    else:
+        user_ids, anime_ids = vocabulary.user_ids, vocabulary.anime_ids
+        user_codes = vocabulary.user_index(train["user_id"].astype(str).to_numpy())
+        anime_codes = vocabulary.anime_index(train["anime_id"].to_numpy())
+        inside = (user_codes >= 0) & (anime_codes >= 0)
+        train = train[inside]
+        user_codes, anime_codes = user_codes[inside], anime_codes[inside]
     shape = (len(user_ids), len(anime_ids))
     score = train["score"].to_numpy(dtype=np.float32)
 
@@ -155,7 +171,8 @@ def encode(train: pd.DataFrame, positive_score: float = POSITIVE_SCORE) -> Encod
 def pairs_matrix(
     encoded: Encoded, user_ids: np.ndarray, frame: pd.DataFrame
 ) -> tuple[sparse.csr_matrix, np.ndarray]:
-    """``frame`` (user_id, anime_id) rows as a matrix over (``user_ids`` x catalogue).
+    """``frame`` (user_id, anime_id, score) rows as a matrix of scores over (``user_ids`` x
+    catalogue); a held-out positive always has a non-zero score.
 
     Also returns, per row of ``user_ids``, how many pairs it has in total (including anime
     outside the catalogue, which no model can recommend but which still count as misses).
@@ -164,10 +181,10 @@ def pairs_matrix(
     cols = encoded.anime_index(frame["anime_id"].to_numpy())
     totals = np.bincount(rows[rows >= 0], minlength=len(user_ids))
     keep = (rows >= 0) & (cols >= 0)
+    values = frame["score"].to_numpy(dtype=np.float32) if "score" in frame else None
+    values = np.ones(len(frame), np.float32) if values is None else np.maximum(values, 1e-3)
     matrix = sparse.csr_matrix(
-        (np.ones(int(keep.sum()), dtype=np.float32), (rows[keep], cols[keep])),
-        shape=(len(user_ids), encoded.n_anime),
+        (values[keep], (rows[keep], cols[keep])), shape=(len(user_ids), encoded.n_anime)
     )
     matrix.sum_duplicates()
-    matrix.data[:] = 1.0
     return matrix, totals

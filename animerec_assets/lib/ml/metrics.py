@@ -13,17 +13,27 @@ DEFAULT_KS = (20, 300)
 COVERAGE_K = 20
 
 
-def hit_matrix(top: np.ndarray, heldout: sparse.csr_matrix) -> np.ndarray:
-    """Boolean [users, k]: whether each recommended item is one of the user's answers."""
-    coo = heldout.tocoo()
-    n_items = heldout.shape[1]
-    answer_keys = np.sort(coo.row.astype(np.int64) * n_items + coo.col)
+def lookup(matrix: sparse.csr_matrix, top: np.ndarray) -> np.ndarray:
+    """Values of ``matrix[row, top[row, j]]`` as a dense [rows, k] array (0 where absent)."""
+    coo = matrix.tocoo()
+    n_items = matrix.shape[1]
+    keys_sorted = coo.row.astype(np.int64) * n_items + coo.col
+    order = np.argsort(keys_sorted)
+    keys_sorted, values = keys_sorted[order], coo.data[order]
+    out = np.zeros(top.shape, dtype=np.float32)
+    if len(keys_sorted) == 0:
+        return out
     rows = np.arange(top.shape[0], dtype=np.int64)[:, None]
     keys = rows * n_items + np.where(top >= 0, top, 0)
-    pos = np.searchsorted(answer_keys, keys).clip(max=max(len(answer_keys) - 1, 0))
-    if len(answer_keys) == 0:
-        return np.zeros(top.shape, dtype=bool)
-    return (answer_keys[pos] == keys) & (top >= 0)
+    pos = np.searchsorted(keys_sorted, keys).clip(max=len(keys_sorted) - 1)
+    found = (keys_sorted[pos] == keys) & (top >= 0)
+    out[found] = values[pos[found]]
+    return out
+
+
+def hit_matrix(top: np.ndarray, heldout: sparse.csr_matrix) -> np.ndarray:
+    """Boolean [users, k]: whether each recommended item is one of the user's answers."""
+    return lookup(heldout, top) != 0
 
 
 def evaluate_top_k(

@@ -1,0 +1,212 @@
+"""Every model stage and baseline under the one evaluation protocol, side by side.
+
+``evaluate_seed`` splits the ratings, fits everything on the training part and scores each
+stage's lists against the held-out positives; ``summarize`` averages seeds (mean and standard
+deviation); ``format_table``/``markdown_table``/``chart_png`` present the result. The Dagster
+evaluation asset and ``animerec bench quality`` both call these.
+"""
+
+from __future__ import annotations
+
+import io
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from animerec_assets.lib.ml.anime_anime import (
+    AnimeAnimeConfig,
+    candidate_pairs,
+    fit_anime_anime,
+    last_completed,
+    similarity_matrix,
+    user_lists_from_anchor,
+)
+from animerec_assets.lib.ml.baselines import EASE, ItemKNN, Popularity
+from animerec_assets.lib.ml.data import encode, pairs_matrix
+from animerec_assets.lib.ml.metrics import evaluate_top_k
+from animerec_assets.lib.ml.split import holdout_split
+from animerec_assets.lib.ml.topk import top_k
+from animerec_assets.lib.ml.user_pipeline import UserAnimeConfig, fit_user_anime
+
+Log = Callable[[str], None]
+METRICS = ("recall@20", "ndcg@20", "recall@300", "coverage@20")
+K = 300
+
+
+@dataclass(frozen=True)
+class EvaluationConfig:
+    user_anime: UserAnimeConfig = field(default_factory=UserAnimeConfig)
+    anime_anime: AnimeAnimeConfig = field(default_factory=AnimeAnimeConfig)
+    include_anime_anime: bool = True
+
+
+def evaluate_seed(
+    user_anime: pd.DataFrame,
+    anime: pd.DataFrame,
+    anime_anime: pd.DataFrame,
+    seed: int,
+    config: EvaluationConfig | None = None,
+    log: Log = print,
+) -> pd.DataFrame:
+    """One row per model stage: model, stage, metrics..., seconds (fit + inference)."""
+    config = config or EvaluationConfig()
+    split = holdout_split(user_anime, seed)
+    encoded = encode(split.train)
+    users = split.eval_users
+    answers, n_answers = pairs_matrix(encoded, users, split.heldout)
+    rows = encoded.user_index(users)
+    results: list[dict[str, Any]] = []
+
+    def record(model: str, stage: str, top: np.ndarray, started: float) -> None:
+        metrics = evaluate_top_k(top, answers, n_answers, encoded.n_anime)
+        results.append(
+            {"model": model, "stage": stage, **metrics, "seconds": time.perf_counter() - started}
+        )
+        log(
+            f"seed {seed} {model:<32} R@20 {metrics['recall@20']:.3f} "
+            f"NDCG@20 {metrics['ndcg@20']:.3f} R@300 {metrics['recall@300']:.3f}"
+        )
+
+    for name, fit in (
+        ("popularity", Popularity.fit),
+        ("item-kNN (cosine)", ItemKNN.fit),
+        ("EASE (lambda=200)", lambda x: EASE.fit(x, 200.0)),
+    ):
+        started = time.perf_counter()
+        model = fit(encoded.positives)
+        record(name, "baseline", top_k(model.score, rows, K, exclude=encoded.seen), started)
+
+    ua_config = UserAnimeConfig(**{**config.user_anime.__dict__, "seed": seed})
+    started = time.perf_counter()
+    recommender = fit_user_anime(split.train, ua_config, log=log)
+    generator = recommender.generator
+    record(
+        "user_anime retrieval (TFRS)",
+        "retrieval",
+        top_k(generator.retrieval.score, rows, K, exclude=encoded.seen),
+        started,
+    )
+    candidates, _ = recommender.recommend_indices(rows, ranker="candidates")
+    record("user_anime candidates (TFRS+EASE)", "retrieval", candidates, started)
+    features = generator.features(rows, candidates)
+    for loss, label in (("mse", "pointwise MSE"), ("listmle", "ListMLE")):
+        ranked = _rerank(candidates, recommender.rankers[loss].score(candidates, features))
+        record(f"user_anime ranked ({label})", "ranking", ranked, started)
+    final = _final_from(recommender.chosen, results)
+    results.append({**final, "model": f"user_anime final ({recommender.chosen})", "stage": "final"})
+
+    if config.include_anime_anime:
+        started = time.perf_counter()
+        aa_config = AnimeAnimeConfig(**{**config.anime_anime.to_dict(), "seed": seed})
+        pairs = candidate_pairs(anime, anime_anime, split.train, aa_config)
+        log(f"seed {seed} anime_anime pairs by source: {pairs['source'].value_counts().to_dict()}")
+        if pairs.empty:
+            log(f"seed {seed}: no anime_anime pairs; stage skipped")
+        else:
+            model = fit_anime_anime(pairs, anime, split.train, aa_config)
+            anchors = last_completed(split.train, seed).set_index("user_id")["anime_id"]
+            anchor_ids = anchors.reindex(users).fillna(-1).to_numpy(np.int64)
+            for which in ("retrieved", "ranked"):
+                top = user_lists_from_anchor(
+                    model, anchor_ids, encoded.anime_ids, encoded.seen, rows, K, which
+                )
+                stage = "retrieval" if which == "retrieved" else "ranking"
+                record(f"anime_anime {which} (last completed)", stage, top, started)
+            similarity = similarity_matrix(model, encoded.anime_ids)
+            positives = encoded.positives
+
+            def from_all(block: np.ndarray) -> np.ndarray:
+                return np.asarray((positives[block] @ similarity).todense())
+
+            top = top_k(from_all, rows, K, exclude=encoded.seen)
+            record("anime_anime ranked (all completed)", "ranking", top, started)
+    frame = pd.DataFrame(results)
+    frame.insert(0, "seed", seed)
+    return frame
+
+
+def _rerank(candidates: np.ndarray, scores: np.ndarray) -> np.ndarray:
+    order = np.argsort(-scores, axis=1, kind="stable")
+    return np.take_along_axis(candidates, order, axis=1)
+
+
+def _final_from(chosen: str, results: list[dict[str, Any]]) -> dict[str, Any]:
+    wanted = {
+        "mse": "user_anime ranked (pointwise MSE)",
+        "listmle": "user_anime ranked (ListMLE)",
+        "candidates": "user_anime candidates (TFRS+EASE)",
+    }[chosen]
+    return next(dict(row) for row in results if row["model"] == wanted)
+
+
+def summarize(per_seed: pd.DataFrame) -> pd.DataFrame:
+    """Mean and standard deviation of every metric per model over the seeds (model order kept)."""
+    order = list(
+        dict.fromkeys(per_seed["model"].str.replace(r" final \(.*\)", " final", regex=True))
+    )
+    frame = per_seed.assign(
+        model=per_seed["model"].str.replace(r" final \(.*\)", " final", regex=True)
+    )
+    grouped = frame.groupby("model", sort=False)
+    stats = grouped[[*METRICS, "seconds"]].agg(["mean", "std"]).fillna(0.0)
+    stats.columns = [f"{metric}_{stat}" for metric, stat in stats.columns]
+    stats["stage"] = grouped["stage"].first()
+    stats["seeds"] = grouped["seed"].nunique()
+    return stats.loc[order].reset_index()
+
+
+def format_table(summary: pd.DataFrame) -> str:
+    """Fixed-width text table, mean ± std per metric."""
+    header = f"{'model':<38}{'stage':<10}" + "".join(f"{m:>16}" for m in METRICS) + f"{'s':>8}"
+    lines = [header, "-" * len(header)]
+    for _, row in summary.iterrows():
+        cells = "".join(f"{row[f'{m}_mean']:>9.3f} ± {row[f'{m}_std']:.3f}" for m in METRICS)
+        lines.append(f"{row['model']:<38}{row['stage']:<10}{cells}{row['seconds_mean']:>8.0f}")
+    return "\n".join(lines)
+
+
+def markdown_table(summary: pd.DataFrame) -> str:
+    """The same table as Markdown (for Dagster ``MetadataValue.md``)."""
+    lines = [
+        "| model | stage | " + " | ".join(METRICS) + " |",
+        "|---|---|" + "---|" * len(METRICS),
+    ]
+    for _, row in summary.iterrows():
+        cells = " | ".join(f"{row[f'{m}_mean']:.3f} ± {row[f'{m}_std']:.3f}" for m in METRICS)
+        lines.append(f"| {row['model']} | {row['stage']} | {cells} |")
+    return "\n".join(lines)
+
+
+def chart_png(summary: pd.DataFrame, title: str = "Recommendation quality") -> bytes:
+    """Grouped bar chart (Recall@20, NDCG@20, Recall@300 per model, std as error bars), PNG."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    metrics = ("recall@20", "ndcg@20", "recall@300")
+    positions = np.arange(len(summary))
+    width = 0.27
+    figure, axis = plt.subplots(figsize=(max(8, 0.8 * len(summary) + 3), 5), dpi=100)
+    for offset, metric in enumerate(metrics):
+        axis.barh(
+            positions + (offset - 1) * width,
+            summary[f"{metric}_mean"],
+            height=width,
+            xerr=summary[f"{metric}_std"],
+            label=metric,
+        )
+    axis.set_yticks(positions, summary["model"])
+    axis.invert_yaxis()
+    axis.set_xlim(0, 1)
+    axis.set_title(title)
+    axis.legend(loc="lower right")
+    figure.tight_layout()
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png")
+    plt.close(figure)
+    return buffer.getvalue()

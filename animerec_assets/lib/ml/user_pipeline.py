@@ -1,0 +1,223 @@
+"""User -> anime end to end: retrieval (TFRS, fused with EASE) -> top 300 -> ranking.
+
+Fitting follows the original pipeline's train/validation idea inside the training data only:
+1. an inner hold-out (the same protocol, another seed) splits the training rows;
+2. retrieval + EASE fit on the inner training rows produce 300 candidates per user, labelled
+   with the scores of the inner held-out anime (0 = not rated);
+3. both rankers (pointwise MSE, listwise ListMLE) fit on 80% of those users; the one with the
+   better NDCG@20 on the other 20% is kept (kept only if it beats the candidate order itself);
+4. retrieval + EASE are refit on all training rows to produce the candidates that get ranked.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from animerec_assets.lib.ml.baselines import EASE
+from animerec_assets.lib.ml.data import Encoded, encode, pairs_matrix
+from animerec_assets.lib.ml.metrics import evaluate_top_k, lookup
+from animerec_assets.lib.ml.ranking import RankingConfig, RankingLoss, TrainedRanker, train_ranker
+from animerec_assets.lib.ml.split import holdout_split
+from animerec_assets.lib.ml.topk import top_k
+from animerec_assets.lib.ml.user_anime import RetrievalConfig, TrainedRetrieval, train_retrieval
+
+Log = Callable[[str], None]
+FEATURES = (
+    "retrieval_score",
+    "ease_score",
+    "fused_score",
+    "log_rank",
+    "log_popularity",
+    "anime_mean_score",
+    "user_mean_score",
+)
+
+
+@dataclass(frozen=True)
+class UserAnimeConfig:
+    retrieval: RetrievalConfig = field(default_factory=RetrievalConfig)
+    ranking: RankingConfig = field(default_factory=RankingConfig)
+    n_candidates: int = 300
+    ease_l2: float = 200.0
+    ease_weight: float = 0.5  # share of EASE in the fused candidate score (0 = TFRS alone)
+    ranker_validation_users: float = 0.2
+    seed: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _zscore_rows(scores: np.ndarray) -> np.ndarray:
+    mean = scores.mean(axis=1, keepdims=True)
+    std = scores.std(axis=1, keepdims=True)
+    return (scores - mean) / np.where(std > 0, std, 1.0)
+
+
+@dataclass
+class CandidateGenerator:
+    """TFRS retrieval and EASE fit on the same rows; candidates rank by a blend of both."""
+
+    encoded: Encoded
+    retrieval: TrainedRetrieval
+    ease: EASE | None
+    ease_weight: float
+
+    @classmethod
+    def fit(cls, encoded: Encoded, config: UserAnimeConfig, seed: int) -> CandidateGenerator:
+        retrieval_config = RetrievalConfig(**{**config.retrieval.to_dict(), "seed": seed})
+        retrieval = train_retrieval(encoded.positives, retrieval_config)
+        ease = EASE.fit(encoded.positives, config.ease_l2) if config.ease_weight > 0 else None
+        return cls(encoded, retrieval, ease, config.ease_weight)
+
+    def _scores(self, users: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        retrieval = self.retrieval.score(users)
+        ease = self.ease.score(users) if self.ease is not None else np.zeros_like(retrieval)
+        fused = (1 - self.ease_weight) * _zscore_rows(retrieval)
+        if self.ease is not None:
+            fused += self.ease_weight * _zscore_rows(ease)
+        return retrieval, ease, fused
+
+    def fused_score(self, users: np.ndarray) -> np.ndarray:
+        return self._scores(users)[2]
+
+    def candidates(self, users: np.ndarray, k: int) -> np.ndarray:
+        return top_k(self.fused_score, users, k, exclude=self.encoded.seen)
+
+    def features(self, users: np.ndarray, candidates: np.ndarray) -> np.ndarray:
+        """[users, k, len(FEATURES)] ranking features for each user's candidate list."""
+        enc = self.encoded
+        popularity = np.asarray(enc.positives.sum(axis=0)).ravel()
+        rated = np.asarray((enc.scores > 0).sum(axis=0)).ravel()
+        score_sum = np.asarray(enc.scores.sum(axis=0)).ravel()
+        global_mean = score_sum.sum() / max(rated.sum(), 1)
+        anime_mean = (score_sum + 5 * global_mean) / (rated + 5)  # shrunk towards the mean
+        user_rated = np.asarray((enc.scores[users] > 0).sum(axis=1)).ravel()
+        user_mean = np.asarray(enc.scores[users].sum(axis=1)).ravel() / np.maximum(user_rated, 1)
+        safe = np.maximum(candidates, 0)
+        out = np.zeros((*candidates.shape, len(FEATURES)), dtype=np.float32)
+        for start in range(0, len(users), 1024):
+            rows = slice(start, start + 1024)
+            retrieval, ease, fused = self._scores(users[rows])
+            out[rows, :, 0] = np.take_along_axis(retrieval, safe[rows], axis=1)
+            out[rows, :, 1] = np.take_along_axis(ease, safe[rows], axis=1)
+            out[rows, :, 2] = np.take_along_axis(fused, safe[rows], axis=1)
+        out[:, :, 3] = np.log1p(np.arange(candidates.shape[1]))[None, :]
+        out[:, :, 4] = np.log1p(popularity[safe])
+        out[:, :, 5] = anime_mean[safe]
+        out[:, :, 6] = user_mean[:, None]
+        return out
+
+
+def rerank(candidates: np.ndarray, scores: np.ndarray) -> np.ndarray:
+    """Candidates reordered by descending ranker score (padding stays last)."""
+    order = np.argsort(-scores, axis=1, kind="stable")
+    return np.take_along_axis(candidates, order, axis=1)
+
+
+@dataclass
+class UserAnimeRecommender:
+    """The fitted user -> anime pipeline, ready for batch inference on its training users."""
+
+    config: UserAnimeConfig
+    generator: CandidateGenerator
+    rankers: dict[str, TrainedRanker]
+    chosen: str  # "mse", "listmle" or "candidates" (no ranker beat the candidate order)
+    validation: dict[str, dict[str, float]]
+
+    @property
+    def encoded(self) -> Encoded:
+        return self.generator.encoded
+
+    def recommend_indices(
+        self, users: np.ndarray, ranker: str | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """(candidates, ranked) anime-index matrices [users, n_candidates] for user indices."""
+        candidates = self.generator.candidates(users, self.config.n_candidates)
+        which = ranker or self.chosen
+        if which == "candidates":
+            return candidates, candidates
+        features = self.generator.features(users, candidates)
+        return candidates, rerank(candidates, self.rankers[which].score(candidates, features))
+
+    def recommend(self, user_ids: np.ndarray | None = None) -> pd.DataFrame:
+        """Long table user_id, anime_id, rank (1 = best) for ``user_ids`` (default: everyone)."""
+        users = (
+            np.arange(self.encoded.n_users)
+            if user_ids is None
+            else self.encoded.user_index(np.asarray(user_ids, dtype=object))
+        )
+        users = users[users >= 0]
+        _, ranked = self.recommend_indices(users)
+        return ranked_table(self.encoded, users, ranked)
+
+
+def ranked_table(encoded: Encoded, users: np.ndarray, ranked: np.ndarray) -> pd.DataFrame:
+    rows, ranks = np.nonzero(ranked >= 0)
+    return pd.DataFrame(
+        {
+            "user_id": encoded.user_ids[users[rows]],
+            "anime_id": encoded.anime_ids[ranked[rows, ranks]],
+            "rank": (ranks + 1).astype(np.int32),
+        }
+    )
+
+
+def _ndcg20(candidates: np.ndarray, answers: Any, n_answers: np.ndarray, n_anime: int) -> float:
+    return evaluate_top_k(candidates, answers, n_answers, n_anime, ks=(20,))["ndcg@20"]
+
+
+def fit_user_anime(
+    train: pd.DataFrame, config: UserAnimeConfig | None = None, log: Log = print
+) -> UserAnimeRecommender:
+    """Fit retrieval, both rankers and the choice between them on ``train`` (user_anime rows)."""
+    config = config or UserAnimeConfig()
+    encoded = encode(train)
+    inner = holdout_split(train, seed=config.seed + 10_000)
+    inner_encoded = encode(inner.train, vocabulary=encoded)
+    log(f"user_anime: inner split, {len(inner.heldout)} validation answers")
+    inner_generator = CandidateGenerator.fit(inner_encoded, config, seed=config.seed + 1)
+    users = encoded.user_index(inner.eval_users)
+    answers, n_answers = pairs_matrix(encoded, inner.eval_users, inner.heldout)
+    candidates = inner_generator.candidates(users, config.n_candidates)
+    features = inner_generator.features(users, candidates)
+    labels = np.where(candidates >= 0, lookup(answers, candidates), -1.0)
+    rng = np.random.default_rng(config.seed)
+    is_val = rng.random(len(users)) < config.ranker_validation_users
+    if is_val.all() or not is_val.any():
+        is_val = np.arange(len(users)) % 5 == 0
+    fit_rows, val_rows = np.flatnonzero(~is_val), np.flatnonzero(is_val)
+    log(f"user_anime: ranker lists {len(fit_rows)} fit / {len(val_rows)} validation users")
+    rankers: dict[str, TrainedRanker] = {}
+    validation = {
+        "candidates": {
+            "ndcg@20": _ndcg20(
+                candidates[val_rows], answers[val_rows], n_answers[val_rows], encoded.n_anime
+            )
+        }
+    }
+    loss: RankingLoss
+    for loss in ("mse", "listmle"):
+        ranker_config = RankingConfig(**{**config.ranking.to_dict(), "seed": config.seed})
+        rankers[loss] = train_ranker(
+            candidates[fit_rows],
+            features[fit_rows],
+            labels[fit_rows],
+            encoded.n_anime,
+            loss,
+            ranker_config,
+        )
+        scores = rankers[loss].score(candidates[val_rows], features[val_rows])
+        ranked = rerank(candidates[val_rows], scores)
+        validation[loss] = {
+            "ndcg@20": _ndcg20(ranked, answers[val_rows], n_answers[val_rows], encoded.n_anime)
+        }
+        log(f"user_anime: {loss} ranker validation NDCG@20 {validation[loss]['ndcg@20']:.4f}")
+    chosen = max(validation, key=lambda name: validation[name]["ndcg@20"])
+    log(f"user_anime: chosen ranking = {chosen}; refitting retrieval on all training rows")
+    generator = CandidateGenerator.fit(encoded, config, seed=config.seed + 2)
+    return UserAnimeRecommender(config, generator, rankers, chosen, validation)
