@@ -1,0 +1,13 @@
+"""The transform stage: dbt staging and processed assets, and their quality gates."""
+
+from __future__ import annotations
+
+import dagster as dg
+
+from animerec_assets.defs.transform.assets import dbt_processed, dbt_staging
+from animerec_assets.defs.transform.checks import all_gates
+
+transform_assets: list[dg.AssetsDefinition] = [dbt_staging, dbt_processed]
+transform_checks: list[dg.AssetChecksDefinition] = all_gates()
+
+defs = dg.Definitions(assets=transform_assets, asset_checks=transform_checks)
