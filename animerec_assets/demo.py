@@ -4,6 +4,14 @@ from __future__ import annotations
 
 import typer
 
+# The replica runs on loopback: no need to be polite to it, so crawl it at full speed.
+REPLICA_SCRAPY_SETTINGS: dict[str, object] = {
+    "DOWNLOAD_DELAY": 0,
+    "AUTOTHROTTLE_ENABLED": False,
+    "CONCURRENT_REQUESTS": 16,
+    "CONCURRENT_REQUESTS_PER_DOMAIN": 16,
+}
+
 
 def demo(
     serve: bool = typer.Option(True, "--serve/--no-serve", help="Start the UI and app after."),

@@ -12,8 +12,9 @@ CLI can read it without loading Dagster or TensorFlow.
 
 from __future__ import annotations
 
+import json
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
@@ -53,6 +54,8 @@ class Settings:
     crawler_service_url: str
     # Dagster instance storage: None means SQLite under DAGSTER_HOME
     dagster_pg_url: str | None
+    # Scrapy settings layered over crawler/settings.py (e.g. no delay against the local replica)
+    scrapy_overrides: dict[str, object] = field(default_factory=dict)
 
     @property
     def embedded_redis_dir(self) -> Path:
@@ -79,6 +82,19 @@ def _required(name: str, env: str) -> str:
     return value
 
 
+def _scrapy_overrides() -> dict[str, object]:
+    raw = _env("ANIMEREC_SCRAPY_SETTINGS")
+    if raw is None:
+        return {}
+    try:
+        parsed = json.loads(raw)
+    except json.JSONDecodeError as error:
+        raise SettingsError(f"ANIMEREC_SCRAPY_SETTINGS must be a JSON object: {error}") from error
+    if not isinstance(parsed, dict):
+        raise SettingsError("ANIMEREC_SCRAPY_SETTINGS must be a JSON object")
+    return parsed
+
+
 def load_settings(env: str | None = None) -> Settings:
     """Read the environment once and decide every backend from ``ANIMEREC_ENV``."""
     chosen = (env or _env("ANIMEREC_ENV", "local") or "local").lower()
@@ -99,6 +115,7 @@ def load_settings(env: str | None = None) -> Settings:
         crawler_service_url=(
             _env("ANIMEREC_CRAWLER_SERVICE_URL", CRAWLER_SERVICE_URL) or CRAWLER_SERVICE_URL
         ).rstrip("/"),
+        scrapy_overrides=_scrapy_overrides(),
     )
     if chosen == "local":
         return Settings(

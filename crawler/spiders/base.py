@@ -52,6 +52,12 @@ class AnimerecSpider(scrapy.Spider):
         "jikan": frozenset(),
     }
 
+    @classmethod
+    def update_settings(cls, settings) -> None:  # type: ignore[no-untyped-def]
+        """Layer ``ANIMEREC_SCRAPY_SETTINGS`` over the project settings (``-s`` still wins)."""
+        super().update_settings(settings)
+        settings.setdict(load_settings().scrapy_overrides, priority="spider")
+
     def __init__(
         self,
         urls: str | Iterable[str] | None = None,

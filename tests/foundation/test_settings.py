@@ -61,3 +61,22 @@ def test_resources_follow_the_switch(monkeypatch, animerec_home, prod_env):
     assert prod["scheduler"].db_url.startswith("postgresql")
     assert prod["redis"].url == "redis://redis:6379/0"
     assert prod["artifacts"].uri == "gs://animerec-models/artifacts"
+
+
+def test_scrapy_overrides_come_from_one_json_variable(monkeypatch, animerec_home):
+    monkeypatch.setenv("ANIMEREC_SCRAPY_SETTINGS", '{"DOWNLOAD_DELAY": 0}')
+    assert load_settings().scrapy_overrides == {"DOWNLOAD_DELAY": 0}
+    monkeypatch.setenv("ANIMEREC_SCRAPY_SETTINGS", "DOWNLOAD_DELAY=0")
+    with pytest.raises(SettingsError, match="JSON object"):
+        load_settings()
+
+
+def test_spiders_apply_the_overrides(monkeypatch, animerec_home):
+    from scrapy.settings import Settings as ScrapySettings
+
+    from crawler.spiders.anime import AnimeSpider
+
+    monkeypatch.setenv("ANIMEREC_SCRAPY_SETTINGS", '{"DOWNLOAD_DELAY": 0}')
+    scrapy_settings = ScrapySettings({"DOWNLOAD_DELAY": 1.0})
+    AnimeSpider.update_settings(scrapy_settings)
+    assert scrapy_settings.getfloat("DOWNLOAD_DELAY") == 0

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import json
+
 import dagster as dg
 import duckdb
 import pytest
 
 from animerec_assets.defs.crawl.assets import crawled_items, landing_tables, scheduled_batch
+from animerec_assets.demo import REPLICA_SCRAPY_SETTINGS
 from animerec_assets.resources import build_resources
 from animerec_assets.settings import load_settings
 from crawler.scheduler import CrawlScheduler
@@ -22,6 +25,7 @@ def replica_env(animerec_home, monkeypatch):
     with run_replica(n_users=12, n_anime=20, seed=3) as replica:
         monkeypatch.setenv("ANIMEREC_MAL_BASE_URL", replica.base_url)
         monkeypatch.setenv("ANIMEREC_JIKAN_BASE_URL", replica.jikan_base_url)
+        monkeypatch.setenv("ANIMEREC_SCRAPY_SETTINGS", json.dumps(REPLICA_SCRAPY_SETTINGS))
         yield replica
 
 
