@@ -22,10 +22,14 @@ def stage_definitions() -> list[dg.Definitions]:
     return [crawl, automation]
 
 
-@dg.definitions
-def defs() -> dg.Definitions:
-    settings = load_settings()
+def build_definitions() -> dg.Definitions:
+    """Every stage's definitions with the resources of the current environment."""
     return dg.Definitions.merge(
         *stage_definitions(),
-        dg.Definitions(resources=build_resources(settings)),
+        dg.Definitions(resources=build_resources(load_settings())),
     )
+
+
+@dg.definitions
+def defs() -> dg.Definitions:
+    return build_definitions()
