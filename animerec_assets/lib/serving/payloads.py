@@ -17,6 +17,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from animerec_assets.lib.serving.keys import TITLE_SEPARATOR, normalize_titles
 
@@ -109,11 +110,37 @@ def _as_arrow_strings(values: pd.Series) -> pa.Array:
     return pa.array(values.astype(str).to_numpy(dtype=object), type=pa.string())
 
 
+def _user_keys(user_ids: pd.Series) -> pa.Array:
+    """Lower-cased, trimmed user ids (Arrow kernels: no Python loop over millions of rows)."""
+    return pc.utf8_lower(pc.utf8_trim_whitespace(_as_arrow_strings(user_ids)))
+
+
+def _user_payload_sql(top_n: int, deduplicate: bool) -> str:
+    rows = "source_rows"
+    if deduplicate:
+        rows = (
+            "(select * from source_rows qualify row_number() over "
+            "(partition by user_key, anime_id order by rank, score desc) = 1)"
+        )
+    return f"""
+        select user_key,
+               '[' || array_to_string(list(
+                   '[' || anime_id || ',' || round(score, 5)::decimal(18, 5)::varchar || ','
+                   || coalesce(to_json(reason)::varchar, 'null') || ','
+                   || coalesce(reason_anime_id::varchar, 'null') || ']'
+                   order by rank, score desc, anime_id)[1:{int(top_n)}], ',') || ']' as payload,
+               count(*) - count(distinct anime_id) as duplicates
+        from {rows}
+        group by user_key
+        order by user_key
+    """
+
+
 def prepare_user_payloads(recs: pd.DataFrame, top_n: int = TOP_N_USER) -> pd.DataFrame:
     """One row per user: (user_key, payload JSON of the best ``top_n``, best first).
 
-    A (user, anime) pair listed twice keeps its best rank (checked first; the slower
-    de-duplicating query only runs when needed).
+    A (user, anime) pair listed twice keeps its best rank: the one aggregation pass counts
+    duplicates, and only when there are some does the de-duplicating query run.
     """
     _require_columns(recs, USER_COLUMNS, "user recommendations")
     _require_ids(recs, ("anime_id",), "user recommendations")
@@ -121,10 +148,13 @@ def prepare_user_payloads(recs: pd.DataFrame, top_n: int = TOP_N_USER) -> pd.Dat
     _require_finite(recs, "rank", "user recommendations")
     if recs["user_id"].isna().any():
         raise PublishInputError("user recommendations.user_id: missing user ids")
+    keys = _user_keys(recs["user_id"])
+    if pc.any(pc.equal(keys, "")).as_py():
+        raise PublishInputError("user recommendations.user_id: empty user ids")
     reason_text, reason_anime = split_reason(recs)
     table = pa.table(
         {
-            "user_id": _as_arrow_strings(recs["user_id"]),
+            "user_key": keys,
             "anime_id": recs["anime_id"].to_numpy(dtype="int64"),
             "rank": recs["rank"].to_numpy(dtype="float64"),
             "score": recs["score"].to_numpy(dtype="float64"),
@@ -134,39 +164,10 @@ def prepare_user_payloads(recs: pd.DataFrame, top_n: int = TOP_N_USER) -> pd.Dat
             ),
         }
     )
-    keyed = "select *, lower(trim(user_id)) as user_key from source_rows"
-    check = _run(
-        f"select count(*) filter (where user_key = '') as empty, "
-        f"count(*) filter (where n > 1) as duplicated from ("
-        f"select user_key, anime_id, count(*) as n from ({keyed}) group by all)",
-        table,
-    )
-    if int(check["empty"].iloc[0]):
-        raise PublishInputError("user recommendations.user_id: empty user ids")
-    if int(check["duplicated"].iloc[0]):
-        keyed = (
-            f"select * from ({keyed}) qualify row_number() over "
-            "(partition by user_key, anime_id order by rank, score desc) = 1"
-        )
-    sql = f"""
-        with top as (
-            select *, row_number() over (
-                partition by user_key order by rank, score desc, anime_id
-            ) as position
-            from ({keyed})
-            qualify position <= {int(top_n)}
-        )
-        select user_key,
-               '[' || string_agg(
-                   '[' || anime_id || ',' || round(score, 5)::decimal(18, 5)::varchar || ','
-                   || coalesce(to_json(reason)::varchar, 'null') || ','
-                   || coalesce(reason_anime_id::varchar, 'null') || ']',
-                   ',' order by position) || ']' as payload
-        from top
-        group by user_key
-        order by user_key
-    """
-    return _run(sql, table)
+    result = _run(_user_payload_sql(top_n, deduplicate=False), table)
+    if result["duplicates"].any():
+        result = _run(_user_payload_sql(top_n, deduplicate=True), table)
+    return result[["user_key", "payload"]]
 
 
 def prepare_similar_payloads(similar: pd.DataFrame, top_n: int = TOP_N_SIMILAR) -> pd.DataFrame:
