@@ -153,7 +153,12 @@ def candidate_pairs(
             user_anime, config.co_completion_window_days, config.co_completion_min_users
         ),
     }
-    stacked = pd.concat([part.assign(source=name) for name, part in parts.items()])
+    filled = [part.assign(source=name) for name, part in parts.items() if len(part)]
+    if not filled:
+        return _empty_pairs().assign(source=pd.Series(dtype="object"))[
+            ["animeA", "animeB", "source", "weight"]
+        ]
+    stacked = pd.concat(filled)
     stacked = stacked[stacked["animeA"] != stacked["animeB"]]
     return stacked.astype({"animeA": "int64", "animeB": "int64", "weight": "float64"})[
         ["animeA", "animeB", "source", "weight"]
@@ -183,6 +188,7 @@ class AnimeAnimeModel:
     pair_weights: sparse.csr_matrix  # summed source weights, animeA x animeB
     retrieved: np.ndarray  # [n_anime, k] anime indices, retrieval order
     ranked: np.ndarray  # [n_anime, k] the same, re-ranked by the pairwise model
+    ranked_scores: np.ndarray  # [n_anime, k] the pairwise model's score of each ranked pair
     config: AnimeAnimeConfig
     retrieval_model: Any = None
     ranking_model: Any = None
@@ -191,14 +197,16 @@ class AnimeAnimeModel:
         return pd.Index(self.anime_ids).get_indexer(np.asarray(anime_ids, dtype="int64"))
 
     def table(self, which: str = "ranked") -> pd.DataFrame:
-        """animeA, animeB, rank (1 = best) for every anime with candidates."""
+        """animeA, animeB, rank (1 = best), score for every anime with candidates."""
         lists = self.ranked if which == "ranked" else self.retrieved
         a, r = np.nonzero(lists >= 0)
+        score = self.ranked_scores[a, r] if which == "ranked" else -(r + 1.0)
         return pd.DataFrame(
             {
                 "animeA": self.anime_ids[a],
                 "animeB": self.anime_ids[lists[a, r]],
                 "rank": (r + 1).astype(np.int32),
+                "score": np.asarray(score, dtype=np.float64),
             }
         )
 
@@ -382,7 +390,12 @@ def fit_anime_anime(
     scores[retrieved < 0] = -np.inf
     order = top_k_block(scores, k)
     ranked = np.where(order >= 0, np.take_along_axis(retrieved, np.maximum(order, 0), axis=1), -1)
-    return AnimeAnimeModel(anime_ids, weights, retrieved, ranked, config, retrieval, ranking)
+    ranked_scores = np.where(
+        order >= 0, np.take_along_axis(scores, np.maximum(order, 0), axis=1), -np.inf
+    )
+    return AnimeAnimeModel(
+        anime_ids, weights, retrieved, ranked, ranked_scores, config, retrieval, ranking
+    )
 
 
 # ---------------------------------------------------------------- per-user lists

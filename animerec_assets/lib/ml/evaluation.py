@@ -90,7 +90,7 @@ def evaluate_seed(
         top_k(generator.retrieval.score, rows, K, exclude=encoded.seen),
         started,
     )
-    candidates, _ = recommender.recommend_indices(rows, ranker="candidates")
+    candidates, _, _ = recommender.recommend_indices(rows, ranker="candidates")
     record("user_anime candidates (TFRS+EASE)", "retrieval", candidates, started)
     features = generator.features(rows, candidates)
     for loss, label in (("mse", "pointwise MSE"), ("listmle", "ListMLE")):

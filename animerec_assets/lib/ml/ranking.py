@@ -25,7 +25,7 @@ RankingLoss = Literal["mse", "listmle"]
 class RankingConfig:
     embedding_dim: int = 16
     hidden_units: tuple[int, ...] = (64, 32)
-    epochs: int = 15
+    epochs: int = 20
     lists_per_batch: int = 16
     learning_rate: float = 0.003
     seed: int = 0
@@ -64,9 +64,17 @@ def list_mle_loss_class() -> Any:
 
 
 def build_ranking_model(
-    n_anime: int, n_features: int, loss: RankingLoss, config: RankingConfig, feature_sample: Any
+    n_anime: int,
+    n_features: int,
+    loss: RankingLoss,
+    config: RankingConfig,
+    feature_sample: Any,
+    prior_feature: int = 0,
 ) -> Any:
-    """A ``tfrs.Model`` scoring [lists, candidates] inputs with a ``tfrs.tasks.Ranking`` task."""
+    """A ``tfrs.Model`` scoring [lists, candidates] inputs with a ``tfrs.tasks.Ranking`` task.
+
+    ``prior_feature`` is the column of ``features`` holding the candidate generator's score.
+    """
     tf, tfrs = import_tf()
 
     class CandidateRanker(tfrs.Model):
@@ -89,12 +97,12 @@ def build_ranking_model(
                 )
                 for i, units in enumerate(config.hidden_units)
             ]
-            layers.append(
-                tf.keras.layers.Dense(
-                    1, kernel_initializer=tf.keras.initializers.GlorotUniform(seed=config.seed)
-                )
-            )
+            layers.append(tf.keras.layers.Dense(1, kernel_initializer="zeros"))
             self.scorer = tf.keras.Sequential(layers)
+            # the retrieval order is a strong start: score = a * prior + MLP(...), with the MLP
+            # starting at zero, so training refines the candidate order rather than relearning it
+            self.prior_weight = tf.Variable(1.0, name="prior_weight")
+            self.prior_bias = tf.Variable(0.0, name="prior_bias")
             self.task = tfrs.tasks.Ranking(
                 loss=tf.keras.losses.MeanSquaredError()
                 if loss == "mse"
@@ -104,7 +112,9 @@ def build_ranking_model(
         def call(self, inputs: dict[str, Any]) -> Any:
             dense = self.normalize(inputs["features"])
             anime = self.anime_embedding(inputs["anime"])
-            return tf.squeeze(self.scorer(tf.concat([dense, anime], axis=-1)), axis=-1)
+            learned = tf.squeeze(self.scorer(tf.concat([dense, anime], axis=-1)), axis=-1)
+            prior = dense[..., prior_feature]
+            return self.prior_weight * prior + self.prior_bias + learned
 
         def compute_loss(self, inputs: dict[str, Any], training: bool = False) -> Any:
             predictions = self(inputs)
@@ -151,6 +161,7 @@ def train_ranker(
     loss: RankingLoss,
     config: RankingConfig | None = None,
     verbose: int = 0,
+    prior_feature: int = 0,
 ) -> TrainedRanker:
     """Fit a ranker on candidate lists: anime [L, K], features [L, K, F], labels [L, K].
 
@@ -165,7 +176,9 @@ def train_ranker(
     tf, _ = import_tf()
     seed_everything(config.seed)
     valid = anime >= 0
-    model = build_ranking_model(n_anime, features.shape[2], loss, config, features[valid])
+    model = build_ranking_model(
+        n_anime, features.shape[2], loss, config, features[valid], prior_feature
+    )
     model.compile(optimizer=tf.keras.optimizers.Adam(learning_rate=config.learning_rate))
     inputs = {
         "anime": np.maximum(anime, 0).astype(np.int32),

@@ -4,6 +4,7 @@ Fitting follows the original pipeline's train/validation idea inside the trainin
 1. an inner hold-out (the same protocol, another seed) splits the training rows;
 2. retrieval + EASE fit on the inner training rows produce 300 candidates per user, labelled
    with the scores of the inner held-out anime (0 = not rated);
+   The EASE share of the candidate blend is chosen there too (best validation Recall@300);
 3. both rankers (pointwise MSE, listwise ListMLE) fit on 80% of those users; the one with the
    better NDCG@20 on the other 20% is kept (kept only if it beats the candidate order itself);
 4. retrieval + EASE are refit on all training rows to produce the candidates that get ranked.
@@ -44,7 +45,9 @@ class UserAnimeConfig:
     ranking: RankingConfig = field(default_factory=RankingConfig)
     n_candidates: int = 300
     ease_l2: float = 200.0
-    ease_weight: float = 0.5  # share of EASE in the fused candidate score (0 = TFRS alone)
+    # shares of EASE in the fused candidate score (0 = TFRS alone) to try; the one with the best
+    # validation Recall@300 is kept, so EASE is merged in only where it measurably helps
+    ease_weights: tuple[float, ...] = (0.0, 0.3, 0.5, 0.7, 0.85, 1.0)
     ranker_validation_users: float = 0.2
     seed: int = 0
 
@@ -71,8 +74,8 @@ class CandidateGenerator:
     def fit(cls, encoded: Encoded, config: UserAnimeConfig, seed: int) -> CandidateGenerator:
         retrieval_config = RetrievalConfig(**{**config.retrieval.to_dict(), "seed": seed})
         retrieval = train_retrieval(encoded.positives, retrieval_config)
-        ease = EASE.fit(encoded.positives, config.ease_l2) if config.ease_weight > 0 else None
-        return cls(encoded, retrieval, ease, config.ease_weight)
+        ease = EASE.fit(encoded.positives, config.ease_l2) if max(config.ease_weights) > 0 else None
+        return cls(encoded, retrieval, ease, config.ease_weights[0])
 
     def _scores(self, users: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         retrieval = self.retrieval.score(users)
@@ -127,7 +130,11 @@ class UserAnimeRecommender:
     generator: CandidateGenerator
     rankers: dict[str, TrainedRanker]
     chosen: str  # "mse", "listmle" or "candidates" (no ranker beat the candidate order)
-    validation: dict[str, dict[str, float]]
+    validation: dict[str, dict[str, float]]  # every choice made, with its validation metrics
+
+    @property
+    def ease_weight(self) -> float:
+        return self.generator.ease_weight
 
     @property
     def encoded(self) -> Encoded:
@@ -135,34 +142,54 @@ class UserAnimeRecommender:
 
     def recommend_indices(
         self, users: np.ndarray, ranker: str | None = None
-    ) -> tuple[np.ndarray, np.ndarray]:
-        """(candidates, ranked) anime-index matrices [users, n_candidates] for user indices."""
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(candidates, ranked, ranked scores) [users, n_candidates] for user indices."""
         candidates = self.generator.candidates(users, self.config.n_candidates)
         which = ranker or self.chosen
         if which == "candidates":
-            return candidates, candidates
+            fused = (
+                np.concatenate(
+                    [
+                        np.take_along_axis(
+                            self.generator.fused_score(users[s : s + 1024]),
+                            np.maximum(candidates[s : s + 1024], 0),
+                            axis=1,
+                        )
+                        for s in range(0, len(users), 1024)
+                    ]
+                )
+                if len(users)
+                else np.zeros(candidates.shape, np.float32)
+            )
+            return candidates, candidates, np.where(candidates >= 0, fused, -np.inf)
         features = self.generator.features(users, candidates)
-        return candidates, rerank(candidates, self.rankers[which].score(candidates, features))
+        scores = self.rankers[which].score(candidates, features)
+        order = np.argsort(-scores, axis=1, kind="stable")
+        ranked = np.take_along_axis(candidates, order, axis=1)
+        return candidates, ranked, np.take_along_axis(scores, order, axis=1)
 
     def recommend(self, user_ids: np.ndarray | None = None) -> pd.DataFrame:
-        """Long table user_id, anime_id, rank (1 = best) for ``user_ids`` (default: everyone)."""
+        """Long table user_id, anime_id, rank (1 = best), score for ``user_ids`` (default: all)."""
         users = (
             np.arange(self.encoded.n_users)
             if user_ids is None
             else self.encoded.user_index(np.asarray(user_ids, dtype=object))
         )
         users = users[users >= 0]
-        _, ranked = self.recommend_indices(users)
-        return ranked_table(self.encoded, users, ranked)
+        _, ranked, scores = self.recommend_indices(users)
+        return ranked_table(self.encoded, users, ranked, scores)
 
 
-def ranked_table(encoded: Encoded, users: np.ndarray, ranked: np.ndarray) -> pd.DataFrame:
+def ranked_table(
+    encoded: Encoded, users: np.ndarray, ranked: np.ndarray, scores: np.ndarray
+) -> pd.DataFrame:
     rows, ranks = np.nonzero(ranked >= 0)
     return pd.DataFrame(
         {
             "user_id": encoded.user_ids[users[rows]],
             "anime_id": encoded.anime_ids[ranked[rows, ranks]],
             "rank": (ranks + 1).astype(np.int32),
+            "score": scores[rows, ranks].astype(np.float64),
         }
     )
 
@@ -183,6 +210,18 @@ def fit_user_anime(
     inner_generator = CandidateGenerator.fit(inner_encoded, config, seed=config.seed + 1)
     users = encoded.user_index(inner.eval_users)
     answers, n_answers = pairs_matrix(encoded, inner.eval_users, inner.heldout)
+    validation: dict[str, dict[str, float]] = {}
+    for weight in config.ease_weights:
+        inner_generator.ease_weight = weight
+        found = inner_generator.candidates(users, config.n_candidates)
+        metrics = evaluate_top_k(found, answers, n_answers, encoded.n_anime)
+        validation[f"candidates (EASE weight {weight})"] = metrics
+        log(f"user_anime: EASE weight {weight}: validation Recall@300 {metrics['recall@300']:.4f}")
+    ease_weight = max(
+        config.ease_weights,
+        key=lambda w: validation[f"candidates (EASE weight {w})"]["recall@300"],
+    )
+    inner_generator.ease_weight = ease_weight
     candidates = inner_generator.candidates(users, config.n_candidates)
     features = inner_generator.features(users, candidates)
     labels = np.where(candidates >= 0, lookup(answers, candidates), -1.0)
@@ -193,7 +232,7 @@ def fit_user_anime(
     fit_rows, val_rows = np.flatnonzero(~is_val), np.flatnonzero(is_val)
     log(f"user_anime: ranker lists {len(fit_rows)} fit / {len(val_rows)} validation users")
     rankers: dict[str, TrainedRanker] = {}
-    validation = {
+    validation |= {
         "candidates": {
             "ndcg@20": _ndcg20(
                 candidates[val_rows], answers[val_rows], n_answers[val_rows], encoded.n_anime
@@ -210,6 +249,7 @@ def fit_user_anime(
             encoded.n_anime,
             loss,
             ranker_config,
+            prior_feature=FEATURES.index("fused_score"),
         )
         scores = rankers[loss].score(candidates[val_rows], features[val_rows])
         ranked = rerank(candidates[val_rows], scores)
@@ -217,7 +257,8 @@ def fit_user_anime(
             "ndcg@20": _ndcg20(ranked, answers[val_rows], n_answers[val_rows], encoded.n_anime)
         }
         log(f"user_anime: {loss} ranker validation NDCG@20 {validation[loss]['ndcg@20']:.4f}")
-    chosen = max(validation, key=lambda name: validation[name]["ndcg@20"])
+    chosen = max(("candidates", "mse", "listmle"), key=lambda name: validation[name]["ndcg@20"])
     log(f"user_anime: chosen ranking = {chosen}; refitting retrieval on all training rows")
     generator = CandidateGenerator.fit(encoded, config, seed=config.seed + 2)
+    generator.ease_weight = ease_weight
     return UserAnimeRecommender(config, generator, rankers, chosen, validation)

@@ -1,0 +1,171 @@
+"""TFRS stages on the clustered world: they must find the clusters, and keep their contracts.
+
+Tiny epochs keep this module well under a minute of TensorFlow work.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from ml_world import cluster_of_anime
+
+from animerec_assets.lib.ml.anime_anime import (
+    AnimeAnimeConfig,
+    candidate_pairs,
+    co_completion_pairs,
+    fit_anime_anime,
+    last_completed,
+    user_lists_from_anchor,
+)
+from animerec_assets.lib.ml.data import clean_user_anime, encode
+from animerec_assets.lib.ml.evaluation import (
+    EvaluationConfig,
+    chart_png,
+    evaluate_seed,
+    markdown_table,
+    summarize,
+)
+from animerec_assets.lib.ml.ranking import RankingConfig, list_mle_loss_class
+from animerec_assets.lib.ml.topk import top_k
+from animerec_assets.lib.ml.user_anime import RetrievalConfig, train_retrieval
+from animerec_assets.lib.ml.user_pipeline import UserAnimeConfig, fit_user_anime
+
+TINY_RETRIEVAL = RetrievalConfig(
+    embedding_dim=16, epochs=15, batch_size=128, learning_rate=0.03, history_length=32
+)
+TINY_USER = UserAnimeConfig(
+    retrieval=TINY_RETRIEVAL, ranking=RankingConfig(epochs=3), n_candidates=40
+)
+TINY_ANIME = AnimeAnimeConfig(
+    embedding_dim=16,
+    retrieval_epochs=30,
+    retrieval_batch_size=128,
+    retrieval_learning_rate=0.03,
+    ranking_epochs=3,
+    n_candidates=40,
+    co_completion_min_users=2,
+)
+
+
+def purity(anime_ids: np.ndarray, clusters: np.ndarray) -> float:
+    valid = anime_ids > 0
+    found = np.vectorize(cluster_of_anime)(np.where(valid, anime_ids, 1))
+    return float((found == clusters[:, None])[valid].mean())
+
+
+def user_clusters(user_ids: np.ndarray) -> np.ndarray:
+    return np.array([int(str(u)[4]) for u in user_ids])
+
+
+def test_list_mle_matches_the_plackett_luce_likelihood() -> None:
+    import tensorflow as tf
+
+    labels = np.array([[3.0, 0.0, 1.0, -1.0]], np.float32)  # last one is padding
+    scores = np.array([[0.5, 2.0, -1.0, 9.0]], np.float32)
+    loss = list_mle_loss_class()(reduction="none")(tf.constant(labels), tf.constant(scores))
+    # ideal order: item0 (3), item2 (1), item1 (0); only the two relevant positions count
+    s0, s1, s2 = 0.5, 2.0, -1.0
+    expected = (np.log(np.exp([s0, s2, s1]).sum()) - s0) + (np.log(np.exp([s2, s1]).sum()) - s2)
+    assert loss.numpy()[0] == pytest.approx(expected, rel=1e-5)
+
+
+def test_retrieval_alone_learns_the_clusters(world) -> None:
+    encoded = encode(clean_user_anime(world[0]))
+    trained = train_retrieval(encoded.positives, TINY_RETRIEVAL)
+    users = np.arange(encoded.n_users)
+    top = top_k(trained.score, users, 5, exclude=encoded.seen)
+    assert purity(encoded.anime_ids[top], user_clusters(encoded.user_ids)) > 0.7
+
+
+def test_user_pipeline_ranks_unseen_anime_of_the_users_cluster(world) -> None:
+    user_anime = clean_user_anime(world[0])
+    recommender = fit_user_anime(user_anime, TINY_USER, log=lambda _: None)
+    assert recommender.chosen in {"mse", "listmle", "candidates"}
+    assert {"candidates", "mse", "listmle"} <= set(recommender.validation)
+    assert recommender.ease_weight in TINY_USER.ease_weights
+    table = recommender.recommend()
+    assert list(table.columns) == ["user_id", "anime_id", "rank", "score"]
+    assert (table.groupby("user_id")["score"].diff().dropna() <= 0).all()
+    assert table.groupby("user_id")["rank"].max().eq(40).all()
+    seen = user_anime.merge(table, on=["user_id", "anime_id"])
+    assert seen.empty  # never recommends what is already on the list
+    top5 = table[table["rank"] <= 5]
+    clusters = user_clusters(top5["user_id"].to_numpy())
+    assert purity(top5["anime_id"].to_numpy()[:, None], clusters) > 0.8
+
+
+def test_candidate_pairs_from_all_four_sources(world) -> None:
+    user_anime, anime, anime_anime = clean_user_anime(world[0]), world[1], world[2]
+    pairs = candidate_pairs(anime, anime_anime, user_anime, TINY_ANIME)
+    assert set(pairs["source"]) == {"related", "recommendation", "genre", "co_completion"}
+    related = pairs[pairs["source"] == "related"]
+    assert {(61, 62), (62, 61), (91, 92), (92, 91)} == set(
+        zip(related.animeA, related.animeB, strict=True)
+    )
+    recs = pairs[pairs["source"] == "recommendation"].set_index(["animeA", "animeB"])["weight"]
+    assert recs[(1, 2)] == pytest.approx(1.0) and recs[(2, 1)] == pytest.approx(1.0)
+    assert recs[(31, 32)] < recs[(1, 2)]  # fewer recommenders, lower weight
+    genre = pairs[pairs["source"] == "genre"]
+    identical = genre[np.isclose(genre["weight"], TINY_ANIME.genre_weight)]  # cosine 1
+    assert len(identical) > 0
+    assert (
+        np.vectorize(cluster_of_anime)(identical.animeA)
+        == np.vectorize(cluster_of_anime)(identical.animeB)
+    ).all()
+    assert (pairs["animeA"] != pairs["animeB"]).all()
+
+
+def test_co_completion_needs_dates_and_respects_the_window(world) -> None:
+    user_anime = clean_user_anime(world[0])
+    wide = co_completion_pairs(user_anime, window_days=30, min_users=2)
+    narrow = co_completion_pairs(user_anime, window_days=1, min_users=2)
+    assert len(wide) > len(narrow) > 0
+    undated = user_anime.assign(last_interaction_date=pd.NaT)
+    assert co_completion_pairs(undated, window_days=30, min_users=1).empty
+
+
+def test_anime_anime_model_retrieves_reranks_and_serves_users(world) -> None:
+    user_anime, anime, anime_anime = clean_user_anime(world[0]), world[1], world[2]
+    pairs = candidate_pairs(anime, anime_anime, user_anime, TINY_ANIME)
+    model = fit_anime_anime(pairs, anime, user_anime, TINY_ANIME)
+    n = len(model.anime_ids)
+    assert model.ranked.shape == (n, 40)
+    assert not (model.ranked == np.arange(n)[:, None]).any()  # never recommends itself
+    assert (np.sort(model.ranked, axis=1) == np.sort(model.retrieved, axis=1)).all()
+    table = model.table()
+    assert (
+        purity(
+            table["animeB"].to_numpy()[table["rank"] <= 5][:, None],
+            np.vectorize(cluster_of_anime)(table["animeA"][table["rank"] <= 5]),
+        )
+        > 0.7
+    )
+    encoded = encode(user_anime)
+    anchors = last_completed(user_anime, seed=0).set_index("user_id")["anime_id"]
+    lists = user_lists_from_anchor(
+        model,
+        anchors.reindex(encoded.user_ids).to_numpy(),
+        encoded.anime_ids,
+        encoded.seen,
+        np.arange(encoded.n_users),
+        10,
+    )
+    rows = np.arange(encoded.n_users)[:, None]
+    assert not (encoded.seen[rows, np.maximum(lists, 0)].toarray()[lists >= 0] > 0).any()
+
+
+def test_evaluation_table_covers_every_stage_and_baseline(world) -> None:
+    user_anime, anime, anime_anime = clean_user_anime(world[0]), world[1], world[2]
+    config = EvaluationConfig(user_anime=TINY_USER, anime_anime=TINY_ANIME)
+    per_seed = evaluate_seed(user_anime, anime, anime_anime, 0, config, log=lambda _: None)
+    summary = summarize(per_seed)
+    models = list(summary["model"])
+    assert models[:3] == ["popularity", "item-kNN (cosine)", "EASE (lambda=200)"]
+    assert "user_anime final" in models
+    assert any(m.startswith("anime_anime ranked") for m in models)
+    final = summary.set_index("model").loc["user_anime final"]
+    popularity = summary.set_index("model").loc["popularity"]
+    assert final["ndcg@20_mean"] > popularity["ndcg@20_mean"]
+    assert markdown_table(summary).count("\n") == len(summary) + 1
+    assert chart_png(summary).startswith(b"\x89PNG")
