@@ -77,8 +77,11 @@ def _for_you(client: redis.Redis) -> None:
 def _unknown_user(client: redis.Redis, user_key: str, display_name: str) -> None:
     notice = cards.notice_html(display_name, logic.UNKNOWN_USER_MESSAGE)
     st.markdown(notice, unsafe_allow_html=True)
+    requests: dict = st.session_state.setdefault("crawl-requests", {})
     if st.button("Crawl my profile", key="crawl-request"):
-        result = request_profile_crawl(user_key, load_settings().crawler_service_url)
+        requests[user_key] = request_profile_crawl(user_key, load_settings().crawler_service_url)
+    if user_key in requests:  # kept on screen across the reruns that follow
+        result = requests[user_key]
         (st.success if result.ok else st.warning)(result.message)
     st.subheader("Meanwhile: name anime you liked", anchor=False)
     query = st.text_input("Search a title you liked", key="liked-query", max_chars=64)

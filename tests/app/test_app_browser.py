@@ -63,7 +63,7 @@ def app_url(seeded_home, app_env_for) -> Iterator[str]:
 
 @pytest.fixture
 def page(browser):
-    context = browser.new_context(viewport={"width": 1280, "height": 1000})
+    context = browser.new_context(viewport={"width": 1280, "height": 1500})
     page = context.new_page()
     page.set_default_timeout(TIMEOUT_MS)
     dialogs: list[str] = []
@@ -147,6 +147,7 @@ def test_unknown_user_gets_a_message_a_crawl_request_and_picks_from_named_anime(
     cards = page.locator("[data-testid=rec-grid] [data-testid=anime-card]")
     cards.nth(4).wait_for()
     assert "Because you liked Cowboy Bebop" in cards.first.inner_text()
+    assert page.get_by_text("The crawl service is not reachable right now").is_visible()
     page.screenshot(path=ARTIFACTS / "app-unknown-user.png", full_page=True)
 
 
