@@ -108,3 +108,18 @@ def inference_bench(
     from animerec_assets.bench.inference import run_inference_bench
 
     typer.echo(run_inference_bench(users, anime, k, train_pairs).report())
+
+
+@app.command("dbt")
+def dbt_bench(
+    users: int = typer.Option(100_000, "--users", help="Users (profiles) in landing."),
+    anime: int = typer.Option(15_000, "--anime", help="Anime in landing."),
+    entries_per_user: int = typer.Option(100, "--entries-per-user", help="List entries each."),
+    workdir: str = typer.Option("", "--workdir", help="Where the warehouse goes (default: tmp)."),
+) -> None:
+    """Wall time and peak memory of dbt build landing → processed on a generated world."""
+    from pathlib import Path
+
+    from animerec_assets.bench.dbt_build import run_dbt_bench
+
+    typer.echo(run_dbt_bench(users, anime, entries_per_user, Path(workdir) if workdir else None))
