@@ -64,10 +64,20 @@ def recommendation_pairs(anime_anime: pd.DataFrame) -> pd.DataFrame:
     return _both_ways(rows[["animeA", "animeB"]].assign(weight=np.asarray(weight, float)))
 
 
+def genre_list(value: Any) -> list[str]:
+    """Genres as a list whatever the warehouse returned: a list/array, "A, B" text, or null."""
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return []
+    if isinstance(value, str):
+        text = value.strip().strip("[]")
+        return [part.strip().strip("'\"") for part in text.split(",") if part.strip()]
+    return [str(part) for part in value if part is not None and str(part)]
+
+
 def genre_pairs(anime: pd.DataFrame, neighbours: int, weight: float) -> pd.DataFrame:
     """Each anime's ``neighbours`` most genre-similar anime (cosine of genre sets)."""
     require_columns(anime, ("anime_id", "genres"), "anime")
-    genres = anime["genres"].map(lambda g: list(g) if g is not None and len(g) else [])
+    genres = anime["genres"].map(genre_list)
     exploded = pd.DataFrame({"row": np.arange(len(anime)), "genre": genres}).explode("genre")
     exploded = exploded.dropna()
     if exploded.empty:

@@ -36,6 +36,26 @@ def hit_matrix(top: np.ndarray, heldout: sparse.csr_matrix) -> np.ndarray:
     return lookup(heldout, top) != 0
 
 
+def evaluate_hits(
+    hits: np.ndarray, n_heldout: np.ndarray, ks: tuple[int, ...] = DEFAULT_KS
+) -> dict[str, float]:
+    """Mean Recall@K and NDCG@K from a [users, k] hit matrix, over users with answers."""
+    users = n_heldout > 0
+    discounts = 1.0 / np.log2(np.arange(2, hits.shape[1] + 2))
+    result: dict[str, float] = {}
+    for k in ks:
+        k_hits = hits[:, :k]
+        denom = np.minimum(k, n_heldout)
+        recall = k_hits.sum(axis=1) / np.maximum(denom, 1)
+        dcg = (k_hits * discounts[: k_hits.shape[1]]).sum(axis=1)
+        ideal_cum = np.concatenate([[0.0], np.cumsum(1.0 / np.log2(np.arange(2, k + 2)))])
+        idcg = ideal_cum[np.minimum(denom, k)]
+        ndcg = np.divide(dcg, idcg, out=np.zeros_like(dcg), where=idcg > 0)
+        result[f"recall@{k}"] = float(recall[users].mean()) if users.any() else 0.0
+        result[f"ndcg@{k}"] = float(ndcg[users].mean()) if users.any() else 0.0
+    return result
+
+
 def evaluate_top_k(
     top: np.ndarray,
     heldout: sparse.csr_matrix,
@@ -50,20 +70,7 @@ def evaluate_top_k(
     """
     if top.shape[0] != heldout.shape[0]:
         raise ValueError(f"{top.shape[0]} recommendation rows for {heldout.shape[0]} users")
-    users = n_heldout > 0
-    hits = hit_matrix(top, heldout)
-    discounts = 1.0 / np.log2(np.arange(2, top.shape[1] + 2))
-    result: dict[str, float] = {}
-    for k in ks:
-        k_hits = hits[:, :k]
-        denom = np.minimum(k, n_heldout)
-        recall = k_hits.sum(axis=1) / np.maximum(denom, 1)
-        dcg = (k_hits * discounts[: k_hits.shape[1]]).sum(axis=1)
-        ideal_cum = np.concatenate([[0.0], np.cumsum(1.0 / np.log2(np.arange(2, k + 2)))])
-        idcg = ideal_cum[np.minimum(denom, k)]
-        ndcg = np.divide(dcg, idcg, out=np.zeros_like(dcg), where=idcg > 0)
-        result[f"recall@{k}"] = float(recall[users].mean()) if users.any() else 0.0
-        result[f"ndcg@{k}"] = float(ndcg[users].mean()) if users.any() else 0.0
+    result = evaluate_hits(hit_matrix(top, heldout), n_heldout, ks)
     top20 = top[:, :COVERAGE_K]
     result["coverage@20"] = float(len(np.unique(top20[top20 >= 0])) / max(n_catalogue, 1))
     return result

@@ -21,7 +21,7 @@ import pandas as pd
 
 from animerec_assets.lib.ml.baselines import EASE
 from animerec_assets.lib.ml.data import Encoded, encode, pairs_matrix
-from animerec_assets.lib.ml.metrics import evaluate_top_k, lookup
+from animerec_assets.lib.ml.metrics import evaluate_hits, evaluate_top_k, lookup
 from animerec_assets.lib.ml.ranking import RankingConfig, RankingLoss, TrainedRanker, train_ranker
 from animerec_assets.lib.ml.split import holdout_split
 from animerec_assets.lib.ml.topk import top_k
@@ -194,17 +194,47 @@ def ranked_table(
     )
 
 
-def _ndcg20(candidates: np.ndarray, answers: Any, n_answers: np.ndarray, n_anime: int) -> float:
-    return evaluate_top_k(candidates, answers, n_answers, n_anime, ks=(20,))["ndcg@20"]
+@dataclass
+class RankerLists:
+    """Candidate lists of the inner split, labelled: what the rankers learn and are chosen on.
+
+    ``labels`` hold the score of an inner held-out anime (0 = candidate not rated, -1 =
+    padding); ``n_answers`` counts each user's inner held-out anime (retrieved or not).
+    """
+
+    user_ids: np.ndarray
+    candidates: np.ndarray  # [users, k] anime indices
+    features: np.ndarray  # [users, k, len(FEATURES)]
+    labels: np.ndarray  # [users, k]
+    n_answers: np.ndarray  # [users]
+    is_validation: np.ndarray  # [users] bool: held out from ranker fitting, used to choose
+
+    def ndcg20(self, rows: np.ndarray, order: np.ndarray | None = None) -> float:
+        """NDCG@20 of the lists ``rows`` in ``order`` (default: candidate order)."""
+        labels = self.labels[rows]
+        if order is not None:
+            labels = np.take_along_axis(labels, order, axis=1)
+        return evaluate_hits(labels > 0, self.n_answers[rows], ks=(20,))["ndcg@20"]
 
 
-def fit_user_anime(
+@dataclass
+class CandidateStage:
+    """The fitted candidate generator plus the labelled lists its rankers need."""
+
+    generator: CandidateGenerator
+    lists: RankerLists
+    validation: dict[str, dict[str, float]]
+
+
+def fit_candidates(
     train: pd.DataFrame, config: UserAnimeConfig | None = None, log: Log = print
-) -> UserAnimeRecommender:
-    """Fit retrieval, both rankers and the choice between them on ``train`` (user_anime rows)."""
+) -> CandidateStage:
+    """Retrieval + EASE blend (share chosen on an inner split), refit on all of ``train``."""
     config = config or UserAnimeConfig()
     encoded = encode(train)
     inner = holdout_split(train, seed=config.seed + 10_000)
+    if inner.heldout.empty:
+        raise ValueError("no user has enough positives to hold out a validation split")
     inner_encoded = encode(inner.train, vocabulary=encoded)
     log(f"user_anime: inner split, {len(inner.heldout)} validation answers")
     inner_generator = CandidateGenerator.fit(inner_encoded, config, seed=config.seed + 1)
@@ -223,42 +253,67 @@ def fit_user_anime(
     )
     inner_generator.ease_weight = ease_weight
     candidates = inner_generator.candidates(users, config.n_candidates)
-    features = inner_generator.features(users, candidates)
-    labels = np.where(candidates >= 0, lookup(answers, candidates), -1.0)
     rng = np.random.default_rng(config.seed)
     is_val = rng.random(len(users)) < config.ranker_validation_users
     if is_val.all() or not is_val.any():
         is_val = np.arange(len(users)) % 5 == 0
-    fit_rows, val_rows = np.flatnonzero(~is_val), np.flatnonzero(is_val)
-    log(f"user_anime: ranker lists {len(fit_rows)} fit / {len(val_rows)} validation users")
-    rankers: dict[str, TrainedRanker] = {}
-    validation |= {
-        "candidates": {
-            "ndcg@20": _ndcg20(
-                candidates[val_rows], answers[val_rows], n_answers[val_rows], encoded.n_anime
-            )
-        }
-    }
-    loss: RankingLoss
-    for loss in ("mse", "listmle"):
-        ranker_config = RankingConfig(**{**config.ranking.to_dict(), "seed": config.seed})
-        rankers[loss] = train_ranker(
-            candidates[fit_rows],
-            features[fit_rows],
-            labels[fit_rows],
-            encoded.n_anime,
-            loss,
-            ranker_config,
-            prior_feature=FEATURES.index("fused_score"),
-        )
-        scores = rankers[loss].score(candidates[val_rows], features[val_rows])
-        ranked = rerank(candidates[val_rows], scores)
-        validation[loss] = {
-            "ndcg@20": _ndcg20(ranked, answers[val_rows], n_answers[val_rows], encoded.n_anime)
-        }
-        log(f"user_anime: {loss} ranker validation NDCG@20 {validation[loss]['ndcg@20']:.4f}")
-    chosen = max(("candidates", "mse", "listmle"), key=lambda name: validation[name]["ndcg@20"])
-    log(f"user_anime: chosen ranking = {chosen}; refitting retrieval on all training rows")
+    lists = RankerLists(
+        user_ids=inner.eval_users,
+        candidates=candidates,
+        features=inner_generator.features(users, candidates),
+        labels=np.where(candidates >= 0, lookup(answers, candidates), -1.0).astype(np.float32),
+        n_answers=n_answers,
+        is_validation=is_val,
+    )
+    log(f"user_anime: EASE weight {ease_weight} chosen; refitting on all training rows")
     generator = CandidateGenerator.fit(encoded, config, seed=config.seed + 2)
     generator.ease_weight = ease_weight
-    return UserAnimeRecommender(config, generator, rankers, chosen, validation)
+    return CandidateStage(generator, lists, validation)
+
+
+def fit_rankers(
+    lists: RankerLists, n_anime: int, config: UserAnimeConfig | None = None, log: Log = print
+) -> tuple[dict[str, TrainedRanker], str, dict[str, dict[str, float]]]:
+    """Both rankers on the fitting lists; the best of (candidate order, MSE, ListMLE) by
+    validation NDCG@20 is chosen. Returns (rankers, chosen, validation metrics)."""
+    config = config or UserAnimeConfig()
+    fit_rows = np.flatnonzero(~lists.is_validation)
+    val_rows = np.flatnonzero(lists.is_validation)
+    log(f"user_anime: ranker lists {len(fit_rows)} fit / {len(val_rows)} validation users")
+    validation = {"candidates": {"ndcg@20": lists.ndcg20(val_rows)}}
+    rankers: dict[str, TrainedRanker] = {}
+    loss: RankingLoss
+    for loss in ("mse", "listmle"):
+        rankers[loss] = train_ranker(
+            lists.candidates[fit_rows],
+            lists.features[fit_rows],
+            lists.labels[fit_rows],
+            n_anime,
+            loss,
+            RankingConfig(**{**config.ranking.to_dict(), "seed": config.seed}),
+            prior_feature=FEATURES.index("fused_score"),
+        )
+        scores = rankers[loss].score(lists.candidates[val_rows], lists.features[val_rows])
+        order = np.argsort(-scores, axis=1, kind="stable")
+        validation[loss] = {"ndcg@20": lists.ndcg20(val_rows, order)}
+        log(f"user_anime: {loss} ranker validation NDCG@20 {validation[loss]['ndcg@20']:.4f}")
+    chosen = max(validation, key=lambda name: validation[name]["ndcg@20"])
+    log(
+        f"user_anime: chosen ranking = {chosen} "
+        f"(candidate order {validation['candidates']['ndcg@20']:.4f})"
+    )
+    return rankers, chosen, validation
+
+
+def fit_user_anime(
+    train: pd.DataFrame, config: UserAnimeConfig | None = None, log: Log = print
+) -> UserAnimeRecommender:
+    """Fit retrieval, both rankers and the choice between them on ``train`` (user_anime rows)."""
+    config = config or UserAnimeConfig()
+    stage = fit_candidates(train, config, log)
+    rankers, chosen, validation = fit_rankers(
+        stage.lists, stage.generator.encoded.n_anime, config, log
+    )
+    return UserAnimeRecommender(
+        config, stage.generator, rankers, chosen, {**stage.validation, **validation}
+    )
