@@ -122,13 +122,16 @@ def _user_payload_sql(top_n: int, deduplicate: bool) -> str:
             "(select * from source_rows qualify row_number() over "
             "(partition by user_key, anime_id order by rank, score desc) = 1)"
         )
+    # min_by(..., n) keeps each user's best n rows without building strings for the rest (the
+    # ranking asset hands over 300 per user; we publish 20).
     return f"""
         select user_key,
-               '[' || array_to_string(list(
-                   '[' || anime_id || ',' || round(score, 5)::decimal(18, 5)::varchar || ','
-                   || coalesce(to_json(reason)::varchar, 'null') || ','
-                   || coalesce(reason_anime_id::varchar, 'null') || ']'
-                   order by rank, score desc, anime_id)[1:{int(top_n)}], ',') || ']' as payload,
+               '[' || array_to_string(list_transform(
+                   min_by({{'a': anime_id, 's': score, 'r': reason, 'ra': reason_anime_id}},
+                          (rank, -score, anime_id), {int(top_n)}),
+                   lambda x: '[' || x.a || ',' || round(x.s, 5)::decimal(18, 5)::varchar || ','
+                       || coalesce(to_json(x.r)::varchar, 'null') || ','
+                       || coalesce(x.ra::varchar, 'null') || ']'), ',') || ']' as payload,
                count(*) - count(distinct anime_id) as duplicates
         from {rows}
         group by user_key
@@ -185,19 +188,13 @@ def prepare_similar_payloads(similar: pd.DataFrame, top_n: int = TOP_N_SIMILAR) 
         }
     )
     sql = f"""
-        with ranked as (
-            select *, row_number() over (
-                partition by anime_a order by rank, score desc, anime_b
-            ) as position
-            from (select distinct on (anime_a, anime_b) * from source_rows
-                  where anime_a <> anime_b order by anime_a, anime_b, rank)
-        )
         select anime_a as anime_id,
-               '[' || string_agg(
-                   '[' || anime_b || ',' || round(score, 5)::decimal(18, 5)::varchar || ']',
-                   ',' order by position) || ']' as payload
-        from ranked
-        where position <= {int(top_n)}
+               '[' || array_to_string(list_transform(
+                   min_by({{'b': anime_b, 's': score}}, (rank, -score, anime_b), {int(top_n)}),
+                   lambda x: '[' || x.b || ',' || round(x.s, 5)::decimal(18, 5)::varchar || ']'),
+                   ',') || ']' as payload
+        from (select distinct on (anime_a, anime_b) * from source_rows
+              where anime_a <> anime_b order by anime_a, anime_b, rank, score desc)
         group by anime_a
         order by anime_a
     """
