@@ -1,0 +1,113 @@
+"""The ML assets materialized end to end on a tiny world, through the real DuckDB IO manager."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import dagster as dg
+import duckdb
+import pandas as pd
+import pytest
+from dagster_duckdb_pandas import DuckDBPandasIOManager
+
+from animerec_assets.defs.ml.assets import (
+    ANIME,
+    ANIME_ANIME,
+    USER_ANIME,
+    anime_anime_ranked,
+    evaluation,
+    final_model_beats_popularity,
+    popularity_gate,
+    user_anime_ranked,
+    user_anime_retrieval,
+)
+from animerec_assets.lib.artifacts import ArtifactStore
+from animerec_assets.resources import ArtifactStoreResource
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "lib" / "ml"))
+from ml_world import make_world
+
+TINY = {"retrieval_epochs": 3, "embedding_dim": 16, "ranking_epochs": 2, "n_candidates": 30}
+
+
+def processed_sources() -> list[dg.AssetsDefinition]:
+    user_anime, anime, anime_anime = make_world()
+
+    @dg.asset(key=USER_ANIME)
+    def processed_user_anime() -> pd.DataFrame:
+        return user_anime
+
+    @dg.asset(key=ANIME)
+    def processed_anime() -> pd.DataFrame:
+        return anime
+
+    @dg.asset(key=ANIME_ANIME)
+    def processed_anime_anime() -> pd.DataFrame:
+        return anime_anime
+
+    return [processed_user_anime, processed_anime, processed_anime_anime]
+
+
+def test_ml_assets_materialize_publish_artifacts_and_pass_the_gate(tmp_path: Path) -> None:
+    database = tmp_path / "warehouse.duckdb"
+    result = dg.materialize(
+        [
+            *processed_sources(),
+            user_anime_retrieval,
+            user_anime_ranked,
+            anime_anime_ranked,
+            evaluation,
+            final_model_beats_popularity,
+        ],
+        resources={
+            "io_manager": DuckDBPandasIOManager(database=str(database)),
+            "artifacts": ArtifactStoreResource(uri=str(tmp_path / "artifacts")),
+        },
+        run_config=dg.RunConfig(
+            ops={
+                "user_anime_retrieval": {"config": TINY},
+                "ml__user_anime_ranked": {"config": TINY},
+                "ml__anime_anime_ranked": {
+                    "config": {"retrieval_epochs": 3, "ranking_epochs": 1, "n_candidates": 30}
+                },
+                "ml__evaluation": {
+                    "config": {
+                        "seeds": [0],
+                        "retrieval_epochs": 3,
+                        "ranking_epochs": 1,
+                        "anime_anime_epochs": 3,
+                    }
+                },
+            }
+        ),
+    )
+    assert result.success
+    checks = result.get_asset_check_evaluations()
+    assert [c.passed for c in checks] == [True]
+    with duckdb.connect(str(database), read_only=True) as con:
+        ranked = con.execute("select * from ml.user_anime_ranked").df()
+        similar = con.execute("select * from ml.anime_anime_ranked").df()
+        summary = con.execute("select * from ml.evaluation").df()
+    assert {"user_id", "anime_id", "rank", "score"} <= set(ranked.columns)
+    assert ranked.groupby("user_id")["rank"].max().eq(30).all()
+    assert {"animeA", "animeB", "rank", "score"} <= set(similar.columns)
+    assert "user_anime final" in set(summary["model"])
+    store = ArtifactStore(str(tmp_path / "artifacts"))
+    for kind in ("user_anime_retrieval", "user_anime_ranking", "anime_anime", "evaluation"):
+        assert store.versions(kind), kind
+    materialization = result.asset_materializations_for_node("ml__evaluation")[0]
+    assert "data:image/png;base64," in materialization.metadata["chart"].value
+
+
+@pytest.mark.parametrize(("final", "passed"), [(0.30, True), (0.10, False)], ids=["beats", "loses"])
+def test_popularity_gate_blocks_a_model_that_loses(final: float, passed: bool) -> None:
+    summary = pd.DataFrame(
+        {
+            "model": ["popularity", "user_anime final"],
+            "recall@20_mean": [0.2, final],
+            "ndcg@20_mean": [0.2, final],
+        }
+    )
+    assert popularity_gate(summary).passed is passed
+    assert popularity_gate(summary.iloc[:1]).passed is False
