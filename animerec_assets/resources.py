@@ -14,8 +14,6 @@ Every asset sees the same resource keys whatever the environment:
 
 from __future__ import annotations
 
-import shutil
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -23,21 +21,8 @@ import dagster as dg
 import pandas as pd
 from dagster_dbt import DbtCliResource
 
+from animerec_assets.defs.transform.project import DBT_PROJECT_DIR, dbt_executable
 from animerec_assets.settings import Settings, load_settings
-
-REPO_ROOT = Path(__file__).resolve().parents[1]
-DBT_PROJECT_DIR = REPO_ROOT / "dbt_project"
-
-
-def dbt_executable() -> str:
-    """The dbt installed beside this interpreter (dagster-dbt no longer brings its own)."""
-    beside = Path(sys.executable).parent / "dbt"
-    if beside.exists():
-        return str(beside)
-    found = shutil.which("dbt")
-    if found is None:
-        raise FileNotFoundError("dbt is not installed in this environment")
-    return found
 
 
 class WarehouseResource(dg.ConfigurableResource):
