@@ -54,9 +54,15 @@ def report_metadata(report: QualityReport) -> dict[str, dg.MetadataValue]:
 def run_gate(schema: str, table: str, warehouse: WarehouseResource) -> QualityReport:
     """Read the table (and the anime it must reference) and validate it."""
     from animerec_assets.lib.quality import validate
+    from animerec_assets.lib.quality.suites import columns_needed
 
     quote = "`" if warehouse.kind == "bigquery" else '"'
-    frame = warehouse.read_sql(f"select * from {schema}.{quote}{table}{quote}")
+    relation = f"{schema}.{quote}{table}{quote}"
+    present = warehouse.read_sql(f"select * from {relation} limit 0").columns
+    # only what the suite reads: at 10M user_anime rows the whole table would not fit twice
+    wanted = [c for c in present if c in columns_needed(table)] or list(present)
+    listed = ", ".join(f"{quote}{c}{quote}" for c in wanted)
+    frame = warehouse.read_sql(f"select {listed} from {relation}")
     known = None
     if table in ANIME_REFERENCE:
         known = warehouse.read_sql(ANIME_REFERENCE[table])["anime_id"].dropna().astype("int64")

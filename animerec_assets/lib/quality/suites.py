@@ -264,3 +264,23 @@ def derive_rule_columns(
     if not derived:
         return df
     return pd.concat([df, pd.DataFrame(derived, index=df.index)], axis=1)
+
+
+def columns_needed(table_name: str) -> set[str]:
+    """The columns a table's suite reads (so a gate need not load the whole table)."""
+    needed = set(ROW_KEYS.get(table_name, []))
+    for rule in SUITES.get(table_name, []):
+        for column in rule.columns:
+            if not column.startswith("_rule__"):
+                needed.add(column)
+                continue
+            name = column.removeprefix("_rule__")
+            if name == "status_counts_sum_to_total":
+                needed |= {*STATUS_COUNT_COLUMNS, "total_count"}
+            elif name == "end_after_start":
+                needed |= {"start_date", "end_date"}
+            else:
+                stem = name.removesuffix("_parses").removesuffix("_not_in_future")
+                stem = stem.removesuffix("_known")
+                needed |= {stem, f"{stem}_raw"}
+    return needed
