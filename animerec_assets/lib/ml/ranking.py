@@ -2,7 +2,9 @@
 
 Both score a (user, candidate) pair from the same inputs: a few dense features (retrieval and
 EASE scores, the candidate's position in the retrieved list, its popularity and mean score,
-the user's mean score) and a learned anime-id embedding. Only the loss differs:
+the user's mean score), optionally a learned anime-id embedding, on top of the candidate
+generator's own score (the ranker starts from the candidate order and learns corrections).
+Only the loss differs:
 - pointwise: predict the score the user gave (0 when the candidate was not rated), MSE;
 - listwise: ListMLE over each user's whole candidate list, relevance = the score.
 There is no user-id embedding on purpose: the ranker must generalise to users it was not fit
@@ -23,7 +25,9 @@ RankingLoss = Literal["mse", "listmle"]
 
 @dataclass(frozen=True)
 class RankingConfig:
-    embedding_dim: int = 16
+    # 0 = no anime-id embedding: with one it memorised item priors of the fitting users and
+    # lost to the candidate order on the test split (bench quality, ratings_dev)
+    embedding_dim: int = 0
     hidden_units: tuple[int, ...] = (64, 32)
     epochs: int = 5  # measured: more epochs overfit the anime embeddings (bench quality)
     lists_per_batch: int = 16

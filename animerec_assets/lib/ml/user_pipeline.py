@@ -45,6 +45,10 @@ class UserAnimeConfig:
     ranking: RankingConfig = field(default_factory=RankingConfig)
     n_candidates: int = 300
     ease_l2: float = 200.0
+    # EASE inside the candidate blend learns from every anime on the list, not just the
+    # positives: what a user watches predicts what they will like (bench quality: Recall@300
+    # 0.714 vs 0.702 on ratings_dev, seed 0)
+    ease_on_all_rated: bool = True
     # shares of EASE in the fused candidate score (0 = TFRS alone) to try; the one with the best
     # validation Recall@300 is kept, so EASE is merged in only where it measurably helps
     ease_weights: tuple[float, ...] = (0.0, 0.3, 0.5, 0.7, 0.85, 1.0)
@@ -74,7 +78,10 @@ class CandidateGenerator:
     def fit(cls, encoded: Encoded, config: UserAnimeConfig, seed: int) -> CandidateGenerator:
         retrieval_config = RetrievalConfig(**{**config.retrieval.to_dict(), "seed": seed})
         retrieval = train_retrieval(encoded.positives, retrieval_config)
-        ease = EASE.fit(encoded.positives, config.ease_l2) if max(config.ease_weights) > 0 else None
+        ease = None
+        if max(config.ease_weights) > 0:
+            matrix = encoded.seen if config.ease_on_all_rated else encoded.positives
+            ease = EASE.fit(matrix, config.ease_l2)
         return cls(encoded, retrieval, ease, config.ease_weights[0])
 
     def _scores(self, users: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
