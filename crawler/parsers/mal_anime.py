@@ -54,7 +54,9 @@ def row_links(rows: dict[str, Selector], key: str) -> list[str]:
     row = rows.get(key)
     if row is None:
         return []
-    return [t for t in (clean(x) for x in row.xpath("./a").xpath("string()").getall()) if t]
+    # "None found, add some" links to MAL's database-edit form, not to a studio or genre.
+    links = row.xpath("./a[not(contains(@href, 'dbchanges.php'))]")
+    return [t for t in (clean(x) for x in links.xpath("string()").getall()) if t]
 
 
 def _anime_ids(hrefs: list[str]) -> list[int]:

@@ -64,3 +64,15 @@ def test_jikan_error_body_keeps_the_message(mal_pages_dir: Path) -> None:
 def test_unroutable_url_raises_a_clear_error() -> None:
     with pytest.raises(UnroutableUrlError, match="no parser for URL"):
         parse_response(build_response(f"{MAL}/manga/1", b"<html></html>"), NOW)
+
+
+def test_empty_studios_row_is_an_empty_list_not_the_add_some_link():
+    from parsel import Selector
+
+    from crawler.parsers.mal_anime import row_links
+
+    row = Selector(
+        text='<div class="spaceit_pad"><span class="dark_text">Studios:</span> None found, '
+        '<a href="https://myanimelist.net/dbchanges.php?aid=1&amp;t=addstudio">add some</a></div>'
+    ).css("div")[0]
+    assert row_links({"Studios": row}, "Studios") == []
