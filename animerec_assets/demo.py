@@ -161,6 +161,7 @@ def demo(
     replica_port: int = typer.Option(8900),
     ui_port: int = typer.Option(3000),
     app_port: int = typer.Option(8501),
+    crawler_port: int = typer.Option(8765),
 ) -> None:
     """Run the main job end to end on embedded defaults."""
     from animerec_assets.instance import prepare_dagster_home
@@ -180,6 +181,7 @@ def demo(
             "ANIMEREC_MAL_BASE_URL": base_url,
             "ANIMEREC_JIKAN_BASE_URL": f"{base_url}/jikan/v4",
             "ANIMEREC_SCRAPY_SETTINGS": json.dumps(REPLICA_SCRAPY_SETTINGS),
+            "ANIMEREC_CRAWLER_SERVICE_URL": f"http://127.0.0.1:{crawler_port}",
             "DO_NOT_TRACK": "1",
             "GX_ANALYTICS_ENABLED": "false",
             "TF_USE_LEGACY_KERAS": "1",
@@ -207,19 +209,28 @@ def demo(
             logs / "dagster.log", env,
         )  # fmt: skip
         running.callback(_stop, ui)
+        # The app asks this service to crawl users it does not know yet; the service puts them
+        # first in the crawl scheduler, so the next hourly crawl fetches them.
+        crawl_service = _start(
+            [str(BIN / "animerec"), "crawl", "serve", "--port", str(crawler_port)],
+            logs / "crawl_service.log", env,
+        )  # fmt: skip
+        running.callback(_stop, crawl_service)
         from app.launch import start_app, stop_app
 
         app = start_app(app_port, env, logs / "app.log")
         running.callback(stop_app, app)
         _wait_for_http(f"http://127.0.0.1:{ui_port}/server_info", ui, timeout_s=180)
+        _wait_for_http(f"http://127.0.0.1:{crawler_port}/health", crawl_service)
         typer.secho("\nanimerec is running:", bold=True)
         typer.echo(f"  Dagster UI    http://127.0.0.1:{ui_port}")
         typer.echo(f"  the app       http://127.0.0.1:{app_port}")
+        typer.echo(f"  crawl service http://127.0.0.1:{crawler_port}/docs")
         typer.echo(f"  MAL replica   {base_url}")
         typer.echo(f"  logs          {logs}")
         typer.echo("Press Ctrl-C to stop.")
         try:
-            while all(p.poll() is None for p in (replica, ui, app)):
+            while all(p.poll() is None for p in (replica, ui, app, crawl_service)):
                 time.sleep(1)
         except KeyboardInterrupt:
             _say("stopping")

@@ -53,7 +53,7 @@ def _read_until(process: subprocess.Popen, pattern: str, timeout_s: float) -> st
 @pytest.fixture(scope="module")
 def demo_run(tmp_path_factory):
     home = Path(f"/tmp/ar-e2e-{os.getpid()}")
-    ports = {"replica": free_port(), "ui": free_port(), "app": free_port()}
+    ports = {name: free_port() for name in ("replica", "ui", "app", "crawler")}
     env = {
         **os.environ,
         "ANIMEREC_ENV": "local",
@@ -67,6 +67,7 @@ def demo_run(tmp_path_factory):
         str(BIN / "animerec"), "demo", "--users", str(USERS), "--anime", str(ANIME),
         "--seed", str(SEED), "--replica-port", str(ports["replica"]),
         "--ui-port", str(ports["ui"]), "--app-port", str(ports["app"]),
+        "--crawler-port", str(ports["crawler"]),
     ]  # fmt: skip
     process = subprocess.Popen(
         command,
@@ -82,6 +83,7 @@ def demo_run(tmp_path_factory):
         running = {
             "ui": httpx.get(f"http://127.0.0.1:{ports['ui']}/server_info", timeout=10),
             "app": httpx.get(f"http://127.0.0.1:{ports['app']}/_stcore/health", timeout=10),
+            "crawler": httpx.get(f"http://127.0.0.1:{ports['crawler']}/health", timeout=10),
         }
         from animerec_assets.lib.redis_conn import connect
         from animerec_assets.lib.serving import get_freshness, get_recommendations
@@ -113,6 +115,7 @@ def test_demo_prints_where_the_ui_and_the_app_are(demo_run):
     assert f"the app       http://127.0.0.1:{ports['app']}" in demo_run["output"]
     assert demo_run["running"]["ui"].status_code == 200
     assert demo_run["running"]["app"].status_code == 200
+    assert demo_run["running"]["crawler"].status_code == 200
 
 
 def test_demo_publishes_recommendations_the_app_can_read(demo_run):

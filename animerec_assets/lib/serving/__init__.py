@@ -1,6 +1,6 @@
 """The serving store in Redis: versioned publish, atomic switch, rollback, and lookups.
 
-Import from here; the key layout is documented in ``keys.py`` and docs/redis_keys.md.
+Import from here; the key layout is documented in ``keys.py`` and the README.
 This package imports neither Dagster nor TensorFlow, so the Streamlit app can use it.
 """
 
