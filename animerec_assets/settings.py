@@ -24,6 +24,7 @@ ENVIRONMENTS: tuple[Environment, ...] = ("local", "prod")
 MAL_BASE_URL = "https://myanimelist.net"
 JIKAN_BASE_URL = "https://api.jikan.moe/v4"
 CRAWLER_SERVICE_URL = "http://127.0.0.1:8765"
+KAGGLE_DATASET = "animerec/myanimelist-anime-recommendations"
 
 
 class SettingsError(RuntimeError):
@@ -56,6 +57,8 @@ class Settings:
     dagster_pg_url: str | None
     # Scrapy settings layered over crawler/settings.py (e.g. no delay against the local replica)
     scrapy_overrides: dict[str, object] = field(default_factory=dict)
+    # the Kaggle dataset the export stage describes ("<owner>/<slug>")
+    kaggle_dataset: str = KAGGLE_DATASET
 
     @property
     def embedded_redis_dir(self) -> Path:
@@ -116,6 +119,7 @@ def load_settings(env: str | None = None) -> Settings:
             _env("ANIMEREC_CRAWLER_SERVICE_URL", CRAWLER_SERVICE_URL) or CRAWLER_SERVICE_URL
         ).rstrip("/"),
         scrapy_overrides=_scrapy_overrides(),
+        kaggle_dataset=_env("ANIMEREC_KAGGLE_DATASET", KAGGLE_DATASET) or KAGGLE_DATASET,
     )
     if chosen == "local":
         return Settings(
