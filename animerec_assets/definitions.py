@@ -27,9 +27,16 @@ def stage_definitions() -> list[dg.Definitions]:
 
 def build_definitions() -> dg.Definitions:
     """Every stage's definitions with the resources of the current environment."""
-    return dg.Definitions.merge(
+    from animerec_assets.defs.automation.definitions import PROCESSED_FRESHNESS
+
+    merged = dg.Definitions.merge(
         *stage_definitions(),
         dg.Definitions(resources=build_resources(load_settings())),
+    )
+    # The published tables are expected to be refreshed every few hours (hourly crawls).
+    return merged.map_resolved_asset_specs(
+        func=lambda spec: dg.apply_freshness_policy(spec, PROCESSED_FRESHNESS),
+        selection=dg.AssetSelection.key_prefixes(["processed"]),
     )
 
 
