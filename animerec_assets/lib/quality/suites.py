@@ -101,10 +101,16 @@ def _date_rules(date_columns: list[str], past_only: list[str]) -> list[Rule]:
     return rules
 
 
-def _anime_known_rule(column: str = "anime_id") -> Rule:
+# Hourly crawls catch up over time: a few list entries may name anime not crawled yet (processed
+# drops those rows). Many of them at once means a broken parser or bogus ids, and blocks.
+STAGING_UNKNOWN_ANIME_TOLERANCE = 0.95
+
+
+def _anime_known_rule(column: str = "anime_id", mostly: float = 1.0) -> Rule:
     return holds(
         f"_rule__{column}_known",
         f"{column} is not a crawled anime (crawl it first or fix the id)",
+        mostly,
     )
 
 
@@ -174,7 +180,7 @@ SUITES: dict[str, list[Rule]] = {
         score("score"),
         count("progress"),
         in_set("status", LIST_STATUSES, "list status outside the contract's five"),
-        _anime_known_rule(),
+        _anime_known_rule(mostly=STAGING_UNKNOWN_ANIME_TOLERANCE),
         *_date_rules(["last_interaction_date"], ["last_interaction_date"]),
     ],
     "stg_user_user": [

@@ -101,3 +101,20 @@ def test_processed_flags_are_zero_or_one() -> None:
     )
     report = validate("anime_anime", pairs)
     assert [f.columns for f in report.failures] == [("recommendation",)]
+
+
+def test_a_crawl_still_catching_up_passes_but_a_flood_of_unknown_anime_blocks() -> None:
+    n = 100
+    rows = user_anime(
+        user_id=[f"user{i}" for i in range(n)],
+        user_key=[f"user{i}" for i in range(n)],
+        anime_id=[1] * 98 + [500, 501],  # two entries name anime not crawled yet
+        score=[7] * n,
+        status=["completed"] * n,
+        progress=[1] * n,
+        last_interaction_date=pd.to_datetime(["2024-01-01"] * n),
+        last_interaction_date_raw=["2024-01-01"] * n,
+    )
+    assert validate("stg_user_anime", rows, known_anime_ids=[1], now=NOW).success
+    flood = rows.assign(anime_id=[1] * 50 + list(range(1000, 1050)))
+    assert not validate("stg_user_anime", flood, known_anime_ids=[1], now=NOW).success
