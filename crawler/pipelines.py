@@ -1,9 +1,11 @@
 """Item sinks, chosen by the ``ANIMEREC_SINKS`` setting from a registry.
 
 ``jsonl`` (one ``<item_type>.jsonl`` file per item type under ``ANIMEREC_JSONL_DIR``) is built
-in. The landing-table and crawl-queue sinks register themselves elsewhere with
-``register_sink(name, factory)``, or are named in the setting as ``package.module:Factory``;
-a factory takes the Scrapy settings and returns an object with ``write(item)`` and ``close()``.
+in; ``landing`` (the warehouse's landing tables) and ``queue`` (the Redis Stream
+``animerec:items``) live in ``crawler.sinks``, imported only when named, so a JSONL crawl never
+loads DuckDB or Redis. Other sinks register with ``register_sink(name, factory)`` or are named
+in the setting as ``package.module:Factory``; a factory takes the Scrapy settings and returns
+an object with ``write(item)`` and ``close()``.
 """
 
 from __future__ import annotations
@@ -27,6 +29,11 @@ class Sink(Protocol):
 
 SinkFactory = Callable[[BaseSettings], Sink]
 SINKS: dict[str, SinkFactory] = {}
+# Built-in sinks whose module is imported on first use.
+LAZY_SINKS: dict[str, str] = {
+    "landing": "crawler.sinks:LandingSink",
+    "queue": "crawler.sinks:RedisStreamSink",
+}
 
 
 def register_sink(name: str, factory: SinkFactory) -> None:
@@ -72,9 +79,10 @@ register_sink("jsonl", JsonlSink.from_settings)
 def resolve_sink(name: str) -> SinkFactory:
     if name in SINKS:
         return SINKS[name]
-    module_name, _, attr = name.partition(":")
+    module_name, _, attr = LAZY_SINKS.get(name, name).partition(":")
     if not attr:
-        raise ValueError(f"unknown sink {name!r}; registered: {sorted(SINKS)} (or module:Factory)")
+        known = sorted({*SINKS, *LAZY_SINKS})
+        raise ValueError(f"unknown sink {name!r}; registered: {known} (or module:Factory)")
     factory = getattr(importlib.import_module(module_name), attr)
     return getattr(factory, "from_settings", factory)
 
@@ -97,5 +105,12 @@ class SinkPipeline:
         return item
 
     def close_spider(self) -> None:
+        """Close every sink even when one fails (its items are saved), then report the first."""
+        errors: list[Exception] = []
         for sink in self.sinks:
-            sink.close()
+            try:
+                sink.close()
+            except Exception as error:
+                errors.append(error)
+        if errors:
+            raise errors[0]

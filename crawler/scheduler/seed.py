@@ -4,26 +4,36 @@ A fresh scheduler database is empty, and the spiders only discover URLs linked f
 crawl. Seeding fetches a few listing pages (the top-anime ranking at random offsets, the
 users listing) and inserts every canonical anime / profile URL they link to, untouched if
 already known. It does not crawl those pages: the scheduler will hand them out.
+
+Links are read by the same listing parser the ``seed`` spider uses (``crawler.parsers``), so the
+two ways of seeding can never disagree on what a listing page links to. This module only adds
+a plain HTTP fetch, so the web service can seed synchronously without starting Scrapy.
 """
 
 from __future__ import annotations
 
 import random
-import re
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 import httpx
 
+from crawler.middlewares import backoff_seconds, retry_after_seconds
+from crawler.parsers import ParseContext, build_response
+from crawler.parsers.router import PARSERS
 from crawler.scheduler.core import CrawlScheduler
 from crawler.scheduler.urls import KINDS, Kind, canonicalize, check_kind
+from crawler.urls import mal_url, parse_url
 
 TOP_ANIME_PAGE_SIZE = 50
 MAX_TOP_ANIME_OFFSET = 20_000
 USER_AGENT = "animerec-seeder/0.1 (+https://github.com/animerec)"
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
-_HREF = re.compile(r"""href\s*=\s*["']([^"'<>\s]{1,300})["']""", re.IGNORECASE)
+RETRY_BACKOFF_BASE_S = 2.0
+RETRY_MAX_WAIT_S = 120.0
+LISTING_PAGE_TYPES = frozenset({"top_anime", "users_listing", "club"})
 
 
 @dataclass(frozen=True)
@@ -56,32 +66,43 @@ def listing_paths(kind: Kind, pages: int, rng: random.Random) -> list[str]:
     return ["/users.php"] * pages
 
 
+def listing_links(url: str, body: bytes | str) -> dict[Kind, list[str]]:
+    """Canonical anime / profile URLs a listing page links to, per kind (sorted).
+
+    ``url`` is where the page came from (any host); it must be a listing page. The spider's
+    listing parser reads the links; the truncation net of ``parse_response`` is left out on
+    purpose, since every link that did arrive is a good seed.
+    """
+    info = parse_url(url)
+    if info is None or info.page_type not in LISTING_PAGE_TYPES:
+        raise ValueError(f"not a listing page (top anime, users, club): {url[:120]!r}")
+    payload = body.encode("utf-8") if isinstance(body, str) else body
+    response = build_response(url, payload)
+    context = ParseContext(crawl_date=datetime.now(UTC), info=info, page_url=url)
+    seen = PARSERS[info.page_type](response, context).seen
+    return {kind: sorted(seen.get(kind, ())) for kind in KINDS}
+
+
 def links_in(html: str) -> dict[Kind, list[str]]:
-    """Canonical anime / profile URLs linked from a page, per kind, first-seen order."""
-    found: dict[Kind, dict[str, None]] = {kind: {} for kind in KINDS}
-    for href in _HREF.findall(html):
-        path = href.split("://", 1)[-1]
-        path = path[path.find("/") :] if "/" in path else path
-        if not path.startswith(("/anime/", "/profile/")):
-            continue
-        try:
-            kind, url = canonicalize("myanimelist.net" + path)
-        except ValueError:
-            continue
-        found[kind][url] = None
-    return {kind: list(urls) for kind, urls in found.items()}
+    """Canonical anime / profile URLs linked from a listing page's HTML, per kind."""
+    return listing_links(mal_url("/users.php"), html)
 
 
-def _fetch(client: httpx.Client, url: str, retries: int = 3) -> str:
-    delay = 2.0
+def _fetch(client: httpx.Client, path: str, retries: int = 3) -> httpx.Response:
+    """GET with retries on overload, waiting as long as ``Retry-After`` says (or backing off)."""
     for attempt in range(retries + 1):
-        response = client.get(url)
+        response = client.get(path)
         if response.status_code in RETRY_STATUSES and attempt < retries:
-            time.sleep(delay)
-            delay *= 2
+            told = retry_after_seconds(response.headers.get("Retry-After"))
+            wait = (
+                min(told, RETRY_MAX_WAIT_S)
+                if told is not None
+                else backoff_seconds(attempt, RETRY_BACKOFF_BASE_S, RETRY_MAX_WAIT_S)
+            )
+            time.sleep(wait)
             continue
         response.raise_for_status()
-        return response.text
+        return response
     raise RuntimeError("unreachable")
 
 
@@ -106,11 +127,12 @@ def seed_scheduler(
             if index and delay_s > 0:
                 time.sleep(delay_s)  # polite: one listing page at a time
             try:
-                html = _fetch(client, path)
-            except (httpx.HTTPError, RuntimeError) as error:
+                response = _fetch(client, path)
+                found = listing_links(str(response.url), response.content)
+            except (httpx.HTTPError, RuntimeError, ValueError) as error:
                 errors.append(f"{path}: {error}")
                 continue
-            for found_kind, urls in links_in(html).items():
+            for found_kind, urls in found.items():
                 collected[found_kind].update(dict.fromkeys(urls))
     inserted = {k: scheduler.add_urls(k, list(urls)) for k, urls in collected.items() if urls}
     return SeedResult(

@@ -1,45 +1,63 @@
 """Canonical MAL URLs for the scheduler: what may enter the scheduler database and the queue.
 
-The scheduler stores canonical URLs only (docs/data_contracts.md), so anything else is refused at
-the door with a message naming the offending value. ``canonicalize`` is the lenient path for
-human input (the web service): it accepts the usual MAL URL variants, usernames and ids, and
-turns them into the one canonical form; ``validate_urls`` is the strict path for the database.
+The rules themselves (what a username is, what a canonical URL looks like, which paths name an
+anime or a profile) live in ``crawler/urls.py``; this module only adds the two doors the
+scheduler needs. ``validate_urls`` is the strict door for the database: canonical URLs only, a
+whole batch refused at once with a message naming the offending values. ``canonicalize`` is the
+lenient door for human input (the web service): the usual MAL URL variants, bare usernames and
+anime ids, put in the one canonical form.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from typing import Literal, get_args
+from urllib.parse import urlsplit
 
-Kind = Literal["anime", "profile"]
-KINDS: tuple[Kind, ...] = get_args(Kind)
+from crawler import urls as mal_urls
+from crawler.urls import (
+    KINDS,
+    MAX_URL_LENGTH,
+    USERNAME_RE,
+    InvalidUsernameError,
+    Kind,
+    anime_url,
+    profile_url,
+)
 
-MAL_ORIGIN = "https://myanimelist.net"
-MAX_URL_LENGTH = 255
-# MAL usernames: 2-16 letters, digits, "_" or "-" (the same rule as crawler/urls.py). Anything
-# hostile (spaces, quotes, slashes, dots, percent-escapes, SQL) can never match.
-USERNAME_PATTERN = r"[A-Za-z0-9_-]{2,16}"
+__all__ = [
+    "ANIME_ID_PATTERN",
+    "KINDS",
+    "MAL_ORIGIN",
+    "MAX_URL_LENGTH",
+    "USERNAME_PATTERN",
+    "InvalidUrlError",
+    "Kind",
+    "anime_url",
+    "canonicalize",
+    "check_kind",
+    "is_canonical",
+    "kind_of",
+    "profile_url",
+    "validate_urls",
+]
+
+MAL_ORIGIN = mal_urls.MAL_BASE_URL
+USERNAME_PATTERN = USERNAME_RE.pattern.removeprefix("^").removesuffix("$")
 ANIME_ID_PATTERN = r"[1-9][0-9]{0,9}"
+# Hosts a person may paste (any other host is refused: the service takes MAL links only).
+MAL_HOSTS = frozenset({"myanimelist.net", "www.myanimelist.net"})
 
+# The exact strings ``anime_url`` / ``profile_url`` produce. A regex rather than a round trip
+# through ``crawler.urls.canonicalize`` because the scheduler checks 10,000-URL batches.
 _CANONICAL = {
     "anime": re.compile(rf"{re.escape(MAL_ORIGIN)}/anime/{ANIME_ID_PATTERN}"),
     "profile": re.compile(rf"{re.escape(MAL_ORIGIN)}/profile/{USERNAME_PATTERN}"),
 }
-# Lenient forms a person may paste: http or https, optional www., an optional slug after the id,
-# an optional trailing slash, a query string or fragment (dropped).
-_LENIENT_URL = re.compile(
-    rf"(?:https?://)?(?:www\.)?myanimelist\.net/"
-    rf"(?:(?P<anime>anime)/(?P<anime_id>{ANIME_ID_PATTERN})(?:/[^/?#\s]*)?"
-    rf"|(?P<profile>profile)/(?P<username>{USERNAME_PATTERN}))"
-    rf"/?(?:[?#][^\s]*)?",
-    re.IGNORECASE,
-)
-_USERNAME = re.compile(USERNAME_PATTERN)
 _ANIME_ID = re.compile(ANIME_ID_PATTERN)
 
 
-class InvalidUrlError(ValueError):
+class InvalidUrlError(mal_urls.InvalidUrlError):
     """Some values are not canonical MAL URLs of the expected kind; nothing was written."""
 
     def __init__(self, kind: str, invalid: list[str]) -> None:
@@ -58,14 +76,6 @@ def check_kind(kind: str) -> Kind:
     if kind not in KINDS:
         raise ValueError(f"kind must be one of {KINDS}, got {kind!r}")
     return kind  # type: ignore[return-value]
-
-
-def anime_url(anime_id: int) -> str:
-    return f"{MAL_ORIGIN}/anime/{int(anime_id)}"
-
-
-def profile_url(username: str) -> str:
-    return f"{MAL_ORIGIN}/profile/{username}"
 
 
 def is_canonical(kind: Kind, url: object) -> bool:
@@ -90,11 +100,23 @@ def validate_urls(kind: str, urls: Iterable[str]) -> list[str]:
 
 
 def kind_of(url: str) -> Kind:
-    """The kind of a canonical URL; ValueError when it is neither."""
+    """The kind of a canonical URL; InvalidUrlError (a ValueError) when it is neither."""
     for kind in KINDS:
         if is_canonical(kind, url):
             return kind
     raise InvalidUrlError("anime or profile", [url])
+
+
+def _pasted_url(text: str) -> tuple[Kind, str] | None:
+    """A pasted MAL link (scheme and ``www.`` optional) -> (kind, canonical); None if the text
+    is not link-shaped. Paths are read by ``crawler.urls`` like any crawled URL."""
+    if "/" not in text:
+        return None
+    candidate = text if re.match(r"(?i)https?://", text) else f"https://{text}"
+    parts = urlsplit(candidate)
+    if (parts.hostname or "").lower() not in MAL_HOSTS:
+        raise ValueError(f"not a myanimelist.net link: {text[:80]!r}")
+    return mal_urls.canonicalize(candidate)
 
 
 def canonicalize(value: str | int, default_kind: Kind | None = None) -> tuple[Kind, str]:
@@ -114,13 +136,14 @@ def canonicalize(value: str | int, default_kind: Kind | None = None) -> tuple[Ki
     text = value.strip()
     if len(text) > MAX_URL_LENGTH:
         raise ValueError(f"value longer than {MAX_URL_LENGTH} characters: {text[:80]!r}...")
-    match = _LENIENT_URL.fullmatch(text)
-    if match:
-        if match.group("anime"):
-            return "anime", anime_url(int(match.group("anime_id")))
-        return "profile", profile_url(match.group("username"))
+    found = _pasted_url(text)  # InvalidUrlError / InvalidUsernameError are ValueErrors
+    if found is not None:
+        return found
     if default_kind == "anime" and _ANIME_ID.fullmatch(text):
         return "anime", anime_url(int(text))
-    if default_kind in (None, "profile") and _USERNAME.fullmatch(text):
-        return "profile", profile_url(text)
+    if default_kind in (None, "profile"):
+        try:
+            return "profile", profile_url(text)
+        except InvalidUsernameError:
+            pass
     raise ValueError(f"not a MAL anime/profile URL, username or anime id: {text[:80]!r}")

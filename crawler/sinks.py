@@ -1,0 +1,342 @@
+"""The landing-table and crawl-queue sinks (``ANIMEREC_SINKS = ["landing"]`` / ``["queue"]``).
+
+``landing`` appends items to the warehouse's landing tables: the DuckDB file of
+``load_settings().duckdb_path`` locally, BigQuery load jobs in production. Items are buffered
+and written in batches (one transaction, or one load job per table, per batch) so a crawl does
+not pay a warehouse round trip per item, and the DuckDB file is opened only for the moment of
+a write: DuckDB allows one writing process, and Dagster or dbt may need it between batches.
+
+``queue`` pushes items onto a Redis Stream (``animerec:items``) for a downstream consumer, in
+pipelined batches of XADD.
+
+Neither loses items when its backend fails: a failed batch stays buffered and is tried again
+with the next batch; what still cannot be written when the spider closes goes to a JSON lines
+file under ``<ANIMEREC_JSONL_DIR>/unsent/`` (replayable, same format as the ``jsonl`` sink)
+and the close raises ``SinkWriteError`` naming that file.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import uuid
+from collections import Counter
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Protocol
+
+import pandas as pd
+from scrapy.settings import BaseSettings
+
+from crawler.items import LANDING_COLUMNS
+
+log = logging.getLogger(__name__)
+
+DEFAULT_LANDING_BATCH = 5_000
+DEFAULT_QUEUE_BATCH = 500
+ITEMS_STREAM = "animerec:items"
+STREAM_FIELD = "item"  # each stream entry holds one item as JSON under this field
+
+
+class SinkWriteError(RuntimeError):
+    """A sink's backend refused its last items; they were saved to a file instead."""
+
+
+def current_crawl_hour(now: datetime | None = None) -> str:
+    """The ``crawl_hour`` value of the current UTC hour (the landing tables' partition)."""
+    from animerec_assets.lib.landing import crawl_hour_value
+
+    moment = (now or datetime.now(UTC)).astimezone(UTC)
+    return crawl_hour_value(pd.Timestamp(moment.replace(minute=0, second=0, microsecond=0)))
+
+
+def save_unsent(folder: Path, sink_name: str, items: list[dict[str, Any]]) -> Path:
+    """Write items a backend refused as JSON lines (the ``jsonl`` sink's format)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
+    path = folder / f"{sink_name}-{stamp}-{uuid.uuid4().hex[:8]}.jsonl"
+    with path.open("w", encoding="utf-8") as out:
+        for item in items:
+            out.write(json.dumps(item, ensure_ascii=False, default=str) + "\n")
+    return path
+
+
+def _unsent_dir(settings: BaseSettings) -> Path:
+    from crawler.pipelines import output_dir
+
+    return output_dir(settings) / "unsent"
+
+
+class _BufferedSink:
+    """Buffer, flush in batches, keep a failed batch for the next try, save it at close."""
+
+    name = "sink"
+
+    def __init__(self, batch_size: int, unsent_dir: Path) -> None:
+        if batch_size < 1:
+            raise ValueError(f"batch size must be >= 1, got {batch_size}")
+        self.batch_size = batch_size
+        self.unsent_dir = unsent_dir
+        self.buffer: list[dict[str, Any]] = []
+        self.failed_flushes = 0
+        self.flush_at = batch_size  # after a failure: one more batch before trying again
+
+    def _send(self, items: list[dict[str, Any]]) -> None:
+        raise NotImplementedError
+
+    def _buffer(self, item: dict[str, Any]) -> None:
+        self.buffer.append(item)
+        if len(self.buffer) >= self.flush_at:
+            self.flush(raise_errors=False)
+
+    def flush(self, raise_errors: bool = True) -> None:
+        if not self.buffer:
+            return
+        try:
+            self._send(self.buffer)
+        except Exception:
+            self.failed_flushes += 1
+            self.flush_at = len(self.buffer) + self.batch_size
+            if raise_errors:
+                raise
+            log.exception("%s sink: writing %d items failed; kept for the next batch",
+                          self.name, len(self.buffer))  # fmt: skip
+            return
+        self.buffer = []
+        self.flush_at = self.batch_size
+
+    def close(self) -> None:
+        try:
+            self.flush()
+        except Exception as error:
+            path = save_unsent(self.unsent_dir, self.name, self.buffer)
+            count = len(self.buffer)
+            self.buffer = []
+            raise SinkWriteError(
+                f"{self.name} sink could not write {count} items ({error}); saved to {path}"
+            ) from error
+        finally:
+            self._release()
+
+    def _release(self) -> None:
+        """Free backend resources (connections); called once at close."""
+
+
+# ---- landing tables --------------------------------------------------------------------------
+
+
+class LandingWriter(Protocol):
+    def append(self, frames: Mapping[str, pd.DataFrame]) -> dict[str, int]: ...
+
+
+class DuckDBLandingWriter:
+    """Appends a batch to ``landing.<item_type>`` tables of a DuckDB file, in one transaction."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+
+    def append(self, frames: Mapping[str, pd.DataFrame]) -> dict[str, int]:
+        import duckdb
+
+        from animerec_assets.defs.transform.landing_tables import append_landing
+
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        written: dict[str, int] = {}
+        with duckdb.connect(str(self.path)) as connection:
+            connection.execute("BEGIN TRANSACTION")
+            try:
+                for item_type, frame in frames.items():
+                    written[item_type] = append_landing(connection, item_type, frame)
+                connection.execute("COMMIT")
+            except Exception:
+                connection.execute("ROLLBACK")
+                raise
+        return written
+
+
+BIGQUERY_TYPES = {"VARCHAR": "STRING", "BIGINT": "INT64", "DOUBLE": "FLOAT64"}
+
+
+def bigquery_schema(item_type: str) -> list[tuple[str, str, str]]:
+    """(name, BigQuery type, mode) per landing column: lists are REPEATED fields."""
+    if item_type not in LANDING_COLUMNS:
+        raise ValueError(f"unknown landing table {item_type!r}")
+    schema = []
+    for name, sql_type in LANDING_COLUMNS[item_type]:
+        mode = "REPEATED" if sql_type.endswith("[]") else "NULLABLE"
+        schema.append((name, BIGQUERY_TYPES[sql_type.removesuffix("[]")], mode))
+    return schema
+
+
+class BigQueryLandingWriter:
+    """Appends a batch with one load job per landing table (``WRITE_APPEND``), production only.
+
+    Load jobs rather than streaming inserts: they are free, atomic per table, and the rows are
+    queryable at once for dbt's hourly run.
+    """
+
+    def __init__(self, project: str, dataset: str = "landing", location: str | None = None):
+        from google.cloud import bigquery
+
+        self.bigquery = bigquery
+        self.client = bigquery.Client(project=project, location=location)
+        self.dataset = f"{project}.{dataset}"
+
+    def job_config(self, item_type: str):  # type: ignore[no-untyped-def]
+        bq = self.bigquery
+        return bq.LoadJobConfig(
+            write_disposition=bq.WriteDisposition.WRITE_APPEND,
+            create_disposition=bq.CreateDisposition.CREATE_IF_NEEDED,
+            schema=[bq.SchemaField(n, t, mode=m) for n, t, m in bigquery_schema(item_type)],
+        )
+
+    def append(self, frames: Mapping[str, pd.DataFrame]) -> dict[str, int]:
+        jobs = {
+            item_type: self.client.load_table_from_dataframe(
+                frame, f"{self.dataset}.{item_type}", job_config=self.job_config(item_type)
+            )
+            for item_type, frame in frames.items()
+        }
+        return {item_type: int(job.result().output_rows or 0) for item_type, job in jobs.items()}
+
+
+def landing_writer_from_settings() -> LandingWriter:
+    """DuckDB locally, BigQuery in production: the warehouse ``load_settings()`` names."""
+    from animerec_assets.settings import SettingsError, load_settings
+
+    settings = load_settings()
+    if settings.warehouse == "duckdb":
+        return DuckDBLandingWriter(settings.duckdb_path)
+    if not settings.gcp_project:
+        raise SettingsError("GCP_PROJECT must be set for the BigQuery landing sink")
+    return BigQueryLandingWriter(settings.gcp_project, location=settings.bigquery_location)
+
+
+class LandingSink(_BufferedSink):
+    """Items → landing tables, ``crawl_hour`` = the UTC hour each item was written in.
+
+    Records that are not crawl items (the seed spider's ``discovered_url``) have no landing
+    table: they are counted in ``skipped`` and left to the other sinks.
+    """
+
+    name = "landing"
+
+    def __init__(
+        self,
+        writer: LandingWriter,
+        batch_size: int = DEFAULT_LANDING_BATCH,
+        unsent_dir: Path = Path("unsent"),
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        super().__init__(batch_size, unsent_dir)
+        self.writer = writer
+        self.clock = clock
+        self.written: Counter[str] = Counter()
+        self.skipped: Counter[str] = Counter()
+
+    @classmethod
+    def from_settings(cls, settings: BaseSettings) -> LandingSink:
+        return cls(
+            landing_writer_from_settings(),
+            settings.getint("ANIMEREC_LANDING_BATCH", DEFAULT_LANDING_BATCH),
+            _unsent_dir(settings),
+        )
+
+    def write(self, item: dict[str, Any]) -> None:
+        item_type = item.get("item_type")
+        if item_type not in LANDING_COLUMNS:
+            if not self.skipped[str(item_type)]:
+                log.info("landing sink: %r records have no landing table; skipped", item_type)
+            self.skipped[str(item_type)] += 1
+            return
+        if not item.get("crawl_hour"):
+            item = {**item, "crawl_hour": current_crawl_hour(self.clock())}
+        self._buffer(item)
+
+    def _send(self, items: list[dict[str, Any]]) -> None:
+        from animerec_assets.lib.landing import items_to_landing_frames
+
+        frames: dict[str, pd.DataFrame] = {}
+        by_hour: dict[str, list[dict[str, Any]]] = {}
+        for item in items:
+            by_hour.setdefault(str(item["crawl_hour"]), []).append(item)
+        for hour, hour_items in by_hour.items():
+            for item_type, frame in items_to_landing_frames(hour_items, hour).items():
+                if not frame.empty:
+                    frames[item_type] = (
+                        pd.concat([frames[item_type], frame], ignore_index=True)
+                        if item_type in frames
+                        else frame
+                    )
+        self.written.update(self.writer.append(frames))
+
+
+# ---- crawl items queue (Redis Stream) --------------------------------------------------------
+
+
+def encode_entry(item: Mapping[str, Any]) -> dict[str, str]:
+    return {STREAM_FIELD: json.dumps(item, ensure_ascii=False, default=str)}
+
+
+def decode_entry(fields: Mapping[bytes | str, bytes | str]) -> dict[str, Any]:
+    """The item of one stream entry (what a consumer of ``animerec:items`` reads)."""
+    raw = fields.get(STREAM_FIELD, fields.get(STREAM_FIELD.encode()))  # type: ignore[call-overload]
+    if raw is None:
+        raise ValueError(f"stream entry without an {STREAM_FIELD!r} field: {dict(fields)!r}")
+    text = raw.decode("utf-8") if isinstance(raw, bytes) else raw
+    item = json.loads(text)
+    if not isinstance(item, dict):
+        raise ValueError(f"stream entry is not a JSON object: {text[:80]!r}")
+    return item
+
+
+class RedisStreamSink(_BufferedSink):
+    """Items → a Redis Stream, one entry per item, XADD pipelined per batch.
+
+    ``maxlen`` (approximate trimming) is off by default: a consumer that falls behind must not
+    lose items; set ``ANIMEREC_ITEMS_STREAM_MAXLEN`` only where losing the oldest is acceptable.
+    """
+
+    name = "queue"
+
+    def __init__(
+        self,
+        client: Any,
+        stream: str = ITEMS_STREAM,
+        batch_size: int = DEFAULT_QUEUE_BATCH,
+        unsent_dir: Path = Path("unsent"),
+        maxlen: int | None = None,
+    ) -> None:
+        super().__init__(batch_size, unsent_dir)
+        if not stream:
+            raise ValueError("the items stream needs a name")
+        self.client = client
+        self.stream = stream
+        self.maxlen = maxlen
+        self.sent = 0
+
+    @classmethod
+    def from_settings(cls, settings: BaseSettings) -> RedisStreamSink:
+        from animerec_assets.lib.redis_conn import redis_client
+
+        return cls(
+            redis_client(),
+            settings.get("ANIMEREC_ITEMS_STREAM") or ITEMS_STREAM,
+            settings.getint("ANIMEREC_QUEUE_BATCH", DEFAULT_QUEUE_BATCH),
+            _unsent_dir(settings),
+            settings.getint("ANIMEREC_ITEMS_STREAM_MAXLEN", 0) or None,
+        )
+
+    def write(self, item: dict[str, Any]) -> None:
+        self._buffer(item)
+
+    def _send(self, items: list[dict[str, Any]]) -> None:
+        pipeline = self.client.pipeline(transaction=False)
+        for item in items:
+            pipeline.xadd(self.stream, encode_entry(item), maxlen=self.maxlen, approximate=True)
+        pipeline.execute()
+        self.sent += len(items)
+
+    def _release(self) -> None:
+        self.client.close()
