@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from ml_world import cluster_of_anime
+from scipy import sparse
 
 from animerec_assets.lib.ml.anime_anime import (
     AnimeAnimeConfig,
@@ -68,6 +69,19 @@ def test_list_mle_matches_the_plackett_luce_likelihood() -> None:
     s0, s1, s2 = 0.5, 2.0, -1.0
     expected = (np.log(np.exp([s0, s2, s1]).sum()) - s0) + (np.log(np.exp([s2, s1]).sum()) - s2)
     assert loss.numpy()[0] == pytest.approx(expected, rel=1e-5)
+
+
+def test_tensorflow_top_k_agrees_with_numpy() -> None:
+    rng = np.random.default_rng(0)
+    scores = rng.standard_normal((50, 400)).astype(np.float32)
+    seen = sparse.random(50, 400, density=0.1, format="csr", random_state=0)
+    users = np.arange(50)
+    numpy_top = top_k(lambda rows: scores[rows], users, 30, exclude=seen, block_size=16)
+    tf_top = top_k(
+        lambda rows: scores[rows], users, 30, exclude=seen, block_size=16, backend="tensorflow"
+    )
+    assert (numpy_top == tf_top).all()
+    assert not (seen[users[:, None], numpy_top].toarray() > 0).any()
 
 
 def test_retrieval_alone_learns_the_clusters(world) -> None:
