@@ -107,11 +107,13 @@ def describe_processed(warehouse: WarehouseResource) -> list[tuple[str, list[Col
     return described
 
 
-def _iso(value: object) -> str | None:
-    """Dates as ISO text; timestamps to the second (the pages show minutes at best)."""
+def _iso(value: object, warehouse_type: str = "TIMESTAMP") -> str | None:
+    """Dates as ISO dates; timestamps to the second (the pages show minutes at best)."""
     if value is None or pd.isna(value):
         return None
     if isinstance(value, datetime):
+        if warehouse_type.strip().upper() == "DATE":
+            return value.date().isoformat()
         return value.replace(microsecond=0).isoformat(sep=" ")
     return value.isoformat() if hasattr(value, "isoformat") else str(value)
 
@@ -125,8 +127,12 @@ def date_ranges(
     if sql is None:
         return {}
     row = warehouse.read_sql(sql).iloc[0]
+    types = {column.name: column.warehouse_type for column in columns}
     names = [name.removesuffix("__min") for name in row.index if name.endswith("__min")]
-    return {name: (_iso(row[f"{name}__min"]), _iso(row[f"{name}__max"])) for name in names}
+    return {
+        name: (_iso(row[f"{name}__min"], types[name]), _iso(row[f"{name}__max"], types[name]))
+        for name in names
+    }
 
 
 def crawl_period(warehouse: WarehouseResource) -> tuple[str | None, str | None] | None:
