@@ -18,11 +18,12 @@ def stage_definitions() -> list[dg.Definitions]:
     """The per-stage definitions, in data-flow order."""
     from animerec_assets.defs.automation.definitions import defs as automation
     from animerec_assets.defs.crawl.definitions import defs as crawl
+    from animerec_assets.defs.export.definitions import defs as export
     from animerec_assets.defs.ml.definitions import defs as ml
     from animerec_assets.defs.serving.definitions import defs as serving
     from animerec_assets.defs.transform.definitions import defs as transform
 
-    return [crawl, transform, ml, serving, automation]
+    return [crawl, transform, ml, serving, export, automation]
 
 
 def build_definitions() -> dg.Definitions:
