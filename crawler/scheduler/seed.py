@@ -54,13 +54,18 @@ class SeedResult:
         }
 
 
-def listing_paths(kind: Kind, pages: int, rng: random.Random) -> list[str]:
-    """Which listing pages to fetch: random ranking offsets for anime, the users list for
-    profiles (MAL shows different recently-online users on each visit)."""
+def listing_paths(
+    kind: Kind, pages: int, rng: random.Random, max_offset: int = MAX_TOP_ANIME_OFFSET
+) -> list[str]:
+    """Which listing pages to fetch: random ranking offsets (up to ``max_offset``, about the
+    size of the catalogue) for anime, the users list for profiles (MAL shows different
+    recently-online users on each visit)."""
     if pages < 1:
         raise ValueError(f"pages must be >= 1, got {pages}")
+    if max_offset < 0:
+        raise ValueError(f"max_offset must be >= 0, got {max_offset}")
     if kind == "anime":
-        offsets = range(0, MAX_TOP_ANIME_OFFSET + 1, TOP_ANIME_PAGE_SIZE)
+        offsets = range(0, max_offset + 1, TOP_ANIME_PAGE_SIZE)
         chosen = sorted(rng.sample(offsets, min(pages, len(offsets))))
         return [f"/topanime.php?limit={offset}" for offset in chosen]
     return ["/users.php"] * pages
@@ -115,10 +120,11 @@ def seed_scheduler(
     delay_s: float = 1.0,
     rng: random.Random | None = None,
     timeout_s: float = 30.0,
+    max_offset: int = MAX_TOP_ANIME_OFFSET,
 ) -> SeedResult:
     """Fetch ``pages`` listing pages from ``base_url`` (MAL or the replica), insert their links."""
     checked = check_kind(kind)
-    paths = listing_paths(checked, pages, rng or random.Random())
+    paths = listing_paths(checked, pages, rng or random.Random(), max_offset)
     collected: dict[Kind, dict[str, None]] = {k: {} for k in KINDS}
     errors: list[str] = []
     headers = {"User-Agent": USER_AGENT}

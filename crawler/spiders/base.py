@@ -29,6 +29,9 @@ from crawler.urls import (
     to_fetch_url,
 )
 
+# crawl_error reasons (crawler.parsers) that mean the body was damaged in transit.
+DAMAGED_BODY_REASONS = ("truncated page", "body is not JSON")
+
 
 def _split_urls(value: str | Iterable[str] | None) -> list[str]:
     if value is None:
@@ -88,6 +91,7 @@ class AnimerecSpider(scrapy.Spider):
         hooks = load_hooks(settings.get("SCHEDULER_HOOKS", "none"), output_dir(settings))
         spider.batcher = HookBatcher(hooks, settings.getint("SCHEDULER_FLUSH_EVERY", 500))
         spider.max_pages = settings.getdict("ANIMEREC_MAX_PAGES")
+        spider.parse_retries = settings.getint("ANIMEREC_PARSE_RETRIES", 2)
         crawler.signals.connect(spider.flush_hooks, signal=signals.spider_closed)
         return spider
 
@@ -169,6 +173,9 @@ class AnimerecSpider(scrapy.Spider):
         result = parse_response(
             response, datetime.now(UTC), base_url=self.base_for(to_canonical_host(response.url, ""))
         )
+        if (retry := self.retry_damaged(response, result.items)) is not None:
+            yield retry
+            return
         self.batcher.add("inspected", result.seen)
         self.batcher.add("crawled", result.crawled)
         yield from result.items
@@ -176,6 +183,23 @@ class AnimerecSpider(scrapy.Spider):
         for url in result.follow:
             if self.may_follow(url, entity, page_type.page_type if page_type else None):
                 yield self.request_for(url, entity=entity)
+
+    def retry_damaged(self, response: Response, items: list[dict[str, Any]]) -> Any | None:
+        """A fresh request when the body arrived cut short or garbled (a dropped connection, an
+        overloaded server): that is transient, unlike a 404 or a changed layout. After
+        ``ANIMEREC_PARSE_RETRIES`` tries the page's crawl_error stands."""
+        damaged = any(
+            item["item_type"] == "crawl_error"
+            and str(item.get("reason", "")).startswith(DAMAGED_BODY_REASONS)
+            for item in items
+        )
+        tries = response.meta.get("parse_retries", 0)
+        if not damaged or response.status >= 400 or tries >= self.parse_retries:
+            return None
+        self.logger.info("damaged body (try %d), fetching again: %s", tries + 1, response.url)
+        return response.request.replace(  # type: ignore[union-attr]
+            dont_filter=True, meta={**response.meta, "parse_retries": tries + 1}
+        )
 
     def on_failure(self, failure: Failure) -> Iterator[dict[str, Any]]:
         """Network failures (after retries) become crawl_error items too."""
