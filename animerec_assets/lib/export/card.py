@@ -93,21 +93,22 @@ def _table_section(table: TableExport, doc: ModelDoc | None) -> list[str]:
             f"| `{column.name}` | {reader_type(column.warehouse_type)} | "
             f"{_cell(describe_column(table.name, column.name))} | {_cell(checks)} |"
         )
-    ranges = [(name, low, high) for name, (low, high) in table.date_ranges.items()]
-    if ranges:
-        lines += ["", "Dates: " + "; ".join(f"`{n}` {low} to {high}" for n, low, high in ranges)]
+    if table.date_ranges:
+        ranges = "; ".join(
+            f"`{name}` " + (f"{low} to {high}" if low or high else "always empty")
+            for name, (low, high) in table.date_ranges.items()
+        )
+        lines += ["", f"Dates: {ranges}"]
     return [*lines, ""]
 
 
 def _loading_section(tables: list[TableExport]) -> list[str]:
-    lists = sorted(
-        {
-            (table.name, column.name)
-            for table in tables
-            for column in table.columns
-            if reader_type(column.warehouse_type).startswith("list")
-        }
-    )
+    lists = [
+        (table.name, column.name)
+        for table in tables
+        for column in table.columns
+        if reader_type(column.warehouse_type).startswith("list")
+    ]
     example_list = lists[0] if lists else ("anime", "genres")
     return [
         "```python",

@@ -92,6 +92,8 @@ def test_card_states_counts_period_collection_loading_and_license() -> None:
     assert 'anime_csv["genres"].map(json.loads)' in text
     assert LICENSE_PLACEHOLDER in text
     assert "not recorded for this export" in card(crawl_period=None)
+    empty_dates = TableExport("anime", TABLES[0].columns, 1, [], {"end_date": (None, None)})
+    assert "Dates: `end_date` always empty" in card(tables=[empty_dates])
 
 
 def test_card_refuses_an_undocumented_column() -> None:
