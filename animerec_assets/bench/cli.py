@@ -123,3 +123,23 @@ def dbt_bench(
     from animerec_assets.bench.dbt_build import run_dbt_bench
 
     typer.echo(run_dbt_bench(users, anime, entries_per_user, Path(workdir) if workdir else None))
+
+
+@app.command("crawl")
+def crawl_bench(
+    users: int = typer.Option(2000, "--users", help="Users in the replica world."),
+    anime: int = typer.Option(1000, "--anime", help="Anime in the replica world."),
+    seed: int = typer.Option(0, "--seed", help="Seed of the world (and of the seeding crawl)."),
+    batch_size: int = typer.Option(2000, "--batch-size", help="URLs per spider run."),
+    workdir: str = typer.Option("", "--workdir", help="Scheduler DB and items (default: tmp)."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
+) -> None:
+    """Seed, then crawl a whole replica world by schedule; requests, pages/s, counts vs truth."""
+    from pathlib import Path
+
+    from animerec_assets.bench.crawl import run_crawl_bench
+
+    result = run_crawl_bench(
+        users, anime, seed, batch_size, Path(workdir) if workdir else None, progress=True
+    )
+    typer.echo(result.report(as_json))
