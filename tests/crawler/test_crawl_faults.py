@@ -321,3 +321,28 @@ def test_retries_wait_as_long_as_retry_after_says(scenario: Scenario, tmp_path: 
     assert 3.0 <= elapsed < 30.0
     assert replica.stats()["by_page_type_status"]["anime"] == {"429": 1, "200": 1}
     assert result.failed_urls == [] and result.item_counts["anime"] == 1
+
+
+def test_seeding_reads_listings_with_the_spiders_parser_and_keeps_links_of_a_cut_page() -> None:
+    from crawler import urls as mal_urls
+    from crawler.parsers import build_response, parse_response
+    from crawler.scheduler.seed import listing_links
+    from crawler.scheduler.urls import InvalidUrlError, canonicalize
+
+    page = (
+        '<html><body><div id="content"><a href="/profile/Alice">Alice</a>'
+        '<a href="/anime/5/Slug">A</a><a href="/profile/no%20way">x</a></div></body></html>'
+    )
+    url = "http://127.0.0.1:8900/users.php"
+    spider_view = parse_response(build_response(url, page.encode())).seen
+    expected = {"anime": [anime_url(5)], "profile": [profile_url("Alice")]}
+    assert listing_links(url, page) == expected == {k: sorted(v) for k, v in spider_view.items()}
+    cut = page[: page.index('<a href="/profile/no')]  # the connection dropped mid-page
+    assert listing_links(url, cut) == expected
+    with pytest.raises(ValueError, match="not a listing page"):
+        listing_links("https://myanimelist.net/anime/5", page)
+    # the scheduler's URL errors are the crawler's (one definition of a valid MAL URL)
+    assert issubclass(InvalidUrlError, mal_urls.InvalidUrlError)
+    assert canonicalize("www.myanimelist.net/anime/5/Slug/stats") == ("anime", anime_url(5))
+    with pytest.raises(ValueError, match=r"not a myanimelist\.net link"):
+        canonicalize("http://127.0.0.1:8900/profile/Alice")
