@@ -161,11 +161,11 @@ def summarize(per_seed: pd.DataFrame) -> pd.DataFrame:
 
 def format_table(summary: pd.DataFrame) -> str:
     """Fixed-width text table, mean ± std per metric."""
-    header = f"{'model':<38}{'stage':<10}" + "".join(f"{m:>16}" for m in METRICS) + f"{'s':>8}"
+    header = f"{'model':<42}{'stage':<10}" + "".join(f"{m:>16}" for m in METRICS) + f"{'s':>8}"
     lines = [header, "-" * len(header)]
     for _, row in summary.iterrows():
         cells = "".join(f"{row[f'{m}_mean']:>9.3f} ± {row[f'{m}_std']:.3f}" for m in METRICS)
-        lines.append(f"{row['model']:<38}{row['stage']:<10}{cells}{row['seconds_mean']:>8.0f}")
+        lines.append(f"{row['model']:<42}{row['stage']:<10}{cells}{row['seconds_mean']:>8.0f}")
     return "\n".join(lines)
 
 
