@@ -1,0 +1,621 @@
+"""The replica's world written straight into the landing tables, in chunks of users.
+
+A full crawl of the replica at MAL size takes days; the scale work needs what such a crawl
+would have left in landing, now. This writes the world model of ``mal_replica.world`` in the
+exact ``crawler.items.LANDING_COLUMNS`` layout (canonical URLs, ISO date strings at the
+precision the pages print, lists as lists), without serving or parsing a page.
+
+Why chunks: ``generate_world`` holds every row of every table at once (200k users peaked at
+4.2 GB), so a million users do not fit. Here the anime catalogue (and everything about anime:
+relations, recommendations, pictures, anime clubs) is generated once, exactly as
+``generate_world`` would for the seed; users then come in chunks, each drawn by the world's own
+generators from a per-chunk seed, and only per-anime counters survive a chunk. Peak memory
+is one chunk plus the catalogue, whatever the total.
+
+What chunking changes, on purpose: the first chunk is exactly ``generate_world``'s users
+(a world that fits in one chunk is identical row for row); friendships and user clubs stay
+inside a chunk; usernames that collide with an earlier chunk get ``-<row>`` appended (a
+form no generated name has); review ids continue across chunks. Anime aggregates (status
+counts, score histogram, members, favorites, ranks) count every chunk.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, replace
+
+import duckdb
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+
+from mal_replica import text, vocab
+from mal_replica.export import CDN, MAL, SCORE_COLUMNS, single_date
+from mal_replica.world import (
+    _STREAMS,
+    World,
+    WorldError,
+    WorldParams,
+    _franchises,
+    _generate_anime,
+    _generate_clubs,
+    _generate_favorites,
+    _generate_friendships,
+    _generate_history,
+    _generate_lists,
+    _generate_pictures,
+    _generate_recommendations,
+    _generate_reviews,
+    _generate_users,
+    _titles,
+    _user_statistics,
+)
+
+LANDING_SCHEMA = "landing"
+LANDING_TABLES = (
+    "anime",
+    "anime_stats",
+    "anime_pics",
+    "anime_clubs",
+    "anime_relation",
+    "anime_recommendation",
+    "review",
+    "user",
+    "user_anime",
+    "user_history",
+    "user_user",
+)
+DEFAULT_CHUNK_USERS = 50_000
+# MAL's list status codes 0..6 (5 unused) x scores 0..10: one counter cell per anime.
+_STATUS_CODES = 7
+_SCORES = 11
+ISO_SECONDS = "%Y-%m-%dT%H:%M:%S+00:00"
+ISO_DAY = "%Y-%m-%d"
+CRAWL_HOUR = "%Y-%m-%d-%H:00"
+
+ProgressCallback = Callable[[int], None]
+
+
+@dataclass(frozen=True)
+class LandingSummary:
+    """What was written: rows per landing table, users, chunks."""
+
+    rows: dict[str, int]
+    users: int
+    anime: int
+    chunks: int
+
+    @property
+    def total_rows(self) -> int:
+        return sum(self.rows.values())
+
+
+def _streams(seed: int | list[int]) -> dict[str, np.random.Generator]:
+    """One generator per world component, spawned as ``generate_world`` spawns them."""
+    sequences = np.random.SeedSequence(seed).spawn(len(_STREAMS))
+    return {name: np.random.default_rng(seq) for name, seq in zip(_STREAMS, sequences, strict=True)}
+
+
+def _world_params(n_users: int, n_anime: int, seed: int, overrides: dict) -> WorldParams:
+    params = WorldParams(n_users=n_users, n_anime=n_anime, seed=seed, **overrides)
+    params.validate()
+    if params.n_groups > params.n_anime:
+        params = WorldParams(**{**asdict(params), "n_groups": params.n_anime})
+    return params
+
+
+def chunk_sizes(n_users: int, chunk_users: int) -> list[int]:
+    """Users per chunk: full chunks, then the remainder."""
+    if chunk_users < 1:
+        raise WorldError(f"chunk_users must be at least 1, got {chunk_users}")
+    full, rest = divmod(n_users, chunk_users)
+    return [chunk_users] * full + ([rest] if rest else [])
+
+
+def disambiguate_usernames(names: np.ndarray, first_row: int, seen: set[str]) -> np.ndarray:
+    """Rename the names an earlier chunk already used (MAL matches names case-insensitively).
+
+    ``-<global row>`` cannot collide: generated names never end in '-' followed by digits
+    only, and rows are unique. Names are cut to 16 characters, MAL's limit.
+    """
+    lowered = [name.lower() for name in names]
+    clash = np.fromiter((name in seen for name in lowered), dtype=bool, count=len(lowered))
+    out = names.copy()
+    for row in np.nonzero(clash)[0]:
+        suffix = f"-{first_row + row}"
+        out[row] = names[row][: 16 - len(suffix)] + suffix
+    seen.update(name.lower() for name in out)
+    return out
+
+
+# --------------------------------------------------------------------------------------------
+# DuckDB helpers: frames are registered, then turned into landing rows by SQL
+
+
+def _iso(column: str, unit: str = "minute", fmt: str = ISO_SECONDS) -> str:
+    return f"strftime(date_trunc('{unit}', epoch_ms(({column}) * 1000)), '{fmt}')"
+
+
+def _crawl_columns(crawl_ts: str) -> str:
+    """crawl_date, source and crawl_hour of the (simulated) fetch at ``crawl_ts`` seconds."""
+    return (
+        f"strftime(epoch_ms(({crawl_ts}) * 1000), '{ISO_SECONDS}') AS crawl_date, "
+        f"'mal' AS source, strftime(epoch_ms(({crawl_ts}) * 1000), '{CRAWL_HOUR}') AS crawl_hour"
+    )
+
+
+def _insert(connection: duckdb.DuckDBPyConnection, table: str, select: str) -> int:
+    inserted = connection.execute(
+        f'INSERT INTO {LANDING_SCHEMA}."{table}" BY NAME {select}'
+    ).fetchone()
+    return int(inserted[0]) if inserted else 0
+
+
+def _create_landing(connection: duckdb.DuckDBPyConnection) -> None:
+    from animerec_assets.defs.transform.landing_tables import landing_ddl
+
+    connection.execute(f"CREATE SCHEMA IF NOT EXISTS {LANDING_SCHEMA}")
+    for table in LANDING_TABLES:
+        connection.execute(landing_ddl(table))
+
+
+# --------------------------------------------------------------------------------------------
+# users, one chunk at a time
+
+
+def _write_user_chunk(
+    connection: duckdb.DuckDBPyConnection,
+    world: World,
+    anime_ids: np.ndarray,
+    first_row: int,
+    rows: dict[str, int],
+) -> None:
+    """Every user-side landing table for the chunk's users (positions are chunk-local)."""
+    users = world.users
+    now = world.params.now_ts
+    # each profile fetched once on the day after the world's present, spread over the day
+    crawl_ts = (now + (first_row + np.arange(len(users))) % 86_400).astype(np.int64)
+    user_frame = pd.DataFrame(
+        {
+            "pos": np.arange(len(users), dtype=np.int32),
+            "username": users["username"].to_numpy(),
+            "crawl_ts": crawl_ts,
+            "last_online_ts": users["last_online_ts"].to_numpy(),
+            "join_ts": users["join_ts"].to_numpy(),
+            **{
+                f"num_{name}": users[f"num_{name}"].to_numpy()
+                for name in vocab.STATUS_NAMES.values()
+            },
+            "num_days": users["num_days"].to_numpy(),
+            "mean_score": users["mean_score"].to_numpy(),
+        }
+    )
+    clubs = world.clubs
+    member_frame = pd.DataFrame(
+        {
+            "user": world.club_members["user"].to_numpy(),
+            "club_name": clubs["name"].to_numpy()[world.club_members["club"].to_numpy()],
+        }
+    )
+    favorite_frame = pd.DataFrame(
+        {
+            "user": world.favorites["user"].to_numpy(),
+            "anime_id": anime_ids[world.favorites["anime"].to_numpy()],
+            "rank": world.favorites["rank"].to_numpy(),
+        }
+    )
+    lists = world.lists
+    list_frame = pd.DataFrame(
+        {
+            "user": lists["user"].to_numpy(),
+            "anime_id": anime_ids[lists["anime"].to_numpy()],
+            "score": lists["score"].to_numpy(),
+            "status": lists["status"].to_numpy(),
+            "progress": lists["progress"].to_numpy(),
+            "updated_ts": lists["updated_ts"].to_numpy(),
+        }
+    )
+    history = world.history
+    history_frame = pd.DataFrame(
+        {
+            "user": history["user"].to_numpy(),
+            "anime_id": anime_ids[history["anime"].to_numpy()],
+            "episode": history["episode"].to_numpy(),
+            "watched_ts": history["watched_ts"].to_numpy(),
+        }
+    )
+    friends = world.friendships
+    friend_frame = pd.DataFrame(
+        {
+            "a": np.r_[friends["a"].to_numpy(), friends["b"].to_numpy()],
+            "b": np.r_[friends["b"].to_numpy(), friends["a"].to_numpy()],
+            "since_ts": np.r_[friends["since_ts"].to_numpy(), friends["since_ts"].to_numpy()],
+        }
+    )
+    reviews = world.reviews
+    review_frame = pd.DataFrame(
+        {
+            "review_id": reviews["review_id"].to_numpy(),
+            "user": reviews["user"].to_numpy(),
+            "anime_id": anime_ids[reviews["anime"].to_numpy()],
+            "review_ts": reviews["review_ts"].to_numpy(),
+            "reactions": reviews["reactions"].to_numpy(),
+            "score": reviews["score"].to_numpy(),
+            "tag": reviews["tag"].to_numpy(),
+            "preliminary": reviews["preliminary"].to_numpy(),
+        }
+    )
+    # MAL's status codes index this list (1-based; code 5 is unused)
+    status_names = ", ".join(
+        f"'{vocab.STATUS_NAMES[code]}'" if code in vocab.STATUS_NAMES else "NULL"
+        for code in range(1, _STATUS_CODES)
+    )
+    frames = {
+        "_users": user_frame,
+        "_members": member_frame,
+        "_favorites": favorite_frame,
+        "_lists": list_frame,
+        "_history": history_frame,
+        "_friends": friend_frame,
+        "_reviews": review_frame,
+    }
+    for name, frame in frames.items():
+        connection.register(name, frame)
+    profile = f"'{MAL}/profile/' || u.username"
+    crawl = _crawl_columns("u.crawl_ts")
+    statements = {
+        "user": f"""
+            WITH club_lists AS (
+                SELECT "user", list(club_name ORDER BY club_name) AS clubs
+                FROM _members GROUP BY "user"),
+            favorite_lists AS (
+                SELECT "user", list(anime_id ORDER BY rank) AS ids
+                FROM _favorites GROUP BY "user")
+            SELECT {crawl}, {profile} AS url, u.username AS user_id, {profile} AS user_url,
+                {_iso("u.last_online_ts")} AS last_online_date,
+                {_iso("u.join_ts", "day", ISO_DAY)} AS join_date,
+                u.num_watching, u.num_completed, u.num_on_hold, u.num_dropped,
+                u.num_plan_to_watch, u.num_days, u.mean_score,
+                coalesce(c.clubs, []::VARCHAR[]) AS clubs,
+                coalesce(f.ids, []::BIGINT[]) AS favorite_anime_ids
+            FROM _users u
+            LEFT JOIN club_lists c ON c."user" = u.pos
+            LEFT JOIN favorite_lists f ON f."user" = u.pos
+            ORDER BY u.pos""",
+        "user_anime": f"""
+            SELECT {crawl}, {profile} AS url, u.username AS user_id, l.anime_id, l.score,
+                [{status_names}][l.status] AS status, l.progress,
+                {_iso("l.updated_ts")} AS last_interaction_date
+            FROM _lists l JOIN _users u ON u.pos = l."user"
+            ORDER BY l."user", l.anime_id""",
+        "user_history": f"""
+            SELECT {crawl}, {profile} AS url, u.username AS user_id, h.anime_id, h.episode,
+                {_iso("h.watched_ts")} AS history_date
+            FROM _history h JOIN _users u ON u.pos = h."user"
+            ORDER BY h."user", h.watched_ts DESC""",
+        "user_user": f"""
+            SELECT {crawl}, {profile} AS url, u.username AS userA, v.username AS userB,
+                {_iso("f.since_ts")} AS friendship_date
+            FROM _friends f JOIN _users u ON u.pos = f.a JOIN _users v ON v.pos = f.b
+            ORDER BY f.a, f.b""",
+        "review": f"""
+            SELECT {crawl}, '{MAL}/reviews.php?id=' || r.review_id AS url, r.review_id,
+                r.anime_id, u.username AS user_id,
+                {_iso("r.review_ts", "day", ISO_DAY)} AS review_date,
+                r.reactions AS review_num_useful, r.score AS review_score,
+                CASE WHEN r.preliminary THEN [r.tag, 'preliminary'] ELSE [r.tag] END
+                    AS review_tags
+            FROM _reviews r JOIN _users u ON u.pos = r."user"
+            ORDER BY r.review_id""",
+    }
+    try:
+        for table, select in statements.items():
+            rows[table] += _insert(connection, table, select)
+    finally:
+        for name in frames:
+            connection.unregister(name)
+
+
+# --------------------------------------------------------------------------------------------
+# anime, once, after every chunk counted
+
+
+def anime_statistics(anime: pd.DataFrame, counts: np.ndarray, favorites: np.ndarray) -> None:
+    """Aggregates MAL displays, from per-anime [status, score] counters summed over chunks.
+
+    Same rules as the world model's: ranks by score only for aired, scored titles;
+    popularity by members with the anime id breaking ties.
+    """
+    n = len(anime)
+    for code, name in vocab.STATUS_NAMES.items():
+        anime[f"{name}_count"] = counts[:, code, :].sum(axis=1).astype(np.int64)
+    anime["total_count"] = counts.sum(axis=(1, 2)).astype(np.int64)
+    anime["members_count"] = anime["total_count"]
+    histogram = counts.sum(axis=1)
+    for s in range(10, 0, -1):
+        anime[f"score_{s:02d}_count"] = histogram[:, s].astype(np.int64)
+    score_count = histogram[:, 1:].sum(axis=1)
+    total = (histogram * np.arange(_SCORES)).sum(axis=1)
+    mean = np.where(score_count > 0, np.round(total / np.maximum(score_count, 1), 2), np.nan)
+    anime["score"] = mean
+    anime["score_count"] = score_count.astype(np.int64)
+    anime["favorites_count"] = favorites.astype(np.int64)
+    ids = anime["anime_id"].to_numpy()
+    rankable = (score_count > 0) & (anime["airing_status"].to_numpy() != 2)
+    order = np.lexsort((ids, -score_count, -np.nan_to_num(mean)))
+    order = order[rankable[order]]
+    score_rank = np.full(n, -1, dtype=np.int64)
+    score_rank[order] = np.arange(1, len(order) + 1)
+    anime["score_rank"] = score_rank
+    popularity_rank = np.empty(n, dtype=np.int64)
+    popularity_rank[np.lexsort((ids, -anime["members_count"].to_numpy()))] = np.arange(1, n + 1)
+    anime["popularity_rank"] = popularity_rank
+
+
+def _ragged(keys: np.ndarray, values: np.ndarray, n: int) -> list[list]:
+    order = np.argsort(keys, kind="stable")
+    bounds = np.searchsorted(keys[order], np.arange(n + 1))
+    ordered = values[order]
+    return [list(ordered[bounds[i] : bounds[i + 1]]) for i in range(n)]
+
+
+def anime_landing_frames(
+    anime: pd.DataFrame,
+    relations: pd.DataFrame,
+    recommendations: pd.DataFrame,
+    pictures: pd.DataFrame,
+    clubs: pd.DataFrame,
+    club_anime: pd.DataFrame,
+    crawl_ts: int,
+) -> dict[str, pa.Table]:
+    """The anime-side landing tables (tens of thousands of rows: Python lists are fine)."""
+    n = len(anime)
+    ids = anime["anime_id"].to_numpy().astype(np.int64)
+    url = np.asarray([f"{MAL}/anime/{i}" for i in ids], dtype=object)
+    crawl_date = pd.Timestamp(crawl_ts, unit="s").strftime(ISO_SECONDS)
+    crawl_hour = pd.Timestamp(crawl_ts, unit="s").strftime(CRAWL_HOUR)
+
+    def table(columns: dict[str, object], types: dict[str, pa.DataType]) -> pa.Table:
+        length = len(next(iter(columns.values())))
+        common = {
+            "crawl_date": pa.array([crawl_date] * length, pa.string()),
+            "source": pa.array(["mal"] * length, pa.string()),
+            "crawl_hour": pa.array([crawl_hour] * length, pa.string()),
+        }
+        arrays = {name: pa.array(values, types.get(name)) for name, values in columns.items()}
+        return pa.table({**common, **arrays})
+
+    pic_url = (
+        CDN
+        + "/images/anime/"
+        + pictures["bucket"].astype(str)
+        + "/"
+        + pictures["pic_id"].astype(str)
+        + ".jpg"
+    ).to_numpy()
+    pics = _ragged(pictures["anime"].to_numpy(), pic_url, n)
+    club_names = _ragged(
+        club_anime["anime"].to_numpy(),
+        clubs["name"].to_numpy()[club_anime["club"].to_numpy()],
+        n,
+    )
+    types = anime["type"].to_numpy()
+    episodes = anime["num_episodes"].to_numpy()
+    start = anime["start_ts"].to_numpy()
+    end = anime["end_ts"].to_numpy()
+    no_end = (end < 0) | single_date(types, episodes)
+    day = ISO_DAY
+    score_count = anime["score_count"].to_numpy()
+    score_rank = anime["score_rank"].to_numpy()
+    strings = pa.list_(pa.string())
+    frames = {
+        "anime": table(
+            {
+                "url": url,
+                "anime_id": ids,
+                "anime_url": url,
+                "title": anime["title"].to_numpy(),
+                "synopsis": [
+                    text.synopsis(i, t, g)
+                    for i, t, g in zip(ids, anime["title"], anime["genres"], strict=True)
+                ],
+                "main_pic": [p[0] if p else None for p in pics],
+                "type": types,
+                "source_type": anime["source"].to_numpy(),
+                "num_episodes": [int(e) if e > 0 else None for e in episodes],
+                "status": np.asarray(vocab.AIRING_STATUS, dtype=object)[
+                    anime["airing_status"].to_numpy()
+                ],
+                "start_date": pd.to_datetime(start, unit="s").strftime(day).to_numpy(),
+                "end_date": [
+                    None if skip else pd.Timestamp(e, unit="s").strftime(day)
+                    for e, skip in zip(end, no_end, strict=True)
+                ],
+                "premiered": [
+                    text.season(s) if t == "TV" else None for s, t in zip(start, types, strict=True)
+                ],
+                "studios": list(anime["studios"]),
+                "genres": list(anime["genres"]),
+                "score": [
+                    float(s) if c > 0 else None
+                    for s, c in zip(anime["score"].to_numpy(), score_count, strict=True)
+                ],
+                "score_count": score_count,
+                "score_rank": [int(r) if r > 0 else None for r in score_rank],
+                "popularity_rank": anime["popularity_rank"].to_numpy(),
+                "members_count": anime["members_count"].to_numpy(),
+                "favorites_count": anime["favorites_count"].to_numpy(),
+            },
+            {
+                "studios": strings,
+                "genres": strings,
+                "num_episodes": pa.int64(),
+                "score": pa.float64(),
+                "score_rank": pa.int64(),
+                "end_date": pa.string(),
+                "premiered": pa.string(),
+                "main_pic": pa.string(),
+            },
+        ),
+        "anime_stats": table(
+            {
+                "url": url,
+                "anime_id": ids,
+                **{
+                    f"{name}_count": anime[f"{name}_count"].to_numpy()
+                    for name in vocab.STATUS_NAMES.values()
+                },
+                "total_count": anime["total_count"].to_numpy(),
+                **{column: anime[column].to_numpy() for column in SCORE_COLUMNS},
+            },
+            {},
+        ),
+        "anime_pics": table(
+            {"url": url + "/pics", "anime_id": ids, "pics": pics}, {"pics": strings}
+        ),
+        "anime_clubs": table(
+            {"url": url + "/clubs", "anime_id": ids, "clubs": club_names}, {"clubs": strings}
+        ),
+    }
+    rel_a, rel_b = ids[relations["a"].to_numpy()], ids[relations["b"].to_numpy()]
+    frames["anime_relation"] = table(
+        {
+            "url": url[relations["a"].to_numpy()],
+            "animeA": rel_a,
+            "animeB": rel_b,
+            "relation_type": relations["relation_type"].to_numpy(),
+        },
+        {"relation_type": pa.string()},
+    )
+    # a recommendation pair shows on both anime's pages: one row per direction
+    rec_a, rec_b = ids[recommendations["a"].to_numpy()], ids[recommendations["b"].to_numpy()]
+    low, high = np.minimum(rec_a, rec_b), np.maximum(rec_a, rec_b)
+    pair_url = np.asarray(
+        [f"{MAL}/recommendations/anime/{lo}-{hi}" for lo, hi in zip(low, high, strict=True)],
+        dtype=object,
+    )
+    recommenders = recommendations["num_recommenders"].to_numpy().astype(np.int64)
+    page = url[np.r_[recommendations["a"].to_numpy(), recommendations["b"].to_numpy()]]
+    frames["anime_recommendation"] = table(
+        {
+            "url": page + "/userrecs",
+            "animeA": np.r_[rec_a, rec_b],
+            "animeB": np.r_[rec_b, rec_a],
+            "recommendation_url": np.r_[pair_url, pair_url],
+            "num_recommenders": np.r_[recommenders, recommenders],
+        },
+        {},
+    )
+    return frames
+
+
+# --------------------------------------------------------------------------------------------
+
+
+def write_world_landing(
+    connection: duckdb.DuckDBPyConnection,
+    n_users: int,
+    n_anime: int,
+    seed: int = 0,
+    chunk_users: int = DEFAULT_CHUNK_USERS,
+    progress: ProgressCallback | None = None,
+    **overrides: object,
+) -> LandingSummary:
+    """Append the world for ``seed`` to every landing table; ``progress(users)`` per chunk.
+
+    ``overrides`` set any other ``WorldParams`` field (e.g. ``mean_list_size``). Raises
+    ``WorldError`` before writing anything when the parameters cannot describe a world.
+    """
+    params = _world_params(n_users, n_anime, seed, dict(overrides))
+    sizes = chunk_sizes(n_users, chunk_users)
+    _create_landing(connection)
+    rngs = _streams(params.seed)
+    anime = _generate_anime(params, rngs["anime"])
+    franchise_root, relations = _franchises(params, anime, rngs["franchise"])
+    _titles(anime, franchise_root, rngs["names"])
+    anime_ids = anime["anime_id"].to_numpy().astype(np.int64)
+
+    counts = np.zeros(n_anime * _STATUS_CODES * _SCORES, dtype=np.int64)
+    favorites_count = np.zeros(n_anime, dtype=np.int64)
+    rows = dict.fromkeys(LANDING_TABLES, 0)
+    seen_names: set[str] = set()
+    next_review_id = 0
+    first_row = 0
+    anime_side: dict[str, pd.DataFrame] = {}
+    for index, size in enumerate(sizes):
+        # chunk 0 is generate_world's own users; later chunks draw from their own seed
+        chunk_rngs = rngs if index == 0 else _streams([params.seed, index])
+        chunk_params = replace(params, n_users=size)
+        users = _generate_users(chunk_params, chunk_rngs["users"], chunk_rngs["names"])
+        if index > 0:
+            users["username"] = disambiguate_usernames(
+                users["username"].to_numpy(), first_row, seen_names
+            )
+        else:
+            seen_names.update(name.lower() for name in users["username"])
+        lists = _generate_lists(chunk_params, anime, users, chunk_rngs["lists"])
+        favorites = _generate_favorites(chunk_params, lists, size, chunk_rngs["favorites"])
+        history = _generate_history(chunk_params, lists, chunk_rngs["history"])
+        friendships = _generate_friendships(chunk_params, users, chunk_rngs["friends"])
+        reviews = _generate_reviews(chunk_params, lists, size, chunk_rngs["reviews"])
+        if len(reviews):
+            reviews["review_id"] += max(0, next_review_id - int(reviews["review_id"].min()))
+            next_review_id = int(reviews["review_id"].max()) + 1
+        clubs, club_anime, club_members = _generate_clubs(
+            chunk_params, anime, users, chunk_rngs["clubs"]
+        )
+        if index == 0:
+            anime_side = {
+                "recommendations": _generate_recommendations(
+                    params, anime, users, rngs["recommendations"]
+                ),
+                "clubs": clubs,
+                "club_anime": club_anime,
+                "pictures": _generate_pictures(anime, rngs["pictures"]),
+            }
+        _user_statistics(users, anime, lists, favorites)
+        item = lists["anime"].to_numpy().astype(np.int64)
+        cell = (item * _STATUS_CODES + lists["status"].to_numpy()) * _SCORES + lists[
+            "score"
+        ].to_numpy()
+        counts += np.bincount(cell, minlength=len(counts))
+        favorites_count += np.bincount(favorites["anime"].to_numpy(), minlength=n_anime)
+        chunk_world = World(
+            params=chunk_params,
+            anime=anime,
+            users=users,
+            lists=lists,
+            favorites=favorites,
+            relations=relations,
+            recommendations=pd.DataFrame(),
+            reviews=reviews,
+            history=history,
+            friendships=friendships,
+            clubs=clubs,
+            club_anime=club_anime,
+            club_members=club_members,
+            pictures=pd.DataFrame(),
+        )
+        _write_user_chunk(connection, chunk_world, anime_ids, first_row, rows)
+        first_row += size
+        del chunk_world, users, lists, favorites, history, friendships, reviews
+        if progress is not None:
+            progress(size)
+
+    anime_statistics(anime, counts.reshape(n_anime, _STATUS_CODES, _SCORES), favorites_count)
+    frames = anime_landing_frames(
+        anime,
+        relations,
+        anime_side["recommendations"],
+        anime_side["pictures"],
+        anime_side["clubs"],
+        anime_side["club_anime"],
+        crawl_ts=params.now_ts,
+    )
+    for table, frame in frames.items():
+        connection.register("_anime_frame", frame)
+        try:
+            rows[table] += _insert(connection, table, "SELECT * FROM _anime_frame")
+        finally:
+            connection.unregister("_anime_frame")
+    return LandingSummary(rows=rows, users=n_users, anime=n_anime, chunks=len(sizes))
