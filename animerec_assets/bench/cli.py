@@ -143,3 +143,26 @@ def crawl_bench(
         users, anime, seed, batch_size, Path(workdir) if workdir else None, progress=True
     )
     typer.echo(result.report(as_json))
+
+
+@app.command("scale")
+def scale_bench(
+    users: int = typer.Option(20_000, "--users", min=1, help="Users in the replica world."),
+    anime: int = typer.Option(15_000, "--anime", min=2, help="Anime in the catalogue."),
+    seed: int = typer.Option(0, "--seed", help="Seed of the world."),
+    chunk_users: int = typer.Option(50_000, "--chunk-users", min=1, help="Users per chunk."),
+    epochs: int = typer.Option(1, "--epochs", min=1, help="Retrieval training epochs."),
+    workdir: str = typer.Option(
+        "", "--workdir", help="Keep warehouse + Redis here (default: tmp)."
+    ),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
+) -> None:
+    """landing → dbt → training → top-300 → Redis: time, rows/s, peak memory, machine ratios."""
+    from pathlib import Path
+
+    from animerec_assets.bench.scale import run_scale_bench
+
+    result = run_scale_bench(
+        users, anime, seed, chunk_users, epochs, Path(workdir) if workdir else None
+    )
+    typer.echo(result.report(as_json))

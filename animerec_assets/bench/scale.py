@@ -1,0 +1,337 @@
+"""``animerec bench scale``: the whole pipeline at a chosen size, stage by stage, on one machine.
+
+landing (the replica's world model written in chunks, ``mal_replica.landing``) → processed
+(the project's ``dbt build``, as ``bench dbt`` runs it) → training (TFRS user → anime
+retrieval) → top-300 inference (user's own list excluded) → Redis publish (versioned publish to
+the embedded Redis of a temporary ANIMEREC_HOME).
+
+Each stage reports wall time, rows/s and the peak resident memory of this process and all its
+children (dbt, redis-server). Beside each figure, the machine's own limit measured in the same
+run, so "slow" means something: dbt against DuckDB's raw scan rate of landing.user_anime,
+inference against float32 matmul GFLOP/s, publish against pipelined Redis SETs per second.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shutil
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import duckdb
+import numpy as np
+import pandas as pd
+from scipy import sparse
+
+from animerec_assets.bench.dbt_build import PeakMemory, timed_dbt_build
+
+STAGES = ("landing", "dbt", "training", "inference", "publish")
+TOP_K = 300
+TOP_SIMILAR = 50
+
+
+@dataclass
+class StageFigures:
+    name: str
+    seconds: float
+    rows: int
+    peak_bytes: int
+    note: str = ""
+
+    @property
+    def rows_per_second(self) -> float:
+        return self.rows / self.seconds if self.seconds > 0 else 0.0
+
+
+@dataclass
+class ScaleBench:
+    users: int
+    anime: int
+    stages: list[StageFigures] = field(default_factory=list)
+    limits: dict[str, float] = field(default_factory=dict)
+    counts: dict[str, int] = field(default_factory=dict)
+
+    def ratios(self) -> dict[str, float]:
+        """Achieved rate / machine limit, per stage that has a limit measured."""
+        by_name = {stage.name: stage for stage in self.stages}
+        out: dict[str, float] = {}
+        if "dbt" in by_name and self.limits.get("duckdb_scan_rows_per_s"):
+            out["dbt_vs_duckdb_scan"] = (
+                by_name["dbt"].rows_per_second / self.limits["duckdb_scan_rows_per_s"]
+            )
+        if "inference" in by_name and self.limits.get("matmul_gflops"):
+            out["inference_vs_matmul"] = (
+                self.limits.get("inference_gflops", 0.0) / self.limits["matmul_gflops"]
+            )
+        if "publish" in by_name and self.limits.get("redis_set_per_s"):
+            out["publish_vs_redis_set"] = (
+                self.limits.get("publish_keys_per_s", 0.0) / self.limits["redis_set_per_s"]
+            )
+        return out
+
+    def to_dict(self) -> dict:
+        return {
+            "users": self.users,
+            "anime": self.anime,
+            "stages": [
+                {**asdict(stage), "rows_per_second": stage.rows_per_second} for stage in self.stages
+            ],
+            "limits": self.limits,
+            "ratios": self.ratios(),
+            "counts": self.counts,
+            "total_seconds": sum(stage.seconds for stage in self.stages),
+            "peak_bytes": max((stage.peak_bytes for stage in self.stages), default=0),
+        }
+
+    def report(self, as_json: bool = False) -> str:
+        if as_json:
+            return json.dumps(self.to_dict(), indent=2)
+        lines = [f"scale bench: {self.users:,} users, {self.anime:,} anime"]
+        for stage in self.stages:
+            lines.append(
+                f"  {stage.name:<10} {stage.seconds:8.1f} s  {stage.rows:>12,} rows  "
+                f"{stage.rows_per_second:>12,.0f} rows/s  peak {stage.peak_bytes / 2**20:7,.0f} "
+                f"MiB  {stage.note}"
+            )
+        total = sum(stage.seconds for stage in self.stages)
+        peak = max((stage.peak_bytes for stage in self.stages), default=0)
+        lines.append(f"  total      {total:8.1f} s  peak {peak / 2**20:,.0f} MiB (with children)")
+        lines.append(
+            "  machine limits: "
+            + ", ".join(f"{name}={value:,.1f}" for name, value in self.limits.items())
+        )
+        lines.append(
+            "  ratios (achieved / limit): "
+            + ", ".join(f"{name}={value:.3f}" for name, value in self.ratios().items())
+        )
+        return "\n".join(lines)
+
+
+@contextlib.contextmanager
+def _stage(
+    result: ScaleBench, name: str, rows: Callable[[], int], note: Callable[[], str] = lambda: ""
+) -> Iterator[None]:
+    """Time a stage and sample the memory of this process tree while it runs."""
+    started = time.perf_counter()
+    with PeakMemory(os.getpid()) as memory:
+        yield
+    seconds = time.perf_counter() - started
+    result.stages.append(StageFigures(name, seconds, rows(), memory.peak_bytes, note()))
+
+
+def duckdb_scan_rate(warehouse: Path, repeat: int = 3) -> tuple[float, int]:
+    """Rows/s of a full hash scan of landing.user_anime: the floor under any dbt model."""
+    with duckdb.connect(str(warehouse), read_only=True) as connection:
+        rows = connection.execute("SELECT count(*) FROM landing.user_anime").fetchone()[0]
+        best = np.inf
+        for _ in range(repeat):
+            started = time.perf_counter()
+            connection.execute(
+                "SELECT sum(hash(user_id, anime_id, score, status, progress, "
+                "last_interaction_date, crawl_date)) FROM landing.user_anime"
+            ).fetchone()
+            best = min(best, time.perf_counter() - started)
+    return rows / best, int(rows)
+
+
+def redis_set_rate(client, keys: int = 200_000, batch: int = 1000, prefix: str = "scalebench"):
+    """Pipelined SETs per second of ~200-byte values (the payload size class), then cleaned up."""
+    value = b"x" * 200
+    started = time.perf_counter()
+    for start in range(0, keys, batch):
+        pipe = client.pipeline(transaction=False)
+        for i in range(start, min(start + batch, keys)):
+            pipe.set(f"{prefix}:{i}", value)
+        pipe.execute()
+    seconds = time.perf_counter() - started
+    for start in range(0, keys, 10_000):
+        client.unlink(*[f"{prefix}:{i}" for i in range(start, min(start + 10_000, keys))])
+    return keys / seconds
+
+
+def load_positives(warehouse: Path) -> tuple[sparse.csr_matrix, np.ndarray, np.ndarray]:
+    """Every list entry not merely planned, as a users x anime matrix (+ the id of each index)."""
+    with duckdb.connect(str(warehouse), read_only=True) as connection:
+        frame = connection.execute(
+            """WITH users AS (SELECT user_id, row_number() OVER (ORDER BY user_id) - 1 AS u
+                              FROM (SELECT DISTINCT user_id FROM processed.user_anime)),
+                    anime AS (SELECT anime_id, row_number() OVER (ORDER BY anime_id) - 1 AS a
+                              FROM processed.anime)
+               SELECT u.u::INTEGER AS u, a.a::INTEGER AS a
+               FROM processed.user_anime x
+               JOIN users u USING (user_id) JOIN anime a USING (anime_id)
+               WHERE x.status <> 'plan_to_watch'"""
+        ).df()
+        user_ids = connection.execute(
+            "SELECT DISTINCT user_id FROM processed.user_anime ORDER BY user_id"
+        ).df()["user_id"]
+        anime_ids = connection.execute(
+            "SELECT anime_id FROM processed.anime ORDER BY anime_id"
+        ).df()["anime_id"]
+    shape = (len(user_ids), len(anime_ids))
+    data = np.ones(len(frame), dtype=np.float32)
+    matrix = sparse.csr_matrix((data, (frame["u"].to_numpy(), frame["a"].to_numpy())), shape)
+    matrix.sum_duplicates()
+    matrix.data[:] = 1.0
+    return matrix, user_ids.to_numpy(dtype=object), anime_ids.to_numpy(dtype=np.int64)
+
+
+def candidate_scores(
+    user_vectors: np.ndarray, anime_vectors: np.ndarray, top: np.ndarray, block: int = 8192
+) -> np.ndarray:
+    """The model's score of each retrieved candidate (padding -1 scores as candidate 0)."""
+    out = np.empty(top.shape, dtype=np.float32)
+    for start in range(0, len(top), block):
+        rows = slice(start, start + block)
+        picked = anime_vectors[np.maximum(top[rows], 0)]
+        out[rows] = np.einsum("ud,ukd->uk", user_vectors[rows], picked)
+    return out
+
+
+def _user_recommendations(
+    top: np.ndarray, scores: np.ndarray, user_ids: np.ndarray, anime_ids: np.ndarray, n: int
+) -> pd.DataFrame:
+    """The first ``n`` of each user's top-k as publish's long format."""
+    head, head_scores = top[:, :n], scores[:, :n]
+    keep = head >= 0
+    rows, ranks = np.nonzero(keep)
+    return pd.DataFrame(
+        {
+            "user_id": user_ids[rows],
+            "anime_id": anime_ids[head[keep]],
+            "rank": ranks + 1,
+            "score": head_scores[keep].astype(np.float64),
+        }
+    )
+
+
+def _similar(anime_vectors: np.ndarray, anime_ids: np.ndarray, n: int) -> pd.DataFrame:
+    from animerec_assets.lib.ml.topk import top_k
+
+    unit = anime_vectors / np.maximum(np.linalg.norm(anime_vectors, axis=1, keepdims=True), 1e-9)
+    items = np.arange(len(unit))
+    self_pairs = sparse.identity(len(unit), dtype=np.float32, format="csr")
+    best = top_k(lambda rows: unit[rows] @ unit.T, items, n, exclude=self_pairs)
+    keep = best >= 0
+    rows, ranks = np.nonzero(keep)
+    cosine = np.einsum("ij,ij->i", unit[rows], unit[best[keep]])
+    return pd.DataFrame(
+        {
+            "animeA": anime_ids[rows],
+            "animeB": anime_ids[best[keep]],
+            "rank": ranks + 1,
+            "score": cosine.astype(np.float64),
+        }
+    )
+
+
+def run_scale_bench(
+    users: int,
+    anime: int = 15_000,
+    seed: int = 0,
+    chunk_users: int = 50_000,
+    epochs: int = 1,
+    workdir: Path | None = None,
+    progress: bool = True,
+    mean_list_size: float | None = None,
+) -> ScaleBench:
+    """Run every stage once; the warehouse and Redis live in a temporary ANIMEREC_HOME."""
+    from tqdm import tqdm
+
+    from animerec_assets.bench.inference import matmul_gflops
+    from animerec_assets.lib.redis_conn import connect
+    from mal_replica.landing import write_world_landing
+
+    keep_folder = workdir is not None
+    home = Path(workdir or tempfile.mkdtemp(prefix="animerec-bench-scale-"))
+    home.mkdir(parents=True, exist_ok=True)
+    warehouse = home / "warehouse.duckdb"
+    warehouse.unlink(missing_ok=True)
+    result = ScaleBench(users=users, anime=anime)
+    overrides = {} if mean_list_size is None else {"mean_list_size": mean_list_size}
+    bar = tqdm(total=len(STAGES), desc="bench scale", unit="stage", disable=not progress)
+    client = None
+    try:
+        bar.set_postfix_str("landing")
+        with _stage(result, "landing", lambda: sum(result.counts.values())):
+            with duckdb.connect(str(warehouse)) as connection:
+                summary = write_world_landing(
+                    connection, users, anime, seed=seed, chunk_users=chunk_users, **overrides
+                )
+            result.counts.update({f"landing.{t}": n for t, n in summary.rows.items()})
+        bar.update()
+
+        bar.set_postfix_str("dbt build")
+        landing_rows = sum(result.counts.values())
+        dbt_note: list[str] = []
+        with _stage(result, "dbt", lambda: landing_rows, lambda: dbt_note[0]):
+            _, _, done = timed_dbt_build(warehouse, home / "target")
+            dbt_note.append(f"(rows = landing rows in) {done}")
+        scan_rate, _ = duckdb_scan_rate(warehouse)
+        result.limits["duckdb_scan_rows_per_s"] = scan_rate
+        bar.update()
+
+        bar.set_postfix_str("training")
+        from animerec_assets.lib.ml.tf_env import import_tf
+        from animerec_assets.lib.ml.topk import top_k
+        from animerec_assets.lib.ml.user_anime import RetrievalConfig, train_retrieval
+
+        import_tf()  # the one-off TensorFlow import is not training time
+
+        positives, user_ids, anime_ids = load_positives(warehouse)
+        result.counts["positives"] = int(positives.nnz)
+        config = RetrievalConfig(epochs=epochs, history_length=64)
+        trained = None
+        with _stage(
+            result, "training", lambda: int(positives.nnz) * epochs, lambda: "(rows = pairs)"
+        ):
+            trained = train_retrieval(positives, config)
+        bar.update()
+
+        bar.set_postfix_str("inference")
+        user_vectors = trained.user_vectors.astype(np.float32)
+        anime_vectors = np.ascontiguousarray(trained.anime_vectors.astype(np.float32))
+        n_users = positives.shape[0]
+        with _stage(result, "inference", lambda: n_users, lambda: f"(rows = users, k={TOP_K})"):
+            top = top_k(
+                lambda rows: user_vectors[rows] @ anime_vectors.T,
+                np.arange(n_users),
+                TOP_K,
+                exclude=positives,
+            )
+        inference_seconds = result.stages[-1].seconds
+        result.limits["matmul_gflops"] = matmul_gflops()
+        result.limits["inference_gflops"] = (
+            2 * n_users * len(anime_ids) * anime_vectors.shape[1] / inference_seconds / 1e9
+        )
+        bar.update()
+
+        bar.set_postfix_str("publish")
+        from animerec_assets.lib.serving import publish
+        from animerec_assets.lib.serving.payloads import TOP_N_USER
+
+        scores = candidate_scores(user_vectors, anime_vectors, top[:, :TOP_N_USER])
+        recs = _user_recommendations(top, scores, user_ids, anime_ids, TOP_N_USER)
+        similar = _similar(anime_vectors, anime_ids, TOP_SIMILAR)
+        with duckdb.connect(str(warehouse), read_only=True) as connection:
+            anime_table = connection.execute("SELECT * FROM processed.anime").df()
+        client = connect(None, home / "redis")
+        published: list = []
+        with _stage(result, "publish", lambda: published[0].keys_written, lambda: "(rows = keys)"):
+            published.append(publish(client, recs, similar, anime_table, model_version="scale"))
+        result.limits["publish_keys_per_s"] = published[0].keys_written / result.stages[-1].seconds
+        result.limits["redis_set_per_s"] = redis_set_rate(client)
+        bar.update()
+    finally:
+        bar.close()
+        if client is not None:
+            with contextlib.suppress(Exception):
+                client.shutdown(nosave=True)
+        if not keep_folder:
+            shutil.rmtree(home, ignore_errors=True)
+    return result
