@@ -185,6 +185,8 @@ def demo(
             "DO_NOT_TRACK": "1",
             "GX_ANALYTICS_ENABLED": "false",
             "TF_USE_LEGACY_KERAS": "1",
+            # the servers' subprocesses (dbt, scrapy) come from this environment
+            "PATH": os.pathsep.join([str(BIN), os.environ.get("PATH", "")]),
         }
     )
     env = dict(os.environ)

@@ -31,6 +31,10 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 STARTUP_TIMEOUT_S = 900
 
 
+LOCATION_QUERY = """{ workspaceOrError { ... on Workspace { locationEntries { name
+  locationOrLoadError { __typename ... on PythonError { message } } } } } }"""
+
+
 def _read_until(process: subprocess.Popen, pattern: str, timeout_s: float) -> str:
     """Collect the demo's output until a line matches ``pattern``."""
     seen: list[str] = []
@@ -84,6 +88,11 @@ def demo_run(tmp_path_factory):
             "ui": httpx.get(f"http://127.0.0.1:{ports['ui']}/server_info", timeout=10),
             "app": httpx.get(f"http://127.0.0.1:{ports['app']}/_stcore/health", timeout=10),
             "crawler": httpx.get(f"http://127.0.0.1:{ports['crawler']}/health", timeout=10),
+            "code_location": httpx.post(
+                f"http://127.0.0.1:{ports['ui']}/graphql",
+                json={"query": LOCATION_QUERY},
+                timeout=60,
+            ).json(),
         }
         from animerec_assets.lib.redis_conn import connect
         from animerec_assets.lib.serving import get_freshness, get_recommendations
@@ -116,6 +125,11 @@ def test_demo_prints_where_the_ui_and_the_app_are(demo_run):
     assert demo_run["running"]["ui"].status_code == 200
     assert demo_run["running"]["app"].status_code == 200
     assert demo_run["running"]["crawler"].status_code == 200
+    # The UI's own code server loaded the definitions (not just a webserver that answers).
+    entries = demo_run["running"]["code_location"]["data"]["workspaceOrError"]["locationEntries"]
+    assert [e["locationOrLoadError"]["__typename"] for e in entries] == ["RepositoryLocation"], (
+        entries
+    )
 
 
 def test_demo_publishes_recommendations_the_app_can_read(demo_run):

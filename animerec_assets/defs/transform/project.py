@@ -9,6 +9,7 @@ module calls it when no manifest exists yet.
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -23,9 +24,12 @@ MANIFEST_PATH = DBT_PROJECT_DIR / "target" / "manifest.json"
 
 
 def dbt_executable() -> str:
-    """The venv's dbt (dagster-dbt no longer ships one; PATH may not include the venv)."""
-    beside = Path(sys.executable).with_name("dbt")
-    return str(beside) if beside.exists() else "dbt"
+    """The environment's dbt (dagster-dbt no longer ships one; PATH may not include the venv,
+    and a code server may run under a resolved interpreter path outside the venv)."""
+    for candidate in (Path(sys.prefix) / "bin" / "dbt", Path(sys.executable).with_name("dbt")):
+        if candidate.exists():
+            return str(candidate)
+    return shutil.which("dbt") or "dbt"
 
 
 def dbt_environment(settings: Settings | None = None) -> dict[str, str]:
@@ -39,11 +43,13 @@ def dbt_environment(settings: Settings | None = None) -> dict[str, str]:
 
 def animerec_dbt_project(settings: Settings | None = None) -> DbtProject:
     settings = settings or load_settings()
-    project = DbtProject(
+    # Not ``project.prepare_if_dev()``: under ``dagster dev`` it runs the ``dbt`` found on PATH,
+    # which need not be this environment's. ``prepare_manifest`` runs ours instead.
+    if os.environ.get("DAGSTER_IS_DEV_CLI"):
+        prepare_manifest(settings, force=True)
+    return DbtProject(
         project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR, target=settings.dbt_target
     )
-    project.prepare_if_dev()
-    return project
 
 
 def prepare_manifest(settings: Settings | None = None, *, force: bool = False) -> Path:
