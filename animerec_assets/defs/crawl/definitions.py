@@ -6,5 +6,4 @@ import dagster as dg
 
 from animerec_assets.defs.crawl.assets import crawled_items, landing_tables, scheduled_batch
 
-
 defs = dg.Definitions(assets=[scheduled_batch, crawled_items, landing_tables])
