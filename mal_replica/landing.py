@@ -29,6 +29,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
+from crawler.items import LANDING_COLUMNS
 from mal_replica import text, vocab
 from mal_replica.export import CDN, MAL, SCORE_COLUMNS, single_date
 from mal_replica.world import (
@@ -52,19 +53,8 @@ from mal_replica.world import (
 )
 
 LANDING_SCHEMA = "landing"
-LANDING_TABLES = (
-    "anime",
-    "anime_stats",
-    "anime_pics",
-    "anime_clubs",
-    "anime_relation",
-    "anime_recommendation",
-    "review",
-    "user",
-    "user_anime",
-    "user_history",
-    "user_user",
-)
+# Every table a crawl fills; crawl errors do not happen in a generated world.
+LANDING_TABLES = tuple(table for table in LANDING_COLUMNS if table != "crawl_error")
 DEFAULT_CHUNK_USERS = 50_000
 # MAL's list status codes 0..6 (5 unused) x scores 0..10: one counter cell per anime.
 _STATUS_CODES = 7
