@@ -14,13 +14,23 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
+from functools import cached_property
 from typing import Any
 
 import numpy as np
 import pandas as pd
+from scipy import sparse
 
 from animerec_assets.lib.ml.baselines import EASE
 from animerec_assets.lib.ml.data import Encoded, encode, pairs_matrix
+from animerec_assets.lib.ml.explain import (
+    PairWeights,
+    cosine_pair_weights,
+    dense_pair_weights,
+    explain_pairs,
+    explain_ranked,
+    liked_matrix,
+)
 from animerec_assets.lib.ml.metrics import evaluate_hits, evaluate_top_k, lookup
 from animerec_assets.lib.ml.ranking import RankingConfig, RankingLoss, TrainedRanker, train_ranker
 from animerec_assets.lib.ml.split import holdout_split
@@ -97,6 +107,33 @@ class CandidateGenerator:
 
     def candidates(self, users: np.ndarray, k: int) -> np.ndarray:
         return top_k(self.fused_score, users, k, exclude=self.encoded.seen)
+
+    def pair_weights(self) -> PairWeights:
+        """How much liking anime i points to anime j: EASE's B[i, j] (the item-item part of
+        the candidate score) when EASE was fit, else the cosine of the TFRS anime vectors."""
+        if self.ease is not None:
+            return dense_pair_weights(self.ease.weights)
+        return cosine_pair_weights(self.retrieval.anime_vectors)
+
+    @cached_property
+    def liked(self) -> sparse.csr_matrix:
+        """The users' positives weighted by their own score (what a reason may be)."""
+        return liked_matrix(self.encoded.scores, self.encoded.positives)
+
+    def reasons(self, users: np.ndarray, ranked: np.ndarray) -> np.ndarray:
+        """[users, k] anime index of the user's own positive that best explains each ranked
+        anime (-1: no positive relates, or padding); see :mod:`animerec_assets.lib.ml.explain`."""
+        return explain_ranked(self.liked, users, ranked, self.pair_weights())
+
+    def reason_column(
+        self, user_ids: np.ndarray | pd.Series, anime_ids: np.ndarray | pd.Series
+    ) -> pd.arrays.IntegerArray:
+        """``reason_anime_id`` for the rows of a long (user_id, anime_id) table, e.g. the
+        candidate or ranked tables of the ML assets (NA: no reason, or an unknown id)."""
+        users = self.encoded.user_index(np.asarray(user_ids, dtype=object))
+        anime = self.encoded.anime_index(np.asarray(anime_ids))
+        found = explain_pairs(self.liked, users, anime, self.pair_weights())
+        return reason_ids(self.encoded, found)
 
     def features(self, users: np.ndarray, candidates: np.ndarray) -> np.ndarray:
         """[users, k, len(FEATURES)] ranking features for each user's candidate list."""
@@ -184,14 +221,22 @@ class UserAnimeRecommender:
         )
         users = users[users >= 0]
         _, ranked, scores = self.recommend_indices(users)
-        return ranked_table(self.encoded, users, ranked, scores)
+        reasons = self.generator.reasons(users, ranked)
+        return ranked_table(self.encoded, users, ranked, scores, reasons)
 
 
 def ranked_table(
-    encoded: Encoded, users: np.ndarray, ranked: np.ndarray, scores: np.ndarray
+    encoded: Encoded,
+    users: np.ndarray,
+    ranked: np.ndarray,
+    scores: np.ndarray,
+    reasons: np.ndarray | None = None,
 ) -> pd.DataFrame:
+    """Long table user_id, anime_id, rank, score and, with ``reasons`` ([users, k] anime
+    indices, -1 = none), a nullable integer ``reason_anime_id`` the app shows as "Because you
+    liked X"."""
     rows, ranks = np.nonzero(ranked >= 0)
-    return pd.DataFrame(
+    table = pd.DataFrame(
         {
             "user_id": encoded.user_ids[users[rows]],
             "anime_id": encoded.anime_ids[ranked[rows, ranks]],
@@ -199,6 +244,18 @@ def ranked_table(
             "score": scores[rows, ranks].astype(np.float64),
         }
     )
+    if reasons is not None:
+        table["reason_anime_id"] = reason_ids(encoded, reasons[rows, ranks])
+    return table
+
+
+def reason_ids(encoded: Encoded, reasons: np.ndarray) -> pd.arrays.IntegerArray:
+    """Reason anime indices (-1 = none) as MAL anime ids, nullable Int64 (NA = none)."""
+    reasons = np.asarray(reasons, dtype=np.int64)
+    has = reasons >= 0
+    values = np.zeros(len(reasons), dtype=np.int64)
+    values[has] = encoded.anime_ids[reasons[has]]
+    return pd.arrays.IntegerArray(values, ~has)
 
 
 @dataclass

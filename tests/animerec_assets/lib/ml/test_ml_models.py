@@ -99,7 +99,21 @@ def test_user_pipeline_ranks_unseen_anime_of_the_users_cluster(world) -> None:
     assert {"candidates", "mse", "listmle"} <= set(recommender.validation)
     assert recommender.ease_weight in TINY_USER.ease_weights
     table = recommender.recommend()
-    assert list(table.columns) == ["user_id", "anime_id", "rank", "score"]
+    assert list(table.columns) == ["user_id", "anime_id", "rank", "score", "reason_anime_id"]
+    # every reason is one of the user's own positives, never the recommended anime itself
+    explained = table.dropna(subset=["reason_anime_id"])
+    assert len(explained) > 0.9 * len(table)
+    liked = user_anime[user_anime["score"] >= 7]
+    own = explained.merge(
+        liked, left_on=["user_id", "reason_anime_id"], right_on=["user_id", "anime_id"]
+    )
+    assert len(own) == len(explained)
+    assert (explained["reason_anime_id"] != explained["anime_id"]).all()
+    top = explained[explained["rank"] <= 5]  # the clusters: a top pick is explained from within
+    same = np.vectorize(cluster_of_anime)(top["anime_id"].to_numpy()) == np.vectorize(
+        cluster_of_anime
+    )(top["reason_anime_id"].to_numpy(dtype=np.int64))
+    assert same.mean() > 0.8
     assert (table.groupby("user_id")["score"].diff().dropna() <= 0).all()
     assert table.groupby("user_id")["rank"].max().eq(40).all()
     seen = user_anime.merge(table, on=["user_id", "anime_id"])
