@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 from pydantic import Field
 
+from animerec_assets.deploy_tags import TRAINING_OP_TAGS
 from animerec_assets.resources import ArtifactStoreResource
 
 USER_ANIME = dg.AssetKey(["processed", "user_anime"])
@@ -189,6 +190,7 @@ def publish(artifacts: ArtifactStoreResource, kind: str, folder: Path, metadata:
     ins={"user_anime": dg.AssetIn(key=USER_ANIME)},
     group_name="ml",
     pool="duckdb",
+    op_tags=TRAINING_OP_TAGS,
 )
 def user_anime_retrieval(
     context: dg.AssetExecutionContext,
@@ -245,6 +247,7 @@ def user_anime_retrieval(
     group_name="ml",
     kinds=KINDS,
     pool="duckdb",
+    op_tags=TRAINING_OP_TAGS,
     description="Every user's 300 candidates re-ranked by the better of the pointwise (MSE) and "
     "listwise (ListMLE) rankers on validation (or left in candidate order if neither helps).",
 )
@@ -324,6 +327,7 @@ def user_anime_ranked(
     group_name="ml",
     kinds=KINDS,
     pool="duckdb",
+    op_tags=TRAINING_OP_TAGS,
     description="For every anime, 300 anime to watch next: pairs from related anime, MAL "
     "recommendations, genre similarity and co-completion -> TFRS retrieval -> pairwise ranking.",
 )
@@ -376,6 +380,7 @@ def anime_anime_ranked(
     group_name="ml",
     kinds=KINDS,
     pool="duckdb",
+    op_tags=TRAINING_OP_TAGS,
     description="Recall@20, NDCG@20, Recall@300 and top-20 coverage of every model stage and "
     "baseline under the hold-out protocol (docs: shared mal2020 README).",
 )
