@@ -6,6 +6,10 @@
 - ``crawl_queue_sensor``: in production the hour's crawl runs on queue workers; when the queue
   has drained it loads what they wrote into landing, and it reports the backlog meanwhile.
 - Freshness: processed tables are expected to be refreshed within a few hours.
+- Executors: locally every job runs on the default (multiprocess) executor; in production
+  the model job trains off the Dagster host, one Kubernetes pod per step
+  (``dagster_k8s.k8s_job_executor``, pods sized by the ML assets' op tags), and its runs
+  carry the ``animerec/workload=training`` tag the run queue limits to one at a time.
 
 Automation starts RUNNING: a local ``make demo`` keeps crawling the replica while it serves.
 """
@@ -16,6 +20,9 @@ from datetime import timedelta
 from typing import Any
 
 import dagster as dg
+
+from animerec_assets.deploy_tags import TRAINING_RUN_TAGS
+from animerec_assets.settings import Environment, load_settings
 
 CRAWL_SELECTION = dg.AssetSelection.groups("crawl", "landing")
 TRANSFORM_SELECTION = dg.AssetSelection.groups("staging", "processed")
@@ -34,11 +41,30 @@ transform_job = dg.define_asset_job(
     selection=TRANSFORM_SELECTION,
     description="dbt staging and processed models with their tests and the quality gates.",
 )
-model_job = dg.define_asset_job(
-    "model_job",
-    selection=MODEL_SELECTION,
-    description="Train, evaluate, publish recommendations to Redis, export the dataset.",
-)
+
+
+def model_executor(env: Environment) -> dg.ExecutorDefinition | None:
+    """Production trains off the Dagster host: every step in its own Kubernetes pod, sized by
+    its ``dagster-k8s/config`` op tags. ``None`` keeps the default executor (local)."""
+    if env == "prod":
+        from dagster_k8s import k8s_job_executor
+
+        return k8s_job_executor
+    return None
+
+
+def model_job_for(env: Environment) -> dg.UnresolvedAssetJobDefinition:
+    """The model job with the executor of ``env``."""
+    return dg.define_asset_job(
+        "model_job",
+        selection=MODEL_SELECTION,
+        description="Train, evaluate, publish recommendations to Redis, export the dataset.",
+        executor_def=model_executor(env),
+        tags=TRAINING_RUN_TAGS,
+    )
+
+
+model_job = model_job_for(load_settings().env)
 
 hourly_crawl_schedule = dg.build_schedule_from_partitioned_job(
     crawl_job, default_status=dg.DefaultScheduleStatus.RUNNING
