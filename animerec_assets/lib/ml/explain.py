@@ -128,23 +128,23 @@ def _explain_chunk(
     total = int(cost.sum())
     if total == 0:
         return out
-    # one row per (query, liked item of the query's user), grouped by query
-    query = np.repeat(np.arange(len(users)), cost)
+    # one row per (query, liked item of the query's user), the rows of a query side by side
     first = np.cumsum(cost) - cost  # each query's first row
-    position = indptr[np.maximum(users, 0)][query] + (np.arange(total) - first[query])
+    position = np.repeat(indptr[np.maximum(users, 0)] - first, cost) + np.arange(total)
     liked_item = liked.indices[position].astype(np.int64)
-    target = items[query]
-    weight = np.asarray(pair_weights(liked_item, target), dtype=np.float64)
+    target = np.repeat(items, cost)
+    weight = np.asarray(pair_weights(liked_item, target), dtype=np.float32)
     if weight.shape != liked_item.shape:
         raise ValueError(f"pair_weights returned shape {weight.shape}, expected {(total,)}")
-    value = liked.data[position] * weight
+    value = liked.data[position].astype(np.float32) * weight
     value[~np.isfinite(value) | (liked_item == target)] = -np.inf
     has_rows = np.flatnonzero(cost > 0)
     starts = first[has_rows]
     best = np.maximum.reduceat(value, starts)
-    is_best = value == np.repeat(best, cost[has_rows])
-    row = np.minimum.reduceat(np.where(is_best, np.arange(total), total), starts)
-    out[has_rows] = np.where(best > 0, liked_item[np.minimum(row, total - 1)], NO_REASON)
+    # every query has a row equal to its max: the first such row at or after its start
+    best_rows = np.flatnonzero(value == np.repeat(best, cost[has_rows]))
+    row = best_rows[np.searchsorted(best_rows, starts)]
+    out[has_rows] = np.where(best > 0, liked_item[row], NO_REASON)
     return out
 
 
