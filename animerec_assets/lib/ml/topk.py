@@ -20,6 +20,8 @@ with every finite column.
 
 from __future__ import annotations
 
+import os
+import queue
 from collections.abc import Callable
 
 import numba
@@ -115,6 +117,29 @@ def _top_k_row(
         out[j] = -1
 
 
+@numba.njit(boundscheck=False, nogil=True)
+def _top_k_row_range(
+    scores: np.ndarray,
+    exclude_indptr: np.ndarray,
+    exclude_indices: np.ndarray,
+    sample_columns: np.ndarray,
+    sample_rank: int,
+    out: np.ndarray,
+    first: int,
+    stop: int,
+) -> None:
+    """Rows ``first:stop`` on the calling thread (scratch space allocated once)."""
+    n_columns = scores.shape[1]
+    sample = np.empty(max(sample_columns.shape[0], 1), np.uint32)
+    columns = np.empty(n_columns, np.int32)
+    keys = np.empty(n_columns, np.uint64)
+    for i in range(first, stop):
+        row = scores[i]
+        for p in range(exclude_indptr[i], exclude_indptr[i + 1]):
+            row[exclude_indices[p]] = -np.inf
+        _top_k_row(row, sample_columns, sample_rank, sample, columns, keys, out[i])
+
+
 @numba.njit(parallel=True, boundscheck=False)
 def _top_k_rows(
     scores: np.ndarray,
@@ -124,18 +149,19 @@ def _top_k_rows(
     sample_rank: int,
     out: np.ndarray,
 ) -> None:
-    n_rows, n_columns = scores.shape
+    n_rows = scores.shape[0]
     n_chunks = min(n_rows, 4 * numba.get_num_threads())
     for chunk in numba.prange(n_chunks):
-        # scratch space once per chunk of rows, not per row
-        sample = np.empty(max(sample_columns.shape[0], 1), np.uint32)
-        columns = np.empty(n_columns, np.int32)
-        keys = np.empty(n_columns, np.uint64)
-        for i in range(chunk * n_rows // n_chunks, (chunk + 1) * n_rows // n_chunks):
-            row = scores[i]
-            for p in range(exclude_indptr[i], exclude_indptr[i + 1]):
-                row[exclude_indices[p]] = -np.inf
-            _top_k_row(row, sample_columns, sample_rank, sample, columns, keys, out[i])
+        _top_k_row_range(
+            scores,
+            exclude_indptr,
+            exclude_indices,
+            sample_columns,
+            sample_rank,
+            out,
+            chunk * n_rows // n_chunks,
+            (chunk + 1) * n_rows // n_chunks,
+        )
 
 
 def sample_plan(n_items: int, k: int, seed: int = 0) -> tuple[np.ndarray, int]:
@@ -210,6 +236,10 @@ def top_k(
     return out
 
 
+def _csr_arrays(matrix: sparse.csr_matrix) -> tuple[np.ndarray, np.ndarray]:
+    return matrix.indptr.astype(np.int64, copy=False), matrix.indices.astype(np.int64, copy=False)
+
+
 def top_k_dot(
     user_vectors: np.ndarray,
     item_vectors: np.ndarray,
@@ -217,27 +247,54 @@ def top_k_dot(
     exclude: sparse.csr_matrix | None = None,
     block_size: int = 256,
     progress: Callable[[int], None] | None = None,
+    workers: int | None = None,
 ) -> np.ndarray:
     """Top-``k`` items by dot product for every row of ``user_vectors`` (row i excludes
     ``exclude[i]``).
 
-    Blocks are small enough that a block of scores stays in the CPU cache, and the score
-    buffer is reused, so the matmul runs near its at-shape rate and nothing is page-faulted.
+    Each worker thread takes a block of users at a time: a single-threaded BLAS matmul into
+    its own reused, cache-sized score buffer, then the selection kernel on the same thread
+    (no GIL held by either). One thread per core, so BLAS threads and kernel threads never
+    fight over the cores, and nothing is page-faulted.
     """
+    from concurrent.futures import ThreadPoolExecutor
+
+    from threadpoolctl import threadpool_limits
+
     users = np.ascontiguousarray(user_vectors, dtype=np.float32)
     items_t = np.ascontiguousarray(np.asarray(item_vectors, dtype=np.float32).T)
     n_users, n_items = len(users), items_t.shape[1]
     k_eff = min(k, n_items)
     out = np.full((n_users, k), -1, dtype=np.int64)
-    buffer = np.empty((block_size, n_items), dtype=np.float32)
-    plan = sample_plan(n_items, k_eff)
-    empty = sparse.csr_matrix((block_size, n_items), dtype=np.float32)
-    for start in range(0, n_users, block_size):
+    columns, rank = sample_plan(n_items, k_eff)
+    if exclude is None:
+        exclude = sparse.csr_matrix((n_users, n_items), dtype=np.float32)
+    indptr, indices = _csr_arrays(exclude)
+    workers = workers or os.cpu_count() or 1
+    buffers = queue.SimpleQueue()
+    for _ in range(workers):
+        buffers.put(np.empty((block_size, n_items), dtype=np.float32))
+    selected = np.empty((n_users, k_eff), dtype=np.int64)
+
+    def run_block(start: int) -> int:
         stop = min(start + block_size, n_users)
-        scores = buffer[: stop - start]
-        np.matmul(users[start:stop], items_t, out=scores)
-        block_exclude = exclude[start:stop] if exclude is not None else empty[: stop - start]
-        out[start:stop, :k_eff] = top_k_block(scores, k_eff, block_exclude, plan)
-        if progress is not None:
-            progress(stop - start)
+        buffer = buffers.get()
+        try:
+            scores = buffer[: stop - start]
+            np.matmul(users[start:stop], items_t, out=scores)
+            block_indptr = indptr[start : stop + 1] - indptr[start]
+            block_indices = indices[indptr[start] : indptr[stop]]
+            _top_k_row_range(
+                scores, block_indptr, block_indices, columns, rank, selected[start:stop],
+                0, stop - start,
+            )  # fmt: skip
+        finally:
+            buffers.put(buffer)
+        return stop - start
+
+    with threadpool_limits(limits=1, user_api="blas"), ThreadPoolExecutor(workers) as pool:
+        for done in pool.map(run_block, range(0, n_users, block_size)):
+            if progress is not None:
+                progress(done)
+    out[:, :k_eff] = selected
     return out
