@@ -31,7 +31,13 @@ def test_scale_bench_runs_every_stage(tmp_path) -> None:
     assert 250 < by_name["inference"].rows <= 300  # users with an empty list get none
     assert by_name["publish"].rows > by_name["inference"].rows  # user + anime + similar keys
     ratios = result.ratios()
-    assert set(ratios) == {"dbt_vs_duckdb_scan", "inference_vs_matmul", "publish_vs_redis_set"}
+    assert set(ratios) == {
+        "dbt_vs_duckdb_scan",
+        "inference_vs_matmul_peak",
+        "inference_vs_matmul_at_shape",
+        "publish_vs_redis_set",
+        "publish_write_vs_redis_set",
+    }
     assert all(value > 0 for value in ratios.values())
     as_json = json.loads(result.report(as_json=True))
     assert as_json["users"] == 300 and len(as_json["stages"]) == len(STAGES)
