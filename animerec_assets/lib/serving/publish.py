@@ -5,7 +5,8 @@ The sequence (key layout in ``keys.py``) is what makes a publish safe to kill at
 1. take the publish lock (``SET NX PX``; a dead publisher's lock simply expires),
 2. remove debris: every registered version that is neither current nor previous,
 3. register the new version as ``writing``, then write it in pipelined batches (``MSET``,
-   ``HSET``, ``ZADD`` of prepared payloads; one round trip per batch, never per row),
+   ``HSET``, ``ZADD`` of prepared payloads, each batch encoded in the Redis protocol by Arrow
+   kernels, ``resp.py``; one round trip per batch, never per row),
 4. write its ``meta`` hash last, then one Lua script checks that we still hold the lock and
    moves ``current`` -> ``previous`` and the new version -> ``current`` in one atomic step,
 5. ``UNLINK`` versions older than the previous one, in batches, and release the lock.
@@ -36,6 +37,7 @@ from animerec_assets.lib.serving.keys import (
     user_suffix,
 )
 from animerec_assets.lib.serving.payloads import Payloads, prepare_payloads
+from animerec_assets.lib.serving.resp import command_batches
 
 DEFAULT_BATCH_SIZE = 2_000
 DEFAULT_LOCK_TTL_S = 60.0
@@ -205,46 +207,55 @@ class _Writer:
         self.lock_ttl_ms = lock_ttl_ms
         self.on_progress = on_progress
         self.keys_written = 0
-        self.refresh_lock = client.register_script(_REFRESH_LOCK)
+        self.refresh_sha = client.script_load(_REFRESH_LOCK)
 
-    def _send(self, stage: str, done: int, total: int, *command: object) -> None:
-        """One round trip: the batch's write command plus the lock refresh."""
-        pipe = self.client.pipeline(transaction=False)
-        pipe.execute_command(*command)
-        self.refresh_lock(
-            keys=[self.layout.publish_lock], args=[self.version, self.lock_ttl_ms], client=pipe
-        )
-        _, still_ours = pipe.execute()
+    def _send(self, stage: str, done: int, total: int, command: bytes) -> None:
+        """One round trip: a RESP-encoded batch command plus the lock refresh (EVALSHA)."""
+        connection = self.client.connection_pool.get_connection()
+        try:
+            refresh_command = connection.pack_command(
+                "EVALSHA", self.refresh_sha, 1, self.layout.publish_lock, self.version,
+                self.lock_ttl_ms,
+            )  # fmt: skip
+            connection.send_packed_command([command, *refresh_command])
+            write_error = None
+            try:
+                connection.read_response()
+            except redis.ResponseError as error:
+                write_error = error
+            still_ours = connection.read_response()
+        except BaseException:
+            # the connection's state is unknown: never hand it back half-read
+            connection.disconnect()
+            raise
+        finally:
+            self.client.connection_pool.release(connection)
+        if write_error is not None:
+            raise PublishError(f"redis refused a {stage} batch: {write_error}")
         if not still_ours:
             raise PublishError("the publish lock expired while writing; aborting this publish")
         if self.on_progress is not None:
             self.on_progress(stage, done, total)
 
+    def _batches(self, stage: str, head: list[str], columns: list) -> None:
+        total, done = len(columns[0]), 0
+        for size, command in command_batches(head, columns, self.batch_size):
+            done += size
+            self._send(stage, done, total, command)
+
     def strings(self, stage: str, keys: np.ndarray, values: np.ndarray) -> None:
-        total = len(keys)
-        for part in _chunks(total, self.batch_size):
-            flat: list[str] = [None] * (2 * (part.stop - part.start))  # type: ignore[list-item]
-            flat[0::2] = keys[part].tolist()
-            flat[1::2] = values[part].tolist()
-            self._send(stage, part.stop, total, "MSET", *flat)
-            self.keys_written += part.stop - part.start
+        self._batches(stage, ["MSET"], [keys, values])
+        self.keys_written += len(keys)
 
     def hash(self, stage: str, key: str, fields: np.ndarray, values: np.ndarray) -> None:
-        total = len(fields)
-        for part in _chunks(total, self.batch_size):
-            flat: list[str] = [None] * (2 * (part.stop - part.start))  # type: ignore[list-item]
-            flat[0::2] = fields[part].tolist()
-            flat[1::2] = values[part].tolist()
-            self._send(stage, part.stop, total, "HSET", key, *flat)
-        self.keys_written += 1 if total else 0
+        self._batches(stage, ["HSET", key], [fields, values])
+        self.keys_written += 1 if len(fields) else 0
 
     def sorted_set(self, stage: str, key: str, members: np.ndarray) -> None:
-        total = len(members)
-        for part in _chunks(total, self.batch_size):
-            flat: list[object] = [0] * (2 * (part.stop - part.start))
-            flat[1::2] = members[part].tolist()
-            self._send(stage, part.stop, total, "ZADD", key, *flat)
-        self.keys_written += 1 if total else 0
+        scores = np.zeros(len(members), dtype=object)
+        scores[:] = "0"
+        self._batches(stage, ["ZADD", key], [scores, members])
+        self.keys_written += 1 if len(members) else 0
 
 
 def _prefixed(namespace: str, suffixes: pd.Series) -> np.ndarray:
