@@ -180,7 +180,12 @@ class PeakMemory:
 
 def timed_dbt_build(warehouse: Path, target_path: Path) -> tuple[float, int, str]:
     """Run dbt build; returns (wall seconds, peak RSS bytes of dbt's tree, last output line)."""
-    env = {**os.environ, "DO_NOT_TRACK": "1", "ANIMEREC_DUCKDB_PATH": str(warehouse)}
+    env = {
+        "ANIMEREC_DUCKDB_MEMORY_LIMIT": "8GB",
+        **os.environ,
+        "DO_NOT_TRACK": "1",
+        "ANIMEREC_DUCKDB_PATH": str(warehouse),
+    }
     command = [
         dbt_executable(),
         "build",

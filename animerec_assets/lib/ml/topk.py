@@ -274,7 +274,7 @@ def top_k_dot(
     buffers = queue.SimpleQueue()
     for _ in range(workers):
         buffers.put(np.empty((block_size, n_items), dtype=np.float32))
-    selected = np.empty((n_users, k_eff), dtype=np.int64)
+    selected = out if k_eff == k else np.empty((n_users, k_eff), dtype=np.int64)
 
     def run_block(start: int) -> int:
         stop = min(start + block_size, n_users)
@@ -296,5 +296,6 @@ def top_k_dot(
         for done in pool.map(run_block, range(0, n_users, block_size)):
             if progress is not None:
                 progress(done)
-    out[:, :k_eff] = selected
+    if selected is not out:
+        out[:, :k_eff] = selected
     return out
