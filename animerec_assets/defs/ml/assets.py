@@ -139,7 +139,7 @@ def frame_to_lists(frame: pd.DataFrame):
 
 def candidate_frame(generator, k: int, log) -> pd.DataFrame:
     """Top-k candidates of every user with their ranking features, one block of users at a time."""
-    from animerec_assets.lib.ml.user_pipeline import FEATURES
+    from animerec_assets.lib.ml.user_pipeline import FEATURES, reason_ids
 
     encoded = generator.encoded
     parts = []
@@ -148,6 +148,7 @@ def candidate_frame(generator, k: int, log) -> pd.DataFrame:
         users = np.arange(start, min(start + block, encoded.n_users))
         candidates = generator.candidates(users, k)
         features = generator.features(users, candidates)
+        reasons = generator.reasons(users, candidates)
         rows, positions = np.nonzero(candidates >= 0)
         part = pd.DataFrame(
             {
@@ -155,6 +156,7 @@ def candidate_frame(generator, k: int, log) -> pd.DataFrame:
                 "anime_id": encoded.anime_ids[candidates[rows, positions]],
                 "rank": (positions + 1).astype(np.int32),
                 "score": features[rows, positions, FEATURES.index("fused_score")].astype(float),
+                "reason_anime_id": reason_ids(encoded, reasons[rows, positions]),
             }
         )
         for index, name in enumerate(FEATURES):
@@ -272,7 +274,7 @@ def user_anime_ranked(
     rankers, chosen, validation = fit_rankers(
         lists, len(catalogue), user_anime_config(config), log=context.log.info
     )
-    ranked = candidates[["user_id", "anime_id", "rank", "score"]].copy()
+    ranked = candidates[["user_id", "anime_id", "rank", "score", "reason_anime_id"]].copy()
     if chosen != "candidates":
         table, _ = frame_to_lists(
             candidates.assign(
@@ -296,6 +298,11 @@ def user_anime_ranked(
                 "score": best_scores[rows, positions].astype(float),
             }
         )
+        ranked = ranked.merge(
+            candidates[["user_id", "anime_id", "reason_anime_id"]],
+            on=["user_id", "anime_id"],
+            how="left",
+        )
     with tempfile.TemporaryDirectory() as folder:
         saved = save_rankers(rankers, chosen, Path(folder))
         np.save(Path(folder) / "anime_ids.npy", catalogue)
@@ -312,6 +319,9 @@ def user_anime_ranked(
             **{f"validation_ndcg@20_{name}": float(m["ndcg@20"]) for name, m in validation.items()},
             "users": int(ranked["user_id"].nunique()),
             "rows": len(ranked),
+            "explained_share": float(ranked["reason_anime_id"].notna().mean())
+            if len(ranked)
+            else 0.0,
             "seconds": round(time.monotonic() - started, 1),
         },
     )

@@ -91,6 +91,16 @@ def test_ml_assets_materialize_publish_artifacts_and_pass_the_gate(tmp_path: Pat
         summary = con.execute("select * from ml.evaluation").df()
     assert {"user_id", "anime_id", "rank", "score"} <= set(ranked.columns)
     assert ranked.groupby("user_id")["rank"].max().eq(30).all()
+    assert pd.api.types.is_integer_dtype(ranked["reason_anime_id"])  # Int64 when NULLs
+    assert ranked["reason_anime_id"].notna().mean() > 0.9
+    assert (ranked["reason_anime_id"] != ranked["anime_id"]).all()
+    user_anime = make_world()[0]
+    own = ranked.dropna(subset=["reason_anime_id"]).merge(
+        user_anime[user_anime["score"] >= 7],
+        left_on=["user_id", "reason_anime_id"],
+        right_on=["user_id", "anime_id"],
+    )
+    assert len(own) == ranked["reason_anime_id"].notna().sum()
     assert {"animeA", "animeB", "rank", "score"} <= set(similar.columns)
     assert "user_anime final" in set(summary["model"])
     store = ArtifactStore(str(tmp_path / "artifacts"))
