@@ -114,7 +114,9 @@ def inference_bench(
 def dbt_bench(
     users: int = typer.Option(100_000, "--users", help="Users (profiles) in landing."),
     anime: int = typer.Option(15_000, "--anime", help="Anime in landing."),
-    entries_per_user: int = typer.Option(100, "--entries-per-user", help="List entries each."),
+    mean_list_size: float = typer.Option(
+        60.0, "--mean-list-size", min=1.0, help="Mean list entries per user."
+    ),
     workdir: str = typer.Option("", "--workdir", help="Where the warehouse goes (default: tmp)."),
 ) -> None:
     """Wall time and peak memory of dbt build landing → processed on a generated world."""
@@ -122,7 +124,7 @@ def dbt_bench(
 
     from animerec_assets.bench.dbt_build import run_dbt_bench
 
-    typer.echo(run_dbt_bench(users, anime, entries_per_user, Path(workdir) if workdir else None))
+    typer.echo(run_dbt_bench(users, anime, mean_list_size, Path(workdir) if workdir else None))
 
 
 @app.command("crawl")
