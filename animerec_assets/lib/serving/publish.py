@@ -209,39 +209,50 @@ class _Writer:
         self.keys_written = 0
         self.refresh_sha = client.script_load(_REFRESH_LOCK)
 
-    def _send(self, stage: str, done: int, total: int, command: bytes) -> None:
-        """One round trip: a RESP-encoded batch command plus the lock refresh (EVALSHA)."""
+    def _batches(self, stage: str, head: list[str], columns: list) -> None:
+        """Send RESP-encoded batches, each followed by the lock refresh (EVALSHA), keeping
+        one batch in flight: batch n+1 travels while Redis still stores batch n."""
+        total = len(columns[0])
         connection = self.client.connection_pool.get_connection()
-        try:
-            refresh_command = connection.pack_command(
+        refresh = b"".join(
+            bytes(part)
+            for part in connection.pack_command(
                 "EVALSHA", self.refresh_sha, 1, self.layout.publish_lock, self.version,
                 self.lock_ttl_ms,
-            )  # fmt: skip
-            connection.send_packed_command([command, *refresh_command])
-            write_error = None
-            try:
-                connection.read_response()
-            except redis.ResponseError as error:
-                write_error = error
-            still_ours = connection.read_response()
+            )
+        )  # fmt: skip
+        in_flight: list[int] = []  # rows done once each sent batch is acknowledged
+        try:
+            done = 0
+            for size, command in command_batches(head, columns, self.batch_size):
+                done += size
+                connection.send_packed_command([command, refresh])
+                in_flight.append(done)
+                if len(in_flight) > 1:
+                    self._acknowledge(connection, stage, in_flight.pop(0), total)
+            while in_flight:
+                self._acknowledge(connection, stage, in_flight.pop(0), total)
         except BaseException:
-            # the connection's state is unknown: never hand it back half-read
+            # replies may be left unread: never hand this connection back to the pool as is
             connection.disconnect()
             raise
         finally:
             self.client.connection_pool.release(connection)
+
+    def _acknowledge(self, connection, stage: str, done: int, total: int) -> None:
+        """Read one batch's two replies: the write's and the lock refresh's."""
+        write_error = None
+        try:
+            connection.read_response()
+        except redis.ResponseError as error:
+            write_error = error
+        still_ours = connection.read_response()
         if write_error is not None:
             raise PublishError(f"redis refused a {stage} batch: {write_error}")
         if not still_ours:
             raise PublishError("the publish lock expired while writing; aborting this publish")
         if self.on_progress is not None:
             self.on_progress(stage, done, total)
-
-    def _batches(self, stage: str, head: list[str], columns: list) -> None:
-        total, done = len(columns[0]), 0
-        for size, command in command_batches(head, columns, self.batch_size):
-            done += size
-            self._send(stage, done, total, command)
 
     def strings(self, stage: str, keys: np.ndarray, values: np.ndarray) -> None:
         self._batches(stage, ["MSET"], [keys, values])
