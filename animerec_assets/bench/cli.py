@@ -158,13 +158,16 @@ def scale_bench(
         "", "--workdir", help="Keep warehouse + Redis here (default: tmp)."
     ),
     as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
+    chart: str = typer.Option("", "--chart", help="Also write a PNG chart of the stages here."),
 ) -> None:
     """landing → dbt → training → top-300 → Redis: time, rows/s, peak memory, machine ratios."""
     from pathlib import Path
 
-    from animerec_assets.bench.scale import run_scale_bench
+    from animerec_assets.bench.scale import chart_png, run_scale_bench
 
     result = run_scale_bench(
         users, anime, seed, chunk_users, epochs, Path(workdir) if workdir else None
     )
     typer.echo(result.report(as_json))
+    if chart:
+        Path(chart).write_bytes(chart_png(result))

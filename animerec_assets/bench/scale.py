@@ -118,6 +118,45 @@ class ScaleBench:
         return "\n".join(lines)
 
 
+def chart_png(result: ScaleBench) -> bytes:
+    """Two panels, PNG: seconds per stage (peak memory on each bar), and each measured
+    achieved/limit ratio against the 0.5 target line."""
+    import io
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    figure, (times, ratios) = plt.subplots(1, 2, figsize=(12, 4.5), dpi=100)
+    names = [stage.name for stage in result.stages]
+    seconds = [stage.seconds for stage in result.stages]
+    bars = times.barh(names, seconds, color="#4c72b0")
+    for bar, stage in zip(bars, result.stages, strict=True):
+        times.annotate(
+            f" {stage.seconds:,.0f} s, {stage.peak_bytes / 2**30:.1f} GiB",
+            (bar.get_width(), bar.get_y() + bar.get_height() / 2),
+            va="center",
+        )
+    times.invert_yaxis()
+    times.set_xlim(0, max(seconds, default=1) * 1.45)
+    times.set_xlabel("wall seconds (label: peak memory with children)")
+    total = sum(seconds)
+    times.set_title(f"{result.users:,} users: {total / 60:.1f} min end to end")
+    measured = result.ratios()
+    ratios.barh(list(measured), list(measured.values()), color="#55a868")
+    ratios.axvline(0.5, color="#c44e52", linestyle="--", label="target 0.5")
+    ratios.invert_yaxis()
+    ratios.set_xlabel("achieved / machine limit (same run)")
+    ratios.set_title("against this machine's own limits")
+    ratios.legend(loc="lower right")
+    figure.tight_layout()
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png")
+    plt.close(figure)
+    return buffer.getvalue()
+
+
 @contextlib.contextmanager
 def _stage(
     result: ScaleBench, name: str, rows: Callable[[], int], note: Callable[[], str] = lambda: ""

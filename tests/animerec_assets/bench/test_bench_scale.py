@@ -7,7 +7,7 @@ import json
 import numpy as np
 import pytest
 
-from animerec_assets.bench.scale import STAGES, candidate_scores, run_scale_bench
+from animerec_assets.bench.scale import STAGES, candidate_scores, chart_png, run_scale_bench
 
 
 def test_candidate_scores_are_the_dot_products() -> None:
@@ -42,3 +42,4 @@ def test_scale_bench_runs_every_stage(tmp_path) -> None:
     as_json = json.loads(result.report(as_json=True))
     assert as_json["users"] == 300 and len(as_json["stages"]) == len(STAGES)
     assert "publish" in result.report()
+    assert chart_png(result).startswith(b"\x89PNG")
