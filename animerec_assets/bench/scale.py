@@ -121,12 +121,9 @@ class ScaleBench:
 def chart_png(result: ScaleBench) -> bytes:
     """Two panels, PNG: seconds per stage (peak memory on each bar), and each measured
     achieved/limit ratio against the 0.5 target line."""
-    import io
+    from animerec_assets.lib.charts import figure_png, pyplot
 
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     figure, (times, ratios) = plt.subplots(1, 2, figsize=(12, 4.5), dpi=100)
     names = [stage.name for stage in result.stages]
@@ -150,11 +147,7 @@ def chart_png(result: ScaleBench) -> bytes:
     ratios.set_xlabel("achieved / machine limit (same run)")
     ratios.set_title("against this machine's own limits")
     ratios.legend(loc="lower right")
-    figure.tight_layout()
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png")
-    plt.close(figure)
-    return buffer.getvalue()
+    return figure_png(figure)
 
 
 @contextlib.contextmanager

@@ -8,7 +8,6 @@ evaluation asset and ``animerec bench quality`` both call these.
 
 from __future__ import annotations
 
-import io
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -183,10 +182,9 @@ def markdown_table(summary: pd.DataFrame) -> str:
 
 def chart_png(summary: pd.DataFrame, title: str = "Recommendation quality") -> bytes:
     """Grouped bar chart (Recall@20, NDCG@20, Recall@300 per model, std as error bars), PNG."""
-    import matplotlib
+    from animerec_assets.lib.charts import figure_png, pyplot
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     metrics = ("recall@20", "ndcg@20", "recall@300")
     positions = np.arange(len(summary))
@@ -205,8 +203,4 @@ def chart_png(summary: pd.DataFrame, title: str = "Recommendation quality") -> b
     axis.set_xlim(0, 1)
     axis.set_title(title)
     axis.legend(loc="lower right")
-    figure.tight_layout()
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png")
-    plt.close(figure)
-    return buffer.getvalue()
+    return figure_png(figure)
