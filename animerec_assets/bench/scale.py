@@ -14,6 +14,7 @@ inference against float32 matmul GFLOP/s, publish against pipelined Redis SETs p
 from __future__ import annotations
 
 import contextlib
+import gc
 import json
 import os
 import shutil
@@ -340,7 +341,10 @@ def run_scale_bench(
         config = RetrievalConfig(epochs=epochs, history_length=64)
         trained = None
         with _stage(
-            result, "training", lambda: int(positives.nnz) * epochs, lambda: "(rows = pairs)"
+            result,
+            "training",
+            lambda: result.counts["positives"] * epochs,
+            lambda: "(rows = pairs)",
         ):
             trained = train_retrieval(positives, config)
         bar.update()
@@ -372,6 +376,9 @@ def run_scale_bench(
         scores = candidate_scores(user_vectors, anime_vectors, top[:, :TOP_N_USER])
         recs = _user_recommendations(top, scores, user_ids, anime_ids, TOP_N_USER)
         similar = _similar(anime_vectors, anime_ids, TOP_SIMILAR)
+        # what publish does not need goes before it starts (1M x 300 candidates are 2.4 GB)
+        del top, scores, positives, trained, user_vectors
+        gc.collect()
         with duckdb.connect(str(warehouse), read_only=True) as connection:
             anime_table = connection.execute("SELECT * FROM processed.anime").df()
         client = connect(None, home / "redis")

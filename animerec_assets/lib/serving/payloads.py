@@ -8,6 +8,7 @@ is written (the live version stays untouched).
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
 from dataclasses import dataclass
@@ -24,6 +25,7 @@ from animerec_assets.lib.serving.keys import TITLE_SEPARATOR, normalize_titles
 TOP_N_USER = 20
 TOP_N_SIMILAR = 50
 MAX_TITLE_SUFFIXES = 8
+USER_CHUNK_ROWS = 2_000_000  # recommendation rows per DuckDB pass (bounds its memory)
 
 USER_COLUMNS = ("user_id", "anime_id", "rank", "score")
 SIMILAR_COLUMNS = ("animeA", "animeB", "rank", "score")
@@ -167,6 +169,36 @@ def prepare_user_payloads(recs: pd.DataFrame, top_n: int = TOP_N_USER) -> pd.Dat
             ),
         }
     )
+    parts = [_user_payloads_of(part, top_n) for part in user_chunks(table, USER_CHUNK_ROWS)]
+    return pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
+
+
+def user_chunks(table: pa.Table, max_rows: int) -> list[pa.Table]:
+    """The rows cut into whole-user chunks of about ``max_rows``, in user_key order.
+
+    DuckDB's aggregation holds every group's row lists at once (20M rows peaked near 12 GiB);
+    chunks of contiguous user_key ranges bound that, and concatenating their sorted outputs
+    keeps the whole result sorted by user_key.
+    """
+    if table.num_rows <= max_rows:
+        return [table]
+    keys = table.column("user_key")
+    distinct = pc.unique(keys)
+    ordered = pc.take(distinct, pc.sort_indices(distinct))
+    position = pc.index_in(keys, value_set=ordered).to_numpy(zero_copy_only=False)
+    n_chunks = -(-table.num_rows // max_rows)
+    chunk = position.astype(np.int64) * n_chunks // len(ordered)
+    order = np.argsort(chunk, kind="stable")
+    bounds = np.searchsorted(chunk[order], np.arange(n_chunks + 1))
+    ordered_rows = table.take(pa.array(order))
+    return [
+        ordered_rows.slice(start, stop - start)
+        for start, stop in itertools.pairwise(bounds)
+        if stop > start
+    ]
+
+
+def _user_payloads_of(table: pa.Table, top_n: int) -> pd.DataFrame:
     result = _run(_user_payload_sql(top_n, deduplicate=False), table)
     if result["duplicates"].any():
         result = _run(_user_payload_sql(top_n, deduplicate=True), table)
