@@ -167,7 +167,7 @@ def _top_k_rows(
 def sample_plan(n_items: int, k: int, seed: int = 0) -> tuple[np.ndarray, int]:
     """Sample columns and the rank in the sample whose score becomes the threshold guess.
 
-    The rank aims at ~2.5k candidates per row: with 512 samples its relative spread is ~20%,
+    The rank aims at ~2.5 k candidates per row: with 512 samples its relative spread is ~20%,
     so a guess that keeps fewer than k columns (and a second pass) is a rare event.
     """
     if n_items <= 4 * SAMPLE_SIZE or k * 4 >= n_items:
@@ -193,14 +193,7 @@ def top_k_block(
         exclude = sparse.csr_matrix((n_rows, n_columns), dtype=np.float32)
     columns, rank = plan if plan is not None else sample_plan(n_columns, k_eff)
     out = np.empty((n_rows, k_eff), dtype=np.int64)
-    _top_k_rows(
-        scores,
-        exclude.indptr.astype(np.int64, copy=False),
-        exclude.indices.astype(np.int64, copy=False),
-        columns,
-        rank,
-        out,
-    )
+    _top_k_rows(scores, *_csr_arrays(exclude), columns, rank, out)
     return out
 
 

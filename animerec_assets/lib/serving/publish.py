@@ -263,8 +263,7 @@ class _Writer:
         self.keys_written += 1 if len(fields) else 0
 
     def sorted_set(self, stage: str, key: str, members: np.ndarray) -> None:
-        scores = np.zeros(len(members), dtype=object)
-        scores[:] = "0"
+        scores = np.full(len(members), "0", dtype=object)
         self._batches(stage, ["ZADD", key], [scores, members])
         self.keys_written += 1 if len(members) else 0
 
