@@ -29,7 +29,7 @@ from typing import Any, Protocol
 import pandas as pd
 from scrapy.settings import BaseSettings
 
-from crawler.items import LANDING_COLUMNS
+from animerec_assets.contracts.landing import LANDING_COLUMNS
 
 log = logging.getLogger(__name__)
 
@@ -139,7 +139,7 @@ class DuckDBLandingWriter:
     def append(self, frames: Mapping[str, pd.DataFrame]) -> dict[str, int]:
         import duckdb
 
-        from animerec_assets.defs.transform.landing_tables import append_landing
+        from animerec_assets.lib.landing_tables import append_landing
 
         self.path.parent.mkdir(parents=True, exist_ok=True)
         written: dict[str, int] = {}

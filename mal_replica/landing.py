@@ -2,8 +2,9 @@
 
 A full crawl of the replica at MAL size takes days; the scale work needs what such a crawl
 would have left in landing, now. This writes the world model of ``mal_replica.world`` in the
-exact ``crawler.items.LANDING_COLUMNS`` layout (canonical URLs, ISO date strings at the
-precision the pages print, lists as lists), without serving or parsing a page.
+exact layout of the landing contract (``animerec_assets.contracts.landing``: canonical URLs,
+ISO date strings at the precision the pages print, lists as lists), without serving or parsing
+a page.
 
 Why chunks: ``generate_world`` holds every row of every table at once (200k users peaked at
 4.2 GB), so a million users do not fit. Here the anime catalogue (and everything about anime:
@@ -29,7 +30,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from crawler.items import LANDING_COLUMNS
+from animerec_assets.contracts.landing import LANDING_COLUMNS
 from mal_replica import text, vocab
 from mal_replica.export import CDN, MAL, SCORE_COLUMNS, single_date
 from mal_replica.world import (
@@ -142,7 +143,7 @@ def _insert(connection: duckdb.DuckDBPyConnection, table: str, select: str) -> i
 
 
 def _create_landing(connection: duckdb.DuckDBPyConnection) -> None:
-    from animerec_assets.defs.transform.landing_tables import landing_ddl
+    from animerec_assets.lib.landing_tables import landing_ddl
 
     connection.execute(f"CREATE SCHEMA IF NOT EXISTS {LANDING_SCHEMA}")
     for table in LANDING_TABLES:

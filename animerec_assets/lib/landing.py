@@ -1,9 +1,9 @@
 """Crawl items → landing-table frames that match the crawler's declared contract.
 
 The warehouse creates a landing table from the first frame it is given and appends later
-frames by position, so every frame must carry exactly the columns of
-``crawler.items.LANDING_COLUMNS``, in that order, with stable types — even when a crawl produced
-no row of that kind, or a page lacked a field.
+frames by position, so every frame must carry exactly the columns of the landing contract
+(``animerec_assets.contracts.landing.LANDING_COLUMNS``), in that order, with stable types —
+even when a crawl produced no row of that kind, or a page lacked a field.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from typing import Any
 
 import pandas as pd
 
-from crawler.items import LANDING_COLUMNS
+from animerec_assets.contracts.landing import LANDING_COLUMNS
 
 CRAWL_HOUR_FORMAT = "%Y-%m-%d %H:%M:%S"
 

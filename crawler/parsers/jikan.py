@@ -12,7 +12,7 @@ from typing import Any
 
 from scrapy.http import TextResponse
 
-from crawler.items import SCORE_COUNT_FIELDS
+from animerec_assets.contracts.landing import SCORE_COUNT_FIELDS
 from crawler.parsers.base import PageStructureError, ParseContext, ParseResult, to_float, to_int
 from crawler.urls import jikan_url, mal_url, with_query
 

@@ -9,7 +9,7 @@ from urllib.parse import urlsplit
 from parsel import Selector
 from scrapy.http import TextResponse
 
-from crawler.items import SCORE_COUNT_FIELDS
+from animerec_assets.contracts.landing import SCORE_COUNT_FIELDS
 from crawler.parsers.base import (
     PageStructureError,
     ParseContext,

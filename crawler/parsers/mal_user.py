@@ -9,7 +9,7 @@ from typing import Any
 from parsel import Selector
 from scrapy.http import TextResponse
 
-from crawler.items import USER_ANIME_STATUSES
+from animerec_assets.contracts.landing import USER_ANIME_STATUSES
 from crawler.parsers.base import (
     PageStructureError,
     ParseContext,

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from typer.testing import CliRunner
 
-from animerec_assets.cli import app
+from animerec_cli.main import app
 
 runner = CliRunner()
 

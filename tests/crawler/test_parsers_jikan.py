@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from crawler.items import ITEM_FIELDS
+from animerec_assets.contracts.landing import ITEM_FIELDS
 from crawler.parsers import ParseResult, build_response, parse_response
 
 NOW = datetime(2026, 1, 17, tzinfo=UTC)

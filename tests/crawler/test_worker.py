@@ -121,7 +121,7 @@ def redis_queue(redis_server_url: str) -> Iterator[CrawlQueue]:
 
 def _start_worker(queue: CrawlQueue, redis_url: str, name: str, out: Path, sleep_s: float):  # type: ignore[no-untyped-def]
     command = [
-        sys.executable, "-m", "animerec_assets.cli", "crawl", "worker",
+        sys.executable, "-m", "animerec_cli.main", "crawl", "worker",
         "--redis-url", redis_url, "--stream", queue.stream, "--group", queue.group,
         "--consumer-prefix", name, "--batch-size", "4", "--block-ms", "200",
         "--reclaim-idle-ms", "1500", "--no-mark-crawled", "--output-dir", str(out),

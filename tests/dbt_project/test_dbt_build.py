@@ -10,15 +10,15 @@ import pandas as pd
 import pytest
 import yaml
 
-from animerec_assets.defs.transform.landing_tables import append_landing
-from animerec_assets.lib.export.columns import COLUMN_DESCRIPTIONS
-from crawler.items import LANDING_COLUMNS
+from animerec_assets.contracts.landing import LANDING_COLUMNS
+from animerec_assets.contracts.processed import PROCESSED_COLUMNS as CONTRACT_COLUMNS
+from animerec_assets.lib.landing_tables import append_landing
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 ARCHITECTURE = REPO_ROOT / ".." / "shared" / "ARCHITECTURE.md"
 
-# The contract: the processed schemas, in ARCHITECTURE.md order (checked against it there).
-PROCESSED_COLUMNS = {table: list(columns) for table, columns in COLUMN_DESCRIPTIONS.items()}
+# The contract: the processed schemas (also checked against the shared design notes there).
+PROCESSED_COLUMNS = {table: list(columns) for table, columns in CONTRACT_COLUMNS.items()}
 
 
 def crawl(hour: int, day: int = 1) -> dict[str, str]:

@@ -36,7 +36,6 @@ from dagster_k8s.container_context import K8sContainerContext
 from dagster_k8s.job import construct_dagster_k8s_job, get_user_defined_k8s_config
 from typer.testing import CliRunner
 
-from animerec_assets.cli import app as animerec_app
 from animerec_assets.deploy_tags import (
     K8S_CONFIG_TAG,
     TRAINING_RESOURCES,
@@ -44,6 +43,7 @@ from animerec_assets.deploy_tags import (
     WORKLOAD_TAG,
 )
 from animerec_assets.settings import SettingsError, load_settings
+from animerec_cli.main import app as animerec_app
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DEPLOY = REPO_ROOT / "deploy"
@@ -147,7 +147,7 @@ def animerec_command(path: list[str]) -> Any:
     it on its own copy of click, hence no click types here."""
     command = typer.main.get_command(animerec_app)
     for name in path:
-        sub = getattr(command, "commands", {}).get(name)
+        sub = command.get_command(None, name) if hasattr(command, "get_command") else None
         if sub is None:
             raise KeyError(f"animerec has no command {' '.join(path)!r}")
         command = sub

@@ -7,12 +7,12 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from animerec_assets.lib.export.columns import COLUMN_DESCRIPTIONS
+from animerec_assets.contracts.processed import PROCESSED_COLUMNS
 from mal_replica.export import processed_tables, write_parquet
 from mal_replica.world import World
 
-# The contract: the processed schemas, in ARCHITECTURE.md order (checked against it there).
-SCHEMAS = {table: list(columns) for table, columns in COLUMN_DESCRIPTIONS.items()}
+# The contract: the processed schemas.
+SCHEMAS = {table: list(columns) for table, columns in PROCESSED_COLUMNS.items()}
 
 
 @pytest.fixture(scope="module")

@@ -6,7 +6,7 @@ import duckdb
 import numpy as np
 import pytest
 
-from crawler.items import LANDING_COLUMNS
+from animerec_assets.contracts.landing import LANDING_COLUMNS
 from mal_replica import vocab
 from mal_replica.landing import LANDING_TABLES, chunk_sizes, write_world_landing
 from mal_replica.world import WorldError, generate_world

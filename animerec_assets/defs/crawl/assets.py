@@ -17,6 +17,7 @@ from pathlib import Path
 import dagster as dg
 import pandas as pd
 
+from animerec_assets.contracts.landing import LANDING_COLUMNS
 from animerec_assets.defs.crawl.partitions import hourly_partitions
 from animerec_assets.lib.landing import (
     crawl_hour_value,
@@ -25,7 +26,6 @@ from animerec_assets.lib.landing import (
 )
 from animerec_assets.resources import SchedulerResource, WarehouseResource
 from animerec_assets.settings import load_settings
-from crawler.items import LANDING_COLUMNS
 
 KINDS = ("anime", "profile")
 DUCKDB_POOL = "duckdb"
@@ -160,7 +160,7 @@ def _ensure_landing_tables(warehouse: WarehouseResource) -> None:
         return
     import duckdb
 
-    from animerec_assets.defs.transform.landing_tables import LANDING_SCHEMA, landing_ddl
+    from animerec_assets.lib.landing_tables import LANDING_SCHEMA, landing_ddl
 
     with duckdb.connect(warehouse.duckdb_path) as connection:
         connection.execute(f"CREATE SCHEMA IF NOT EXISTS {LANDING_SCHEMA}")

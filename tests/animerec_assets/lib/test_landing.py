@@ -7,13 +7,13 @@ import json
 import pandas as pd
 import pytest
 
+from animerec_assets.contracts.landing import LANDING_COLUMNS
 from animerec_assets.lib.landing import (
     LandingItemError,
     crawl_hour_value,
     items_to_landing_frames,
     read_jsonl_items,
 )
-from crawler.items import LANDING_COLUMNS
 
 HOUR = crawl_hour_value("2026-11-23T05:00:00")
 

@@ -9,9 +9,9 @@ import duckdb
 import pytest
 
 from animerec_assets.defs.crawl.assets import crawled_items, landing_tables, scheduled_batch
-from animerec_assets.demo import REPLICA_SCRAPY_SETTINGS
 from animerec_assets.resources import build_resources
 from animerec_assets.settings import load_settings
+from crawler.profiles import LOOPBACK_SCRAPY_SETTINGS
 from crawler.scheduler import CrawlScheduler
 from crawler.urls import anime_url, profile_url
 from mal_replica.server import run_replica
@@ -25,7 +25,7 @@ def replica_env(animerec_home, monkeypatch):
     with run_replica(n_users=12, n_anime=20, seed=3) as replica:
         monkeypatch.setenv("ANIMEREC_MAL_BASE_URL", replica.base_url)
         monkeypatch.setenv("ANIMEREC_JIKAN_BASE_URL", replica.jikan_base_url)
-        monkeypatch.setenv("ANIMEREC_SCRAPY_SETTINGS", json.dumps(REPLICA_SCRAPY_SETTINGS))
+        monkeypatch.setenv("ANIMEREC_SCRAPY_SETTINGS", json.dumps(LOOPBACK_SCRAPY_SETTINGS))
         yield replica
 
 

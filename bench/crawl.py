@@ -154,8 +154,8 @@ def run_crawl_bench(
 ) -> CrawlBenchResult:
     from tqdm import tqdm
 
-    from animerec_assets.demo import REPLICA_SCRAPY_SETTINGS
     from crawler.crawl_loop import crawl_until_done, scheduler_sink
+    from crawler.profiles import LOOPBACK_SCRAPY_SETTINGS
     from crawler.scheduler import CrawlScheduler
     from crawler.scheduler.seed import seed_scheduler
     from mal_replica.server import run_replica
@@ -172,7 +172,7 @@ def run_crawl_bench(
             "ANIMEREC_SCHEDULER_DB_URL": db_url,
             "ANIMEREC_MAL_BASE_URL": replica.base_url,
             "ANIMEREC_JIKAN_BASE_URL": replica.jikan_base_url,
-            "ANIMEREC_SCRAPY_SETTINGS": json.dumps(REPLICA_SCRAPY_SETTINGS),
+            "ANIMEREC_SCRAPY_SETTINGS": json.dumps(LOOPBACK_SCRAPY_SETTINGS),
         }
         with _environment(env):
             scheduler = CrawlScheduler(db_url)

@@ -4,8 +4,8 @@ import duckdb
 import pandas as pd
 import pytest
 
-from animerec_assets.defs.transform.landing_tables import LandingContractError, append_landing
-from crawler.items import LANDING_COLUMNS
+from animerec_assets.contracts.landing import LANDING_COLUMNS
+from animerec_assets.lib.landing_tables import LandingContractError, append_landing
 
 
 def test_append_creates_typed_table_and_fills_missing_columns_with_null() -> None:

@@ -7,7 +7,7 @@ import json
 import numpy as np
 import pytest
 
-from animerec_assets.bench.scale import STAGES, candidate_scores, chart_png, run_scale_bench
+from bench.scale import STAGES, candidate_scores, chart_png, run_scale_bench
 
 
 def test_candidate_scores_are_the_dot_products() -> None:

@@ -29,7 +29,7 @@ import numpy as np
 import pandas as pd
 from scipy import sparse
 
-from animerec_assets.bench.dbt_build import PeakMemory, timed_dbt_build
+from bench.dbt_build import PeakMemory, timed_dbt_build
 
 STAGES = ("landing", "dbt", "training", "inference", "publish")
 TOP_K = 300
@@ -297,8 +297,8 @@ def run_scale_bench(
     """Run every stage once; the warehouse and Redis live in a temporary ANIMEREC_HOME."""
     from tqdm import tqdm
 
-    from animerec_assets.bench.inference import matmul_gflops
     from animerec_assets.lib.redis_conn import connect
+    from bench.inference import matmul_gflops
     from mal_replica.landing import write_world_landing
 
     keep_folder = workdir is not None
@@ -350,8 +350,8 @@ def run_scale_bench(
         bar.update()
 
         bar.set_postfix_str("inference")
-        from animerec_assets.bench.inference import matmul_at_shape_gflops
         from animerec_assets.lib.ml.topk import top_k_dot
+        from bench.inference import matmul_at_shape_gflops
 
         user_vectors = trained.user_vectors.astype(np.float32)
         anime_vectors = np.ascontiguousarray(trained.anime_vectors.astype(np.float32))

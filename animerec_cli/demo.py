@@ -25,13 +25,8 @@ from pathlib import Path
 
 import typer
 
-# The replica runs on loopback: no need to be polite to it, so crawl it at full speed.
-REPLICA_SCRAPY_SETTINGS: dict[str, object] = {
-    "DOWNLOAD_DELAY": 0,
-    "AUTOTHROTTLE_ENABLED": False,
-    "CONCURRENT_REQUESTS": 16,
-    "CONCURRENT_REQUESTS_PER_DOMAIN": 16,
-}
+from crawler.profiles import LOOPBACK_SCRAPY_SETTINGS
+
 BIN = Path(sys.executable).parent
 
 
@@ -180,7 +175,7 @@ def demo(
         {
             "ANIMEREC_MAL_BASE_URL": base_url,
             "ANIMEREC_JIKAN_BASE_URL": f"{base_url}/jikan/v4",
-            "ANIMEREC_SCRAPY_SETTINGS": json.dumps(REPLICA_SCRAPY_SETTINGS),
+            "ANIMEREC_SCRAPY_SETTINGS": json.dumps(LOOPBACK_SCRAPY_SETTINGS),
             "ANIMEREC_CRAWLER_SERVICE_URL": f"http://127.0.0.1:{crawler_port}",
             "DO_NOT_TRACK": "1",
             "GX_ANALYTICS_ENABLED": "false",

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import typer
 
-app = typer.Typer(no_args_is_help=True)
+app = typer.Typer(no_args_is_help=True, add_completion=False)
 
 
 @app.command("scheduler")
@@ -21,7 +21,7 @@ def scheduler_bench(
     ),
 ) -> None:
     """Time picking + marking a batch of URLs out of a million-row scheduler table."""
-    from animerec_assets.bench.scheduler import run_scheduler_bench
+    from bench.scheduler import run_scheduler_bench
 
     typer.echo(run_scheduler_bench(db_url=db_url, rows=rows, n=n, rounds=rounds).report())
 
@@ -34,7 +34,7 @@ def parse_bench(
     """CPU milliseconds per page for each parser, beside the bare lxml/json parse."""
     from pathlib import Path
 
-    from animerec_assets.bench.parse import default_pages_dir, format_table, run_parse_bench
+    from bench.parse import default_pages_dir, format_table, run_parse_bench
 
     folder = Path(pages_dir) if pages_dir else default_pages_dir()
     try:
@@ -54,7 +54,7 @@ def replica_bench(
     concurrency: int = typer.Option(4, "--concurrency", help="Client processes (connections)."),
 ) -> None:
     """World generation time, time until serving, and mixed pages/s of the MAL replica."""
-    from animerec_assets.bench.replica import run_replica_bench
+    from bench.replica import run_replica_bench
 
     typer.echo(run_replica_bench(users, anime, seed, seconds, concurrency).report())
 
@@ -71,7 +71,7 @@ def serving_bench(
     ),
 ) -> None:
     """Redis lookup latency p50/p99 under concurrency, and time to five cards in the browser."""
-    from animerec_assets.bench.serving import run_serving_bench
+    from bench.serving import run_serving_bench
 
     result = run_serving_bench(users, anime, clients, per_client, browser_runs, redis_url or None)
     typer.echo(result.report())
@@ -88,7 +88,7 @@ def quality_bench(
     """Recall@20, NDCG@20, Recall@300, coverage of every model stage and baseline."""
     from pathlib import Path
 
-    from animerec_assets.bench.quality import run_quality
+    from bench.quality import run_quality
 
     seeds = [seed] if seed is not None else [0, 1, 2]
     report = run_quality(Path(ratings), Path(anime), seeds, as_json, Path(chart) if chart else None)
@@ -105,7 +105,7 @@ def inference_bench(
     ),
 ) -> None:
     """Retrieval training time, top-k batch inference time, and matmul GFLOP/s on this machine."""
-    from animerec_assets.bench.inference import run_inference_bench
+    from bench.inference import run_inference_bench
 
     typer.echo(run_inference_bench(users, anime, k, train_pairs).report())
 
@@ -122,7 +122,7 @@ def dbt_bench(
     """Wall time and peak memory of dbt build landing → processed on a generated world."""
     from pathlib import Path
 
-    from animerec_assets.bench.dbt_build import run_dbt_bench
+    from bench.dbt_build import run_dbt_bench
 
     typer.echo(run_dbt_bench(users, anime, mean_list_size, Path(workdir) if workdir else None))
 
@@ -139,7 +139,7 @@ def crawl_bench(
     """Seed, then crawl a whole replica world by schedule; requests, pages/s, counts vs truth."""
     from pathlib import Path
 
-    from animerec_assets.bench.crawl import run_crawl_bench
+    from bench.crawl import run_crawl_bench
 
     result = run_crawl_bench(
         users, anime, seed, batch_size, Path(workdir) if workdir else None, progress=True
@@ -163,7 +163,7 @@ def scale_bench(
     """landing → dbt → training → top-300 → Redis: time, rows/s, peak memory, machine ratios."""
     from pathlib import Path
 
-    from animerec_assets.bench.scale import chart_png, run_scale_bench
+    from bench.scale import chart_png, run_scale_bench
 
     result = run_scale_bench(
         users, anime, seed, chunk_users, epochs, Path(workdir) if workdir else None

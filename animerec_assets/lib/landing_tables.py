@@ -2,8 +2,9 @@
 
 The Dagster crawl asset writes landing through the IO manager; this module is for the places
 that fill landing without it (the dbt benchmark's synthetic world, test fixtures). Creating the
-tables from ``crawler.items.LANDING_COLUMNS`` keeps their types the ones the crawler declares,
-and appending BY NAME means a frame may list its columns in any order.
+tables from the landing contract (``animerec_assets.contracts.landing``) keeps their types the
+ones the crawler declares, and appending BY NAME means a frame may list its columns in any
+order.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from __future__ import annotations
 import duckdb
 import pandas as pd
 
-from crawler.items import LANDING_COLUMNS
+from animerec_assets.contracts.landing import LANDING_COLUMNS
 
 LANDING_SCHEMA = "landing"
 

@@ -1,0 +1,165 @@
+"""The landing contract: what each crawl item carries, and so each landing table's columns.
+
+The crawler emits these items, the replica writes them straight into landing for the scale
+benchmarks, and the warehouse stage creates its landing tables from them; all three import this
+module, so a column changes in one place (docs/data_contracts.md describes them).
+
+Column types use a small vocabulary each warehouse maps to its own SQL types:
+``VARCHAR``, ``BIGINT``, ``DOUBLE``, ``VARCHAR[]``, ``BIGINT[]``. Dates stay ``VARCHAR`` in
+landing (ISO-8601 strings as the page showed them); staging casts them.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+ItemType = Literal[
+    "anime",
+    "anime_stats",
+    "anime_pics",
+    "anime_clubs",
+    "anime_relation",
+    "anime_recommendation",
+    "review",
+    "user",
+    "user_anime",
+    "user_history",
+    "user_user",
+    "crawl_error",
+]
+Source = Literal["mal", "jikan"]
+ColumnType = Literal["VARCHAR", "BIGINT", "DOUBLE", "VARCHAR[]", "BIGINT[]"]
+
+SCORE_COUNT_FIELDS: list[str] = [f"score_{n:02d}_count" for n in range(10, 0, -1)]
+USER_ANIME_STATUSES: dict[int, str] = {
+    1: "watching",
+    2: "completed",
+    3: "on_hold",
+    4: "dropped",
+    6: "plan_to_watch",
+}
+
+# Fields every item carries, before its own.
+COMMON_FIELDS: list[tuple[str, ColumnType]] = [
+    ("crawl_date", "VARCHAR"),
+    ("source", "VARCHAR"),
+    ("url", "VARCHAR"),
+]
+# Added by the Dagster crawl asset (the hourly partition key), not by the crawler.
+PARTITION_COLUMN: tuple[str, ColumnType] = ("crawl_hour", "VARCHAR")
+
+ITEM_FIELDS: dict[str, list[tuple[str, ColumnType]]] = {
+    "anime": [
+        ("anime_id", "BIGINT"),
+        ("anime_url", "VARCHAR"),
+        ("title", "VARCHAR"),
+        ("synopsis", "VARCHAR"),
+        ("main_pic", "VARCHAR"),
+        ("type", "VARCHAR"),
+        ("source_type", "VARCHAR"),
+        ("num_episodes", "BIGINT"),
+        ("status", "VARCHAR"),
+        ("start_date", "VARCHAR"),
+        ("end_date", "VARCHAR"),
+        ("premiered", "VARCHAR"),
+        ("studios", "VARCHAR[]"),
+        ("genres", "VARCHAR[]"),
+        ("score", "DOUBLE"),
+        ("score_count", "BIGINT"),
+        ("score_rank", "BIGINT"),
+        ("popularity_rank", "BIGINT"),
+        ("members_count", "BIGINT"),
+        ("favorites_count", "BIGINT"),
+    ],
+    "anime_stats": [
+        ("anime_id", "BIGINT"),
+        ("watching_count", "BIGINT"),
+        ("completed_count", "BIGINT"),
+        ("on_hold_count", "BIGINT"),
+        ("dropped_count", "BIGINT"),
+        ("plan_to_watch_count", "BIGINT"),
+        ("total_count", "BIGINT"),
+        *[(name, "BIGINT") for name in SCORE_COUNT_FIELDS],
+    ],
+    "anime_pics": [("anime_id", "BIGINT"), ("pics", "VARCHAR[]")],
+    "anime_clubs": [("anime_id", "BIGINT"), ("clubs", "VARCHAR[]")],
+    "anime_relation": [("animeA", "BIGINT"), ("animeB", "BIGINT"), ("relation_type", "VARCHAR")],
+    "anime_recommendation": [
+        ("animeA", "BIGINT"),
+        ("animeB", "BIGINT"),
+        ("recommendation_url", "VARCHAR"),
+        ("num_recommenders", "BIGINT"),
+    ],
+    "review": [
+        ("review_id", "BIGINT"),
+        ("anime_id", "BIGINT"),
+        ("user_id", "VARCHAR"),
+        ("review_date", "VARCHAR"),
+        ("review_num_useful", "BIGINT"),
+        ("review_score", "BIGINT"),
+        ("review_story_score", "BIGINT"),
+        ("review_animation_score", "BIGINT"),
+        ("review_sound_score", "BIGINT"),
+        ("review_character_score", "BIGINT"),
+        ("review_enjoyment_score", "BIGINT"),
+        ("review_tags", "VARCHAR[]"),
+    ],
+    "user": [
+        ("user_id", "VARCHAR"),
+        ("user_url", "VARCHAR"),
+        ("last_online_date", "VARCHAR"),
+        ("join_date", "VARCHAR"),
+        ("num_watching", "BIGINT"),
+        ("num_completed", "BIGINT"),
+        ("num_on_hold", "BIGINT"),
+        ("num_dropped", "BIGINT"),
+        ("num_plan_to_watch", "BIGINT"),
+        ("num_days", "DOUBLE"),
+        ("mean_score", "DOUBLE"),
+        ("clubs", "VARCHAR[]"),
+        ("favorite_anime_ids", "BIGINT[]"),
+    ],
+    "user_anime": [
+        ("user_id", "VARCHAR"),
+        ("anime_id", "BIGINT"),
+        ("score", "BIGINT"),
+        ("status", "VARCHAR"),
+        ("progress", "BIGINT"),
+        ("last_interaction_date", "VARCHAR"),
+    ],
+    "user_history": [
+        ("user_id", "VARCHAR"),
+        ("anime_id", "BIGINT"),
+        ("episode", "BIGINT"),
+        ("history_date", "VARCHAR"),
+    ],
+    "user_user": [("userA", "VARCHAR"), ("userB", "VARCHAR"), ("friendship_date", "VARCHAR")],
+    "crawl_error": [
+        ("page_type", "VARCHAR"),
+        ("status_code", "BIGINT"),
+        ("reason", "VARCHAR"),
+    ],
+}
+
+# Landing table schemas: common fields, the item's own fields, then the partition column.
+# ``item_type`` names the table and is not a column of it.
+LANDING_COLUMNS: dict[str, list[tuple[str, ColumnType]]] = {
+    item_type: [*COMMON_FIELDS, *fields, PARTITION_COLUMN]
+    for item_type, fields in ITEM_FIELDS.items()
+}
+
+# Keys of each landing table (for staging's "latest crawl per key").
+ITEM_KEYS: dict[str, tuple[str, ...]] = {
+    "anime": ("anime_id",),
+    "anime_stats": ("anime_id",),
+    "anime_pics": ("anime_id",),
+    "anime_clubs": ("anime_id",),
+    "anime_relation": ("animeA", "animeB"),
+    "anime_recommendation": ("animeA", "animeB"),
+    "review": ("review_id",),
+    "user": ("user_id",),
+    "user_anime": ("user_id", "anime_id"),
+    "user_history": ("user_id", "anime_id", "episode", "history_date"),
+    "user_user": ("userA", "userB"),
+    "crawl_error": ("url", "crawl_date"),
+}
