@@ -39,7 +39,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.sql import Select
 
 from crawler.scheduler.tables import scheduler_metadata, table_for
-from crawler.scheduler.urls import Kind, check_kind, validate_urls
+from crawler.scheduler.urls import Kind, check_kind, crawl_key, validate_urls
 
 DEFAULT_RESCHEDULING_WINDOW = timedelta(hours=24)
 WRITE_BATCH_SIZE = 10_000
@@ -321,9 +321,15 @@ class CrawlScheduler:
     def row(self, kind: str, url: str) -> dict | None:
         """One row as a dict (for inspection and tests), or None."""
         table = self.table(kind)
+        key = crawl_key(check_kind(kind), url)
         with self.engine.connect() as conn:
-            found = conn.execute(select(table).where(table.c.url == url)).mappings().first()
+            found = conn.execute(select(table).where(table.c.url == key)).mappings().first()
         return dict(found) if found else None
+
+    def ping(self) -> None:
+        """One trivial round trip (the service's health check; no table scan)."""
+        with self.engine.connect() as conn:
+            conn.execute(select(literal(1)))
 
     def dispose(self) -> None:
         self.engine.dispose()

@@ -41,7 +41,7 @@ def test_each_entry_goes_to_one_consumer_and_stays_pending_until_acked(queue: Qu
     assert [m.url for m in first] == [anime(i) for i in range(1, 5)]
     assert [(m.kind, m.url) for m in second] == [
         ("anime", anime(5)),
-        ("profile", "https://myanimelist.net/profile/Alice"),
+        ("profile", "https://myanimelist.net/profile/alice"),  # queued by its crawl key
     ]
     assert queue.read("w3", count=10) == []
     stats = queue.stats()
