@@ -59,6 +59,9 @@ class Settings:
     scrapy_overrides: dict[str, object] = field(default_factory=dict)
     # the Kaggle dataset the export stage describes ("<owner>/<slug>")
     kaggle_dataset: str = KAGGLE_DATASET
+    # bearer token of the crawl web service (ANIMEREC_SERVICE_TOKEN): the service requires it
+    # when set (and refuses to start in prod without it); the app sends it
+    crawler_service_token: str | None = field(default=None, repr=False)
 
     @property
     def embedded_redis_dir(self) -> Path:
@@ -120,6 +123,7 @@ def load_settings(env: str | None = None) -> Settings:
         ).rstrip("/"),
         scrapy_overrides=_scrapy_overrides(),
         kaggle_dataset=_env("ANIMEREC_KAGGLE_DATASET", KAGGLE_DATASET) or KAGGLE_DATASET,
+        crawler_service_token=_env("ANIMEREC_SERVICE_TOKEN"),
     )
     if chosen == "local":
         return Settings(

@@ -193,9 +193,14 @@ def serve(
     """Run the crawl web service (FastAPI + uvicorn)."""
     import uvicorn
 
-    from crawler.service import app_from_settings
+    from crawler.service import ServiceError, app_from_settings
 
-    uvicorn.run(app_from_settings(), host=host, port=port, log_level="info")
+    try:
+        service = app_from_settings()
+    except ServiceError as error:
+        raise _fail(str(error)) from error
+    # uvicorn's own caps stay on too: no header echo, bounded keep-alive
+    uvicorn.run(service, host=host, port=port, log_level="info", server_header=False)
 
 
 @app.command("stats")
