@@ -79,7 +79,10 @@ def _unknown_user(client: redis.Redis, user_key: str, display_name: str) -> None
     st.markdown(notice, unsafe_allow_html=True)
     requests: dict = st.session_state.setdefault("crawl-requests", {})
     if st.button("Crawl my profile", key="crawl-request"):
-        requests[user_key] = request_profile_crawl(user_key, load_settings().crawler_service_url)
+        settings = load_settings()
+        requests[user_key] = request_profile_crawl(
+            user_key, settings.crawler_service_url, token=settings.crawler_service_token
+        )
     if user_key in requests:  # kept on screen across the reruns that follow
         result = requests[user_key]
         (st.success if result.ok else st.warning)(result.message)
