@@ -71,12 +71,17 @@ def _for_you(client: redis.Redis) -> None:
         return
     st.subheader(f"Picked for {view.display_name}", anchor=False)
     picks = _rotating_picks("user-picks", view.recommendations, "Another 5")
-    st.markdown(cards.recommendation_cards_html(picks), unsafe_allow_html=True)
+    st.html(cards.recommendation_cards_html(picks, _image_origins()))
+
+
+def _image_origins() -> frozenset[str]:
+    """Where covers may be loaded from (MAL's CDN; the replica's /images/ in the demo)."""
+    return cards.image_origins(load_settings().mal_base_url)
 
 
 def _unknown_user(client: redis.Redis, user_key: str, display_name: str) -> None:
     notice = cards.notice_html(display_name, logic.UNKNOWN_USER_MESSAGE)
-    st.markdown(notice, unsafe_allow_html=True)
+    st.html(notice)
     requests: dict = st.session_state.setdefault("crawl-requests", {})
     if st.button("Crawl my profile", key="crawl-request"):
         settings = load_settings()
@@ -102,7 +107,7 @@ def _unknown_user(client: redis.Redis, user_key: str, display_name: str) -> None
         st.caption("We know no similar anime for those yet.")
     if recs:
         picks = _rotating_picks("liked-picks", recs, "Another 5 like these")
-        st.markdown(cards.recommendation_cards_html(picks), unsafe_allow_html=True)
+        st.html(cards.recommendation_cards_html(picks, _image_origins()))
 
 
 def _similar(client: redis.Redis) -> None:
@@ -120,17 +125,17 @@ def _similar(client: redis.Redis) -> None:
     if not neighbours:
         st.info("No similar anime are known for this one yet.")
         return
-    st.markdown(cards.similar_cards_html(neighbours), unsafe_allow_html=True)
+    st.html(cards.similar_cards_html(neighbours, _image_origins()))
 
 
 def main() -> None:
     st.set_page_config(page_title="animerec", page_icon="🎴", layout="wide")
-    st.markdown(cards.CSS, unsafe_allow_html=True)
+    st.html(cards.CSS)
     st.title("animerec", anchor=False)
     client = logic.connect_or_none(_cached_client)
     status, freshness = logic.read_freshness(client)
     if status is not logic.Status.UNAVAILABLE:
-        st.markdown(cards.freshness_html(logic.freshness_text(freshness)), unsafe_allow_html=True)
+        st.html(cards.freshness_html(logic.freshness_text(freshness)))
     if status is logic.Status.UNAVAILABLE:
         st.error(logic.REDIS_DOWN_MESSAGE)
         return
