@@ -153,7 +153,7 @@ def _service(redis_url: str, token: str) -> Iterator[tuple[str, str]]:
             client.close()
 
 
-def _poll_health(base: str, stop, results) -> None:  # type: ignore[no-untyped-def]
+def _poll_health(base: str, ready, stop, results) -> None:  # type: ignore[no-untyped-def]
     """The poller process: ``/health`` on its own connection until ``stop``; sends the
     latencies (ms) and the number of failed polls back."""
     samples: list[float] = []
@@ -167,6 +167,7 @@ def _poll_health(base: str, stop, results) -> None:  # type: ignore[no-untyped-d
             except httpx.HTTPError:
                 failures += 1
             samples.append((time.perf_counter() - started) * 1000)
+            ready.set()
             time.sleep(HEALTH_INTERVAL_S)
     results.send((samples, failures))
 
@@ -179,13 +180,17 @@ class _HealthPoller:
         context = multiprocessing.get_context("spawn")
         self.phase = phase
         self.stop = context.Event()
+        self.ready = context.Event()
         self.receive, send = context.Pipe(duplex=False)
         self.process = context.Process(
-            target=_poll_health, args=(base, self.stop, send), daemon=True
+            target=_poll_health, args=(base, self.ready, self.stop, send), daemon=True
         )
 
     def __enter__(self) -> _HealthPoller:
         self.process.start()
+        if not self.ready.wait(60):
+            self.__exit__()
+            raise RuntimeError("the /health poller did not start")
         return self
 
     def __exit__(self, *_exc: object) -> None:
@@ -224,7 +229,7 @@ def _phase(
     """The flood while /health is polled, and ``linger_s`` more (jobs may still be running)."""
     phase = Phase(name)
     with _HealthPoller(base, phase):
-        time.sleep(1.0)  # the poller starts (spawn) and takes a few samples first
+        time.sleep(0.3)  # a few samples before the flood
         if calls:
             asyncio.run(_flood(base, token, calls, phase))
         time.sleep(linger_s)

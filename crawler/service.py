@@ -11,6 +11,8 @@ It faces callers it cannot trust, and every profile crawl costs MAL up to ~120 r
 - **Limits.** Per-client rate limits (the ``limits`` library, moving window, keyed by the
   client's address), a request body cap enforced before anything is parsed (``BodyLimit``: the
   declared Content-Length, then the bytes actually received), at most ``max_urls`` URLs a call.
+  Rate and token are checked by ``Guard`` from the headers alone, before any body is read.
+  ``/openapi.json`` and ``/docs`` are open (rate limited): they describe, they do nothing.
 - **Errors say what was wrong, never echo the input** (no values, no server paths).
 - **Crawls and seeding are jobs.** ``/crawl`` and ``/seed`` answer 202 with a job id at once;
   a separate pool of ``max_concurrent_jobs`` threads runs them (the spider subprocess never
@@ -41,6 +43,7 @@ from fastapi import Depends, FastAPI, HTTPException, Path, Request, status
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from limits import RateLimitItem
 from limits import parse as parse_rate
 from limits.storage import storage_from_string
 from limits.strategies import MovingWindowRateLimiter
@@ -60,6 +63,9 @@ MAX_CRAWL_URLS_PER_REQUEST = 50
 MAX_SEED_PAGES = 100
 MIN_TOKEN_LENGTH = 16
 MAX_ANIME_ID = 9_999_999_999  # ten digits: what the scheduler's canonical URLs allow
+OPEN_PATHS = frozenset({"/health"})  # no token, no rate limit
+PUBLIC_DOCS = frozenset({"/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc"})
+RATE_GROUPS = {"/enqueue": "enqueue", "/crawl": "job", "/seed": "job"}  # any other: "read"
 
 PositiveAnimeId = Annotated[StrictInt, Field(gt=0, le=MAX_ANIME_ID)]
 UrlText = Annotated[StrictStr, Field(min_length=1, max_length=MAX_URL_LENGTH)]
@@ -211,6 +217,51 @@ def _too_large(max_bytes: int) -> JSONResponse:
     return _plain_error(413, f"request body larger than {max_bytes} bytes")
 
 
+class Guard:
+    """Pure ASGI middleware in front of everything: the per-client rate limit, then the bearer
+    token, checked from the headers alone. A refused call costs no body read, no JSON parse
+    and no thread, so a flood is turned away at the door (and a caller without the token
+    learns nothing from validation errors). ``/health`` passes freely."""
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        limiter: MovingWindowRateLimiter,
+        rates: dict[str, RateLimitItem],
+        token: str | None,
+    ) -> None:
+        self.app, self.limiter, self.rates, self.token = app, limiter, rates, token
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        path = scope.get("path", "") if scope["type"] == "http" else ""
+        if scope["type"] != "http" or path in OPEN_PATHS:
+            await self.app(scope, receive, send)
+            return
+        group = RATE_GROUPS.get(path, "read")
+        rate = self.rates[group]
+        client = (scope.get("client") or ("unknown", 0))[0]
+        if not self.limiter.hit(rate, group, client):
+            reset = self.limiter.get_window_stats(rate, group, client).reset_time
+            retry_after = str(max(int(reset - time.time()) + 1, 1))
+            refused = _plain_error(429, "rate limit reached; slow down")
+            refused.headers["Retry-After"] = retry_after
+            await refused(scope, receive, send)
+            return
+        if self.token is not None and path not in PUBLIC_DOCS:
+            given = _bearer_token(dict(scope["headers"]).get(b"authorization", b""))
+            if not hmac.compare_digest(given, self.token.encode()):
+                refused = _plain_error(401, "missing or wrong bearer token")
+                refused.headers["WWW-Authenticate"] = "Bearer"
+                await refused(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
+
+
+def _bearer_token(header: bytes) -> bytes:
+    scheme, _, credentials = header.partition(b" ")
+    return credentials.strip() if scheme.lower() == b"bearer" else b""
+
+
 # ---- jobs -----------------------------------------------------------------------------------
 
 
@@ -301,6 +352,7 @@ def create_app(
 
     jobs = JobBoard(config.max_concurrent_jobs, config.max_waiting_jobs, config.jobs_kept)
     health_pool = ThreadPoolExecutor(2, thread_name_prefix="health")
+    store_pool = ThreadPoolExecutor(4, thread_name_prefix="enqueue")
     limiter = MovingWindowRateLimiter(storage_from_string(config.rate_limit_storage))
     rates = {
         "enqueue": parse_rate(config.enqueue_rate),
@@ -308,22 +360,6 @@ def create_app(
         "read": parse_rate(config.read_rate),
     }
     bearer = HTTPBearer(auto_error=False, description="ANIMEREC_SERVICE_TOKEN")
-
-    def rate_limited(group: str) -> Callable[[Request], Any]:
-        rate = rates[group]
-
-        async def check(request: Request) -> None:
-            client = request.client.host if request.client else "unknown"
-            if not limiter.hit(rate, group, client):
-                reset = limiter.get_window_stats(rate, group, client).reset_time
-                retry_after = max(int(reset - time.time()) + 1, 1)
-                raise HTTPException(
-                    status_code=status.HTTP_429_TOO_MANY_REQUESTS,
-                    detail="rate limit reached; slow down",
-                    headers={"Retry-After": str(retry_after)},
-                )
-
-        return check
 
     async def authorized(
         credentials: HTTPAuthorizationCredentials | None = Depends(bearer),  # noqa: B008
@@ -338,18 +374,21 @@ def create_app(
                 headers={"WWW-Authenticate": "Bearer"},
             )
 
-    def guarded(group: str) -> list[Any]:
-        # the rate limit comes first: it also slows down anyone guessing tokens
-        return [Depends(rate_limited(group)), Depends(authorized)]
+    def guarded(_group: str) -> list[Any]:
+        # Guard has checked the rate and the token already; this dependency checks the token
+        # again (should the middleware ever be bypassed) and puts it in the OpenAPI schema
+        return [Depends(authorized)]
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         yield
         jobs.shutdown()
         health_pool.shutdown(wait=False, cancel_futures=True)
+        store_pool.shutdown(wait=False, cancel_futures=True)
 
     app = FastAPI(title="animerec crawl service", version="2", lifespan=lifespan)
     app.add_middleware(BodyLimit, max_bytes=config.max_body_bytes)
+    app.add_middleware(Guard, limiter=limiter, rates=rates, token=config.token)  # outermost
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(_request: Request, error: RequestValidationError) -> JSONResponse:
@@ -396,21 +435,28 @@ def create_app(
         }
 
     @app.post("/enqueue", dependencies=guarded("enqueue"), responses={503: {}, 429: {}})
-    def enqueue(request: UrlsRequest) -> EnqueueReply:
+    async def enqueue(request: UrlsRequest) -> EnqueueReply:
         """Queue URLs for the workers (and make the scheduler aware of them). A URL already
         waiting is not queued again; a full queue is a 503."""
         grouped = request.canonical()
-        enqueued = 0
-        for kind, urls in grouped.items():
-            scheduler.add_urls(kind, urls)
-            try:
-                enqueued += queue.enqueue(kind, urls)
-            except QueueFullError as error:
-                raise HTTPException(
-                    status_code=503,
-                    detail="the crawl queue is full; try again later",
-                    headers={"Retry-After": "60"},
-                ) from error
+
+        def store() -> int:
+            added = 0
+            for kind, urls in grouped.items():
+                scheduler.add_urls(kind, urls)
+                added += queue.enqueue(kind, urls)
+            return added
+
+        try:
+            # a few store threads, not one per request: a burst queues here instead of
+            # spreading over dozens of threads that fight the event loop for the GIL
+            enqueued = await asyncio.get_running_loop().run_in_executor(store_pool, store)
+        except QueueFullError as error:
+            raise HTTPException(
+                status_code=503,
+                detail="the crawl queue is full; try again later",
+                headers={"Retry-After": "60"},
+            ) from error
         every = [u for urls in grouped.values() for u in urls]
         return EnqueueReply(enqueued=enqueued, already_queued=len(every) - enqueued, urls=every)
 

@@ -75,5 +75,5 @@ def test_invalid_username_is_not_sent() -> None:
 
 def test_service_error_status_is_reported(crawl_service) -> None:
     url, _ = crawl_service
-    result = request_profile_crawl("Xinil", f"{url}/no-such-prefix")
+    result = request_profile_crawl("Xinil", f"{url}/no-such-prefix", token=TOKEN)
     assert not result.ok and "HTTP 404" in result.message

@@ -213,3 +213,15 @@ def test_a_full_queue_is_a_503_and_nothing_is_dropped(
         "urls": [fixtures.profile("a1")],
     }
     assert queue.stats().length == 2
+
+
+def test_token_guessing_is_rate_limited_too(scheduler: CrawlScheduler, tmp_path: Path) -> None:
+    config = ServiceConfig(token=TOKEN, enqueue_rate="3/minute")
+    client = TestClient(make_app(scheduler, tmp_path, config))
+    guesses = [
+        client.post("/enqueue", json={"urls": ["Alice"]}, headers={"Authorization": f"Bearer {g}"})
+        for g in ("a", "b", "c", "d")
+    ]
+    assert [r.status_code for r in guesses] == [401, 401, 401, 429]
+    garbage = client.post("/crawl", content=b"\xff{not json", headers={"Authorization": "x"})
+    assert garbage.status_code == 401  # refused from the headers: the body is never parsed
