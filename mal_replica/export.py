@@ -25,11 +25,6 @@ PROCESSED_TABLES = ("anime", "user", "user_anime", "anime_anime", "user_user")
 SCORE_COLUMNS = [f"score_{s:02d}_count" for s in range(10, 0, -1)]
 
 
-def single_date(types: np.ndarray, episodes: np.ndarray) -> np.ndarray:
-    """MAL prints one aired date (no 'to ...') for movies, music and one-episode titles."""
-    return np.isin(types, ["Movie", "Music"]) | (episodes == 1)
-
-
 def _timestamps(seconds: np.ndarray, unit: str = "min") -> pd.Series:
     values = pd.to_datetime(pd.Series(seconds, dtype="int64"), unit="s")
     return values.dt.floor(unit)
@@ -61,7 +56,7 @@ def anime_table(world: World) -> pd.DataFrame:
     n = len(a)
     types = a["type"].to_numpy()
     episodes = a["num_episodes"].to_numpy()
-    one_date = single_date(types, episodes)
+    one_date = text.single_date(types, episodes)
     start = a["start_ts"].to_numpy()
     end = a["end_ts"].to_numpy()
     pics = pic_urls(world)

@@ -10,7 +10,6 @@ from __future__ import annotations
 import numpy as np
 
 from mal_replica import pages, text, vocab
-from mal_replica.export import single_date
 from mal_replica.index import WorldIndex
 
 FRIENDS_PER_PAGE = 100
@@ -100,14 +99,14 @@ def anime_full(base: str, index: WorldIndex, pos: int) -> dict:
     episodes = int(a["num_episodes"][pos])
     status = int(a["airing_status"][pos])
     start, end = int(a["start_ts"][pos]), int(a["end_ts"][pos])
-    one = bool(single_date(np.asarray([kind]), np.asarray([episodes]))[0])
+    one = bool(text.single_date(np.asarray([kind]), np.asarray([episodes]))[0])
     end_value = None if end < 0 or one else end
     score_count = int(a["score_count"][pos])
     rank = int(a["score_rank"][pos])
     genres = list(a["genres"][pos])
     by_row = {row: [] for row in ("Genres", "Theme", "Demographic")}
     for g in genres:
-        by_row[pages.GENRE_ROW[g]].append((pages.GENRE_IDS[g], g))
+        by_row[vocab.GENRE_ROW[g]].append((vocab.GENRE_IDS[g], g))
     season = text.season(start).split() if kind == "TV" else None
     title = index.titles[pos]
     english = a["title_english"][pos]
@@ -147,7 +146,7 @@ def anime_full(base: str, index: WorldIndex, pos: int) -> dict:
             "prop": {"from": _date_prop(start), "to": _date_prop(end_value)},
             "string": text.aired(start, end, status, one),
         },
-        "duration": pages._duration(int(a["minutes_per_episode"][pos]), episodes),
+        "duration": text.duration(int(a["minutes_per_episode"][pos]), episodes),
         "rating": a["rating"][pos],
         "score": float(a["score"][pos]) if score_count else None,
         "scored_by": score_count if score_count else None,
@@ -164,7 +163,7 @@ def anime_full(base: str, index: WorldIndex, pos: int) -> dict:
         "licensors": [],
         "studios": _named(
             "anime",
-            [(pages.STUDIO_IDS.get(s, 0), s) for s in a["studios"][pos]],
+            [(vocab.STUDIO_IDS.get(s, 0), s) for s in a["studios"][pos]],
             base,
             "anime/producer",
         ),

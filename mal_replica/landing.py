@@ -31,7 +31,7 @@ import pyarrow as pa
 
 from crawler.items import LANDING_COLUMNS
 from mal_replica import text, vocab
-from mal_replica.export import CDN, MAL, SCORE_COLUMNS, single_date
+from mal_replica.export import CDN, MAL, SCORE_COLUMNS
 from mal_replica.world import (
     _STREAMS,
     World,
@@ -393,7 +393,7 @@ def anime_landing_frames(
     episodes = anime["num_episodes"].to_numpy()
     start = anime["start_ts"].to_numpy()
     end = anime["end_ts"].to_numpy()
-    no_end = (end < 0) | single_date(types, episodes)
+    no_end = (end < 0) | text.single_date(types, episodes)
     day = ISO_DAY
     score_count = anime["score_count"].to_numpy()
     score_rank = anime["score_rank"].to_numpy()

@@ -17,7 +17,6 @@ from html import escape
 import numpy as np
 
 from mal_replica import text, vocab
-from mal_replica.export import single_date
 from mal_replica.index import WorldIndex
 
 REVIEWS_PER_PAGE = 20
@@ -27,9 +26,6 @@ RECENT_MEMBERS_PER_PAGE = 75
 TOP_PER_PAGE = 50
 HIDDEN_RECOMMENDERS_SHOWN = 5
 ANIME_SECTIONS = ("stats", "userrecs", "reviews", "pics", "clubs")
-GENRE_IDS = {name: gid for gid, name, _ in vocab.GENRES}
-GENRE_ROW = {name: row for _, name, row in vocab.GENRES}
-STUDIO_IDS = {name: sid for sid, name in vocab.STUDIOS}
 
 
 def e(value: object) -> str:
@@ -129,15 +125,6 @@ def robots_txt(base: str) -> str:
 # anime pages
 
 
-def _duration(minutes: int, episodes: int) -> str:
-    if minutes >= 60:
-        hours, rest = divmod(int(minutes), 60)
-        value = f"{hours} hr. {rest} min." if rest else f"{hours} hr."
-    else:
-        value = f"{int(minutes)} min."
-    return value + (" per ep." if episodes != 1 else "")
-
-
 def _row(label: str, value: str) -> str:
     return (
         f'<div class="spaceit_pad">\n  <span class="dark_text">{label}:</span>\n  {value}\n'
@@ -152,13 +139,13 @@ def _genre_rows(base: str, genres: list[str]) -> str:
         ("Theme", "Theme", "Themes"),
         ("Demographic", "Demographic", "Demographics"),
     ):
-        tags = [g for g in genres if GENRE_ROW.get(g) == row_name]
+        tags = [g for g in genres if vocab.GENRE_ROW.get(g) == row_name]
         if not tags:
             continue
         label = singular if len(tags) == 1 else plural
         links = ",         ".join(
             f'<span itemprop="genre" style="display: none">{e(g)}</span>'
-            f'<a href="{base}/anime/genre/{GENRE_IDS[g]}/{vocab.slugify(g)}" title="{e(g)}">'
+            f'<a href="{base}/anime/genre/{vocab.GENRE_IDS[g]}/{vocab.slugify(g)}" title="{e(g)}">'
             f"{e(g)}</a>"
             for g in tags
         )
@@ -170,7 +157,7 @@ def _studio_links(base: str, studios: list[str]) -> str:
     if not studios:
         return f'None found, <a href="{base}/dbchanges.php?go=add">add some</a>'
     return ",       ".join(
-        f'<a href="{base}/anime/producer/{STUDIO_IDS.get(s, 0)}/{vocab.slugify(s)}" '
+        f'<a href="{base}/anime/producer/{vocab.STUDIO_IDS.get(s, 0)}/{vocab.slugify(s)}" '
         f'title="{e(s)}">{e(s)}</a>'
         for s in studios
     )
@@ -183,7 +170,7 @@ def _left_side(base: str, index: WorldIndex, pos: int) -> str:
     episodes = int(a["num_episodes"][pos])
     status = int(a["airing_status"][pos])
     start, end = int(a["start_ts"][pos]), int(a["end_ts"][pos])
-    one = bool(single_date(np.asarray([kind]), np.asarray([episodes]))[0])
+    one = bool(text.single_date(np.asarray([kind]), np.asarray([episodes]))[0])
     score = a["score"][pos]
     score_count = int(a["score_count"][pos])
     rank = int(a["score_rank"][pos])
@@ -218,7 +205,7 @@ def _left_side(base: str, index: WorldIndex, pos: int) -> str:
         _row("Studios", _studio_links(base, list(a["studios"][pos]))),
         _row("Source", e(a["source"][pos])),
         _genre_rows(base, list(a["genres"][pos])),
-        _row("Duration", _duration(int(a["minutes_per_episode"][pos]), episodes)),
+        _row("Duration", text.duration(int(a["minutes_per_episode"][pos]), episodes)),
         _row("Rating", e(a["rating"][pos])),
         "<br>\n<h2>Statistics</h2>\n",
     ]
@@ -968,14 +955,14 @@ def list_rows(base: str, index: WorldIndex, upos: int) -> list[dict]:
         airing = int(anime["airing_status"][apos])
         start, end = int(anime["start_ts"][apos]), int(anime["end_ts"][apos])
         genres = [
-            {"id": GENRE_IDS[g], "name": g}
+            {"id": vocab.GENRE_IDS[g], "name": g}
             for g in anime["genres"][apos]
-            if GENRE_ROW[g] != "Demographic"
+            if vocab.GENRE_ROW[g] != "Demographic"
         ]
         demographics = [
-            {"id": GENRE_IDS[g], "name": g}
+            {"id": vocab.GENRE_IDS[g], "name": g}
             for g in anime["genres"][apos]
-            if GENRE_ROW[g] == "Demographic"
+            if vocab.GENRE_ROW[g] == "Demographic"
         ]
         title = index.titles[apos]
         score_count = int(anime["score_count"][apos])
