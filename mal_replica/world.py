@@ -43,12 +43,6 @@ class World:
     def now_ts(self) -> int:
         return self.params.now_ts
 
-    def to_processed_tables(self, source: str = "mal") -> dict[str, pd.DataFrame]:
-        """The ground truth in the five processed schemas plus extra tables (see export.py)."""
-        from mal_replica.export import processed_tables
-
-        return processed_tables(self, source=source)
-
     def summary(self) -> dict[str, int]:
         return {
             "anime": len(self.anime),
