@@ -30,7 +30,7 @@ def _timestamps(seconds: np.ndarray, unit: str = "min") -> pd.Series:
     return values.dt.floor(unit)
 
 
-def _lists_by(keys: np.ndarray, values: np.ndarray, n: int) -> list[list]:
+def lists_by(keys: np.ndarray, values: np.ndarray, n: int) -> list[list]:
     """Ragged lists of ``values`` per key 0..n-1 (keys need not be sorted)."""
     order = np.argsort(keys, kind="stable")
     bounds = np.searchsorted(keys[order], np.arange(n + 1))
@@ -48,7 +48,7 @@ def pic_urls(world: World, host: str = CDN) -> list[list[str]]:
         + pics["pic_id"].astype(str)
         + ".jpg"
     ).to_numpy()
-    return _lists_by(pics["anime"].to_numpy(), url, len(world.anime))
+    return lists_by(pics["anime"].to_numpy(), url, len(world.anime))
 
 
 def anime_table(world: World) -> pd.DataFrame:
@@ -60,7 +60,7 @@ def anime_table(world: World) -> pd.DataFrame:
     start = a["start_ts"].to_numpy()
     end = a["end_ts"].to_numpy()
     pics = pic_urls(world)
-    clubs = _lists_by(
+    clubs = lists_by(
         world.club_anime["anime"].to_numpy(),
         world.clubs["name"].to_numpy()[world.club_anime["club"].to_numpy()],
         n,
@@ -112,7 +112,7 @@ def anime_table(world: World) -> pd.DataFrame:
 
 def user_table(world: World) -> pd.DataFrame:
     u = world.users
-    clubs = _lists_by(
+    clubs = lists_by(
         world.club_members["user"].to_numpy(),
         world.clubs["name"].to_numpy()[world.club_members["club"].to_numpy()],
         len(u),

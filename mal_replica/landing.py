@@ -32,7 +32,7 @@ import pyarrow as pa
 from crawler.items import LANDING_COLUMNS
 from mal_replica import generators as gen
 from mal_replica import text, vocab
-from mal_replica.export import CDN, MAL, SCORE_COLUMNS
+from mal_replica.export import CDN, MAL, SCORE_COLUMNS, lists_by
 from mal_replica.params import WorldError, resolve_params
 from mal_replica.world import World
 
@@ -277,13 +277,6 @@ def _write_user_chunk(
 # anime, once, after every chunk counted
 
 
-def _ragged(keys: np.ndarray, values: np.ndarray, n: int) -> list[list]:
-    order = np.argsort(keys, kind="stable")
-    bounds = np.searchsorted(keys[order], np.arange(n + 1))
-    ordered = values[order]
-    return [list(ordered[bounds[i] : bounds[i + 1]]) for i in range(n)]
-
-
 def anime_landing_frames(
     anime: pd.DataFrame,
     relations: pd.DataFrame,
@@ -318,8 +311,8 @@ def anime_landing_frames(
         + pictures["pic_id"].astype(str)
         + ".jpg"
     ).to_numpy()
-    pics = _ragged(pictures["anime"].to_numpy(), pic_url, n)
-    club_names = _ragged(
+    pics = lists_by(pictures["anime"].to_numpy(), pic_url, n)
+    club_names = lists_by(
         club_anime["anime"].to_numpy(),
         clubs["name"].to_numpy()[club_anime["club"].to_numpy()],
         n,
