@@ -317,9 +317,16 @@ class ReplicaApp:
     """The ASGI application: routing, faults, counters, admin endpoints."""
 
     def __init__(
-        self, world: World, faults: FaultInjector | None = None, log_size: int = 2000
+        self,
+        world: World,
+        faults: FaultInjector | None = None,
+        log_size: int = 2000,
+        fault_control: bool = False,
     ) -> None:
         self.world = world
+        # /_replica/faults over HTTP: only when started with faults enabled (anyone who can
+        # reach the port could otherwise make the replica lie to a crawl)
+        self.fault_control = fault_control
         self.index = WorldIndex(world)
         self.faults = faults or FaultInjector(FaultRates(seed=world.params.seed))
         self.counts: Counter[tuple[str, int]] = Counter()
@@ -446,6 +453,8 @@ class ReplicaApp:
         try:
             if path == "/_replica/health":
                 return as_json({"ok": True, "world": self.world.summary()})
+            if path == "/_replica/faults" and not self.fault_control:
+                return as_json({"error": "fault control is off (start with faults enabled)"}, 404)
             if path == "/_replica/faults":
                 if method == "GET":
                     return as_json(self.faults.snapshot())
@@ -585,11 +594,13 @@ def run_replica(
     host: str = "127.0.0.1",
     world: World | None = None,
     fault_rates: dict | None = None,
+    fault_control: bool = True,
     **world_overrides: object,
 ) -> Iterator[ReplicaHandle]:
-    """Serve a world (given, or generated from the arguments) until the block exits."""
+    """Serve a world (given, or generated from the arguments) until the block exits. In this
+    in-process harness ``/_replica/faults`` is on by default (the caller is a test)."""
     world = world or generate_world(n_users, n_anime, seed, **world_overrides)
-    app = ReplicaApp(world)
+    app = ReplicaApp(world, fault_control=fault_control)
     if fault_rates:
         app.faults.configure(rates=fault_rates)
     server = ReplicaServer(app, host, port)
