@@ -75,8 +75,16 @@ def schedule(
     for url in urls:
         typer.echo(url)
     if enqueue and urls:
-        queued = queue_from_settings(redis_url, stream, group).enqueue(kind, urls)
-        typer.secho(f"enqueued {queued} {kind} URLs on {stream}", err=True)
+        from crawler.queue import QueueFullError
+
+        try:
+            queued = queue_from_settings(redis_url, stream, group).enqueue(kind, urls)
+        except QueueFullError as error:
+            raise _fail(f"{error} ({error.enqueued} of {len(urls)} enqueued)") from error
+        waiting = len(urls) - queued
+        typer.secho(
+            f"enqueued {queued} {kind} URLs on {stream} ({waiting} already queued)", err=True
+        )
 
 
 @app.command("seed")
