@@ -443,8 +443,10 @@ def create_app(
         def store() -> int:
             added = 0
             for kind, urls in grouped.items():
-                scheduler.add_urls(kind, urls)
-                added += queue.enqueue(kind, urls)
+                wanted = scheduler.without_opted_out(kind, urls)  # silently: no opt-out oracle
+                if wanted:
+                    scheduler.add_urls(kind, wanted)
+                    added += queue.enqueue(kind, wanted)
             return added
 
         try:
