@@ -133,8 +133,8 @@ def _chunks(values: Sequence[str], size: int) -> Iterator[list[str]]:
 class CrawlScheduler:
     """Scheduler tables ``anime_schedule`` / ``profile_schedule`` and the scheduling policy.
 
-    Policy (ARCHITECTURE.md): never-scheduled URLs first, then those crawled longest ago (never
-    crawled first), then the most recently inspected. URLs scheduled within
+    Policy (docs/data_contracts.md, "Scheduler"): never-scheduled URLs first, then those crawled
+    longest ago (never crawled first), then the most recently inspected. URLs scheduled within
     ``rescheduling_window`` and not crawled since are skipped: they failed, and retrying them
     every hour would only hammer MAL.
     """
