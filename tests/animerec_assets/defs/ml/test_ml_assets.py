@@ -46,6 +46,7 @@ def processed_sources() -> list[dg.AssetsDefinition]:
     return [processed_user_anime, processed_anime, processed_anime_anime]
 
 
+@pytest.mark.slow  # TensorFlow training
 def test_ml_assets_materialize_publish_artifacts_and_pass_the_gate(tmp_path: Path) -> None:
     database = tmp_path / "warehouse.duckdb"
     result = dg.materialize(
