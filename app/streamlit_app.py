@@ -137,7 +137,7 @@ def main() -> None:
     status, freshness = logic.read_freshness(client)
     if status is not logic.Status.UNAVAILABLE:
         st.markdown(cards.freshness_html(logic.freshness_text(freshness)), unsafe_allow_html=True)
-    if status is logic.Status.UNAVAILABLE:
+    if client is None or status is logic.Status.UNAVAILABLE:
         st.error(logic.REDIS_DOWN_MESSAGE)
         return
     if status is logic.Status.NOT_PUBLISHED:
@@ -145,9 +145,9 @@ def main() -> None:
         return
     for_you, similar = st.tabs(["For you", "Similar anime"])
     with for_you:
-        _for_you(client)  # type: ignore[arg-type]
+        _for_you(client)
     with similar:
-        _similar(client)  # type: ignore[arg-type]
+        _similar(client)
 
 
 try:
