@@ -37,7 +37,7 @@ from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from fastapi import Depends, FastAPI, HTTPException, Path, Request, status
 from fastapi.exceptions import RequestValidationError
@@ -55,6 +55,9 @@ from crawler.scheduler import CrawlScheduler
 from crawler.scheduler.seed import SeedResult, seed_scheduler
 from crawler.scheduler.urls import KINDS, MAX_URL_LENGTH, Kind, canonicalize
 from crawler.worker import CrawlFunction, SinkSettings, crawl_batch
+
+if TYPE_CHECKING:
+    from animerec_assets.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -530,7 +533,7 @@ def create_app(
     return app
 
 
-def config_from_settings(settings=None) -> ServiceConfig:  # type: ignore[no-untyped-def]
+def config_from_settings(settings: Settings | None = None) -> ServiceConfig:
     """The service's bounds from the environment; production without a token is refused."""
     from animerec_assets.settings import load_settings
 
@@ -541,7 +544,7 @@ def config_from_settings(settings=None) -> ServiceConfig:  # type: ignore[no-unt
     return ServiceConfig(token=token)
 
 
-def app_from_settings(settings=None) -> FastAPI:  # type: ignore[no-untyped-def]
+def app_from_settings(settings: Settings | None = None) -> FastAPI:
     """The service as ``animerec crawl serve`` runs it: components from ``load_settings()``."""
     from animerec_assets.settings import load_settings
     from crawler.queue import queue_from_settings
