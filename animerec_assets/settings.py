@@ -87,6 +87,7 @@ class _SharedSettings(TypedDict):
     crawler_service_url: str
     scrapy_overrides: dict[str, object]
     kaggle_dataset: str
+    crawler_service_token: str | None
 
 
 def _env(name: str, default: str | None = None) -> str | None:

@@ -345,7 +345,7 @@ class CrawlScheduler:
         if kind != "profile" or not checked:
             return checked
         with self.engine.connect() as conn:
-            kept = set(conn.execute(self._url_list(checked, kind="profile")).scalars())
+            kept: set[str] = set(conn.execute(self._url_list(checked, kind="profile")).scalars())
         return [url for url in checked if url in kept]
 
     # ---- reads -----------------------------------------------------------------------------
