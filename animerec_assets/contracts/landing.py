@@ -163,3 +163,20 @@ ITEM_KEYS: dict[str, tuple[str, ...]] = {
     "user_user": ("userA", "userB"),
     "crawl_error": ("url", "crawl_date"),
 }
+
+# Rows landing could not cast to their table's types (a 23-digit number, a non-finite float,
+# a dict where text belongs, an unknown item type): kept whole, as JSON, with the reason, so one
+# bad row never fails an hour and never disappears silently.
+QUARANTINE_TABLE = "quarantine"
+QUARANTINE_COLUMNS: list[tuple[str, ColumnType]] = [
+    ("item_type", "VARCHAR"),
+    ("url", "VARCHAR"),
+    ("reason", "VARCHAR"),
+    ("raw", "VARCHAR"),
+    PARTITION_COLUMN,
+]
+# Every table of the landing schema: one per item type, and the quarantine.
+LANDING_TABLE_COLUMNS: dict[str, list[tuple[str, ColumnType]]] = {
+    **LANDING_COLUMNS,
+    QUARANTINE_TABLE: QUARANTINE_COLUMNS,
+}

@@ -17,11 +17,13 @@ from pathlib import Path
 import dagster as dg
 import pandas as pd
 
-from animerec_assets.contracts.landing import LANDING_COLUMNS
+from animerec_assets.contracts.landing import LANDING_TABLE_COLUMNS
 from animerec_assets.defs.crawl.partitions import hourly_partitions
 from animerec_assets.lib.landing import (
     crawl_hour_value,
     items_to_landing_frames,
+    landing_description,
+    landing_metadata,
     read_jsonl_items,
 )
 from animerec_assets.resources import SchedulerResource, WarehouseResource
@@ -164,7 +166,7 @@ def _ensure_landing_tables(warehouse: WarehouseResource) -> None:
 
     with duckdb.connect(warehouse.duckdb_path) as connection:
         connection.execute(f"CREATE SCHEMA IF NOT EXISTS {LANDING_SCHEMA}")
-        for item_type in LANDING_COLUMNS:
+        for item_type in LANDING_TABLE_COLUMNS:
             connection.execute(landing_ddl(item_type))
 
 
@@ -173,10 +175,10 @@ def _ensure_landing_tables(warehouse: WarehouseResource) -> None:
         item_type: dg.AssetOut(
             key=dg.AssetKey(["landing", item_type]),
             metadata={"partition_expr": "crawl_hour"},
-            description=f"Crawled `{item_type}` items, one partition per crawl hour.",
+            description=landing_description(item_type),
             kinds={"duckdb"},
         )
-        for item_type in LANDING_COLUMNS
+        for item_type in LANDING_TABLE_COLUMNS
     },
     group_name="landing",
     partitions_def=hourly_partitions,
@@ -197,4 +199,4 @@ def landing_tables(context: dg.AssetExecutionContext, warehouse: WarehouseResour
         "landing rows: " + ", ".join(f"{name}={len(frame)}" for name, frame in frames.items())
     )
     for item_type, frame in frames.items():
-        yield dg.Output(frame, output_name=item_type, metadata={"rows": len(frame)})
+        yield dg.Output(frame, output_name=item_type, metadata=landing_metadata(frames, item_type))
