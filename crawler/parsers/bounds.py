@@ -357,6 +357,13 @@ FIELD_RULES: dict[str, Rule] = {
     **{name: _date for name in ("start_date", "end_date", "last_online_date", "join_date")},
     **{name: _date for name in ("review_date", "history_date", "friendship_date")},
     "last_interaction_date": _date,
+    # re-crawl snapshots (contracts.landing SNAPSHOT_SETS) and gone pages
+    "snapshot_id": _text(LABEL_CAP),
+    "parent_kind": _text(16),
+    "parent_id": _text(LABEL_CAP),
+    "set_name": _text(LABEL_CAP),
+    "complete": _int(0, 1),
+    "item_count": COUNT,
 }
 ITEM_RULES: dict[tuple[str, str], Rule] = {
     ("user_anime", "score"): LIST_SCORE,

@@ -502,3 +502,13 @@ def test_jikan_identity_comes_from_the_url() -> None:
 def test_zz_examples_run() -> None:
     """Prints how many generated pages the property tests parsed (for the closing note)."""
     print(f"\nhypothesis examples parsed: {dict(EXAMPLES_RUN)}")
+
+
+def test_every_contract_field_has_a_bound() -> None:
+    """A field added to the landing contract without a bound would fail every page."""
+    from animerec_assets.contracts.landing import COMMON_FIELDS, ITEM_FIELDS
+    from crawler.parsers.bounds import rule_for
+
+    for item_type, fields in ITEM_FIELDS.items():
+        for name, _ in [*COMMON_FIELDS, *fields]:
+            assert rule_for(item_type, name) is not None, f"{item_type}.{name}"
