@@ -19,6 +19,7 @@ from animerec_assets.settings import load_settings
 from crawler.hooks import HookBatcher, load_hooks
 from crawler.items import make_item
 from crawler.parsers import ParseResult, parse_response, route
+from crawler.parsers.bounds import Notes, bound_item
 from crawler.pipelines import output_dir
 from crawler.urls import (
     InvalidUrlError,
@@ -142,16 +143,18 @@ class AnimerecSpider(scrapy.Spider):
         )
 
     def error_item(self, url: str, status: int | None, reason: str) -> dict[str, Any]:
+        """A crawl_error item; its text (a redirect target, an exception message) bounded too."""
         info = parse_url(url)
-        return make_item(
+        item = make_item(
             "crawl_error",
             crawl_date=datetime.now(UTC).isoformat(),
             source=info.source if info else self.source,
             url=url,
             page_type=info.page_type if info else None,
             status_code=status,
-            reason=reason,
+            reason=reason[:1000],
         )
+        return bound_item(item, Notes())
 
     def may_follow(self, url: str, entity: str | None, from_page_type: str | None) -> bool:
         """Follow sub-pages this spider reads; a list's next pages only up to its page cap."""
