@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 
 from scrapy import Spider
 from scrapy.downloadermiddlewares.offsite import OffsiteMiddleware
+from scrapy.downloadermiddlewares.redirect import RedirectMiddleware
 from scrapy.downloadermiddlewares.retry import RetryMiddleware
 from scrapy.exceptions import IgnoreRequest
 from scrapy.http import Request, Response
@@ -144,3 +145,18 @@ class OnSiteMiddleware(OffsiteMiddleware):
             reason = f"off-host request to {host}"
         logger.warning("not fetched: %s", reason)
         raise OffHostRequest(f"{reason}: not fetched")
+
+
+class AccountedRedirectMiddleware(RedirectMiddleware):
+    """Redirects that always reach the spider (or its errback).
+
+    Scrapy's dupefilter drops a redirect whose target was already requested, without a word:
+    the page asked for would produce nothing and be marked crawled. Here a redirected request is
+    never filtered as a duplicate (loops still end at ``REDIRECT_MAX_TIMES``), so the spider sees
+    it and reports a redirect to another anime/profile as a ``crawl_error``.
+    """
+
+    def _redirect(self, redirected: Request, request: Request, reason: object) -> Request:
+        followed = super()._redirect(redirected, request, reason)
+        followed.dont_filter = True
+        return followed

@@ -37,6 +37,9 @@ DOWNLOADER_MIDDLEWARES = {
     # host-name-only offsite filter at the same place (before robots.txt is fetched).
     "scrapy.downloadermiddlewares.offsite.OffsiteMiddleware": None,
     "crawler.middlewares.OnSiteMiddleware": 50,
+    # Redirects are never dropped as duplicates (the spider must see every page it asked for).
+    "scrapy.downloadermiddlewares.redirect.RedirectMiddleware": None,
+    "crawler.middlewares.AccountedRedirectMiddleware": 600,
 }
 # host[:port] the crawler may fetch from; empty: animerec settings' crawl_hosts.
 ANIMEREC_CRAWL_HOSTS: list[str] = []

@@ -15,7 +15,7 @@ from scrapy import signals
 from scrapy.http import Request, Response, TextResponse
 from twisted.python.failure import Failure
 
-from animerec_assets.settings import load_settings
+from animerec_assets.settings import MAL_BASE_URL, load_settings
 from crawler.hooks import HookBatcher, load_hooks
 from crawler.items import make_item
 from crawler.parsers import ParseResult, parse_response, route
@@ -179,10 +179,20 @@ class AnimerecSpider(scrapy.Spider):
         asked = self.asked_url(response.request) if response.request else response.url
         if not isinstance(response, TextResponse):
             return self.error_item(asked, response.status, "binary response")
-        if parse_url(response.url) is None or route(response.url) is None:
+        info = parse_url(response.url)
+        if info is None or route(response.url) is None:
             hops = response.meta.get("redirect_urls") or []
             where = f"redirected to {response.url[:200]}" if hops else "no parser for this URL"
             return self.error_item(asked, response.status, f"unroutable page: {where}")
+        entity = response.meta.get("entity")
+        if (
+            isinstance(entity, str)
+            and entity.startswith(MAL_BASE_URL)
+            and info.canonical is not None
+            and info.canonical.lower() != entity.lower()
+        ):  # identity from the URL asked for: another entity's page is not this one's
+            reason = f"redirected to another {info.kind}: {info.canonical[:200]}"
+            return self.error_item(asked, response.status, reason)
         return parse_response(
             response, datetime.now(UTC), base_url=self.base_for(to_canonical_host(response.url, ""))
         )

@@ -92,6 +92,8 @@ def two_hosts() -> Iterator[tuple[str, str, Recorder, Recorder]]:
             return 302, {"Location": f"http://{here}/profile/chain_2"}, b""
         if path == "/profile/chain_2":
             return 307, {"Location": f"{other_base}/internal/chain"}, b""
+        if path == "/profile/dupe":  # on-host, to a page this crawl also asked for
+            return 302, {"Location": f"http://{here}/profile/Good_One"}, b""
         if path == "/profile/login":
             return 302, {"Location": "/login.php?from=profile"}, b""
         if path == "/login.php?from=profile":
@@ -116,7 +118,7 @@ def two_hosts() -> Iterator[tuple[str, str, Recorder, Recorder]]:
             thread.join(timeout=5)
 
 
-BAD = ["offhost", "schemeless", "hostname", "chain", "login", "damaged"]
+BAD = ["offhost", "schemeless", "hostname", "chain", "login", "damaged", "dupe"]
 
 
 @pytest.mark.slow
@@ -154,6 +156,7 @@ def test_crawl_fetches_nothing_off_host(
     assert "to localhost:" in errors[f"{MAL}/profile/hostname"]
     assert "off-host redirect (302,307)" in errors[f"{MAL}/profile/chain"]
     assert "unroutable page: redirected to" in errors[f"{MAL}/profile/login"]
+    assert "redirected to another profile" in errors[f"{MAL}/profile/dupe"]
     assert "after-retry" not in json.dumps(items)  # the retry was refused before fetching
     # the requested URLs that were not read are failed, never "crawled"
     assert set(result.failed_urls) == {f"{MAL}/profile/{name}" for name in BAD}
