@@ -7,10 +7,12 @@ keeps going and the failure lands in a table someone can look at.
 
 from __future__ import annotations
 
+from collections import Counter
 from datetime import UTC, datetime
 
 from scrapy.http import HtmlResponse, TextResponse
 
+from animerec_assets.contracts.landing import ITEM_KEYS
 from animerec_assets.settings import load_settings
 from crawler.parsers import jikan, mal_anime, mal_user
 from crawler.parsers.base import PageStructureError, ParseContext, Parser, ParseResult
@@ -81,9 +83,24 @@ def default_limits() -> Limits:
     return Limits(picture_hosts=load_settings().picture_hosts)
 
 
+ID_KEYS = frozenset({"anime_id", "animeA", "animeB", "review_id", "user_id", "userA", "userB"})
+
+
+def _lost_its_key(item: dict) -> bool:
+    """An item whose id (a key of its landing table) the bounds refused: no row to keep."""
+    keys = ITEM_KEYS.get(item["item_type"], ())
+    return any(key in ID_KEYS and item.get(key) is None for key in keys)
+
+
 def _checked(result: ParseResult, ctx: ParseContext) -> ParseResult:
     """Only canonical anime/profile URLs reach the scheduler; the page's notes become one
     ``crawl_error`` item (unless the page already failed)."""
+    kept = [item for item in result.items if not _lost_its_key(item)]
+    if len(kept) < len(result.items):
+        dropped = Counter(i["item_type"] for i in result.items if _lost_its_key(i))
+        for item_type, n in sorted(dropped.items()):
+            ctx.notes.add(item_type, f"{n} rows dropped: an id refused by the bounds")
+        result.items = kept
     for kind, urls in result.seen.items():
         result.seen[kind] = {u for u in urls if canonical_or_none(u) == (kind, u)}
     result.follow = [u for u in result.follow if parse_url(u) is not None]

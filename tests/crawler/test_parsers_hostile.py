@@ -27,6 +27,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from animerec_assets.contracts.landing import ITEM_KEYS
 from animerec_assets.lib.landing import items_to_landing_frames
 from crawler.parsers import build_response, parse_response
 from crawler.parsers.bounds import Limits, is_note
@@ -173,6 +174,9 @@ def check_items(page: Page, items: list[dict[str, Any]]) -> None:
                 else:
                     assert isinstance(entry, int | float), (item_type, name, type(entry))
                     check_number(item_type, name, entry)
+        for key in ITEM_KEYS.get(item_type, ()):
+            if key in IDS | {"user_id", "userA", "userB"}:
+                assert item[key] is not None, (item_type, key)  # no row without its id
         if item_type in ("user", "user_anime", "user_history") and info and info.username:
             assert str(item["user_id"]).lower() == info.username.lower(), item["user_id"]
         if item_type == "user_user" and info and info.username:
@@ -189,6 +193,7 @@ def parse_and_check(page: Page, body: bytes, label: str) -> list[dict[str, Any]]
         for url in urls:
             info = parse_url(url)
             assert info is not None and info.kind == kind and info.canonical == url, url
+            assert info.anime_id is None or 0 < info.anime_id < 2**53, url
     EXAMPLES_RUN[label] += 1
     if any(is_note(item) for item in result.items):
         EXAMPLES_RUN[f"{label}: values refused (note)"] += 1
