@@ -186,11 +186,12 @@ class AnimerecSpider(scrapy.Spider):
             return self.error_item(asked, response.status, f"unroutable page: {where}")
         entity = response.meta.get("entity")
         if (
-            isinstance(entity, str)
+            response.meta.get("redirect_urls")
+            and isinstance(entity, str)
             and entity.startswith(MAL_BASE_URL)
             and info.canonical is not None
             and info.canonical.lower() != entity.lower()
-        ):  # identity from the URL asked for: another entity's page is not this one's
+        ):  # identity from the URL asked for: a redirect to another entity's page is no answer
             reason = f"redirected to another {info.kind}: {info.canonical[:200]}"
             return self.error_item(asked, response.status, reason)
         return parse_response(
