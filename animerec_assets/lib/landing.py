@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -215,7 +215,7 @@ def quarantine_row(item: Mapping[str, Any], reason: str) -> dict[str, Any]:
     }
 
 
-def _object_frame(rows: list[Mapping[str, Any]]) -> pd.DataFrame:
+def _object_frame(rows: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
     """Rows as object columns: Python ints stay exact (from_records would make float64)."""
     names = list(dict.fromkeys(name for row in rows for name in row))
     return pd.DataFrame(

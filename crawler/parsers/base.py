@@ -18,7 +18,7 @@ from parsel import Selector, SelectorList
 from scrapy.http import TextResponse
 
 from crawler.items import make_item
-from crawler.parsers.bounds import Limits, Notes, bound_item
+from crawler.parsers.bounds import UNREADABLE_NUMBER, Limits, Notes, bound_item
 from crawler.urls import Kind, UrlInfo, canonical_or_none
 
 
@@ -140,24 +140,25 @@ def text_of(sel: Selector | SelectorList | None) -> str | None:
 MAX_DIGITS = 40  # longer digit runs are refused unread (bounds would refuse the value anyway)
 
 
-def to_int(text: str | int | float | None) -> int | float | None:
+def to_int(text: str | int | float | None) -> int | None:
     """'1,176,230' -> 1176230, '#394' -> 394, 'N/A'/'Unknown'/'' -> None.
 
-    Not a range check (``bounds`` does that): a number too long to be real comes back as
-    ``inf`` so the field's bound refuses it with a note, instead of a 400-digit int.
+    Not a range check (``bounds`` does that): a number too long to be real, or a non-finite
+    float, comes back as ``UNREADABLE_NUMBER`` so the field's bound refuses it with a note,
+    instead of a 400-digit int or an exception that would fail the whole page.
     """
     if text is None or isinstance(text, bool):
         return None
     if isinstance(text, int):
         return text
     if isinstance(text, float):
-        return int(text) if math.isfinite(text) else text
+        return int(text) if math.isfinite(text) else UNREADABLE_NUMBER
     match = _NUMBER.search(str(text)[:10_000])
     if match is None:
         return None
     number = match.group(0).replace(",", "")
     if len(number) > MAX_DIGITS:
-        return -math.inf if number.startswith("-") else math.inf
+        return UNREADABLE_NUMBER
     return int(float(number)) if "." in number else int(number)
 
 

@@ -32,6 +32,9 @@ from urllib.parse import urlsplit
 from crawler.urls import USERNAME_RE
 
 MAX_EXCLUSIVE = 2**53  # every integer below this is exact as a JSON/JavaScript number
+# What ``base.to_int`` returns for a number it would not read (40+ digits, a non-finite float):
+# outside every bound, so the field is refused with a note.
+UNREADABLE_NUMBER = 2**64
 NOTE_PREFIX = "bounded: "
 MAX_NOTE_LENGTH = 1000
 MAL_PICTURE_HOSTS: frozenset[str] = frozenset({"cdn.myanimelist.net"})
@@ -92,6 +95,9 @@ def bounded_int(value: Any, low: int, high: int, name: str, notes: Notes) -> int
             notes.add(name, f"not a whole number: {_shown(value)}")
             return None
         value = int(value)
+    if value == UNREADABLE_NUMBER:
+        notes.add(name, "unreadable number (too many digits, or not finite)")
+        return None
     if not low <= value <= high:
         notes.add(name, f"{_shown(value)} outside [{low}, {high}]")
         return None
