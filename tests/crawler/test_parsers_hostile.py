@@ -249,6 +249,7 @@ class HtmlSpans:
     text: list[tuple[int, int]]
     near_landmarks: list[tuple[int, int]]
     numbers: list[tuple[int, int]]
+    landmark_numbers: list[tuple[int, int]]
     attributes: list[tuple[int, int]]
 
 
@@ -256,17 +257,24 @@ def html_spans(html: str) -> HtmlSpans:
     text = [m.span(1) for m in TEXT_NODE.finditer(html)]
     near = [s for s in text if LANDMARKS.search(html, max(0, s[0] - 300), s[0])]
     numbers = [(a + m.start(), a + m.end()) for a, b in text for m in NUMBER.finditer(html, a, b)]
+    landmark_numbers = [
+        (a + m.start(), a + m.end()) for a, b in near for m in NUMBER.finditer(html, a, b)
+    ]
     attributes = [m.span(1) for m in ATTRIBUTE.finditer(html)]
-    return HtmlSpans(text, near or text, numbers or text, attributes or text)
+    return HtmlSpans(
+        text, near or text, numbers or text, landmark_numbers or numbers or text, attributes or text
+    )
 
 
 @st.composite
 def mutated_html(draw: st.DrawFn, html: str, spans: HtmlSpans) -> bytes:
     edits: dict[tuple[int, int], str] = {}
     for _ in range(draw(st.integers(1, 10))):
-        kind = draw(st.sampled_from(["landmark", "landmark", "number", "number", "text", "url"]))
+        kinds = ["landmark", "landmark", "landmark_number", "landmark_number", "number", "text"]
+        kind = draw(st.sampled_from([*kinds, "url"]))
         pool, value = {
             "landmark": (spans.near_landmarks, hostile_text),
+            "landmark_number": (spans.landmark_numbers, hostile_number),
             "number": (spans.numbers, hostile_number),
             "text": (spans.text, st.one_of(hostile_text, hostile_number)),
             "url": (spans.attributes, hostile_url),
