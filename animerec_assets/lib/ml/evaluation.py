@@ -204,3 +204,31 @@ def chart_png(summary: pd.DataFrame, title: str = "Recommendation quality") -> b
     axis.set_title(title)
     axis.legend(loc="lower right")
     return figure_png(figure)
+
+
+@dataclass(frozen=True)
+class PopularityVerdict:
+    """Whether the final user -> anime list beats popularity, with the numbers compared."""
+
+    passed: bool
+    metrics: dict[str, float]
+    problem: str | None = None
+
+
+GATE_METRICS = ("recall@20_mean", "ndcg@20_mean")
+
+
+def beats_popularity(summary: pd.DataFrame) -> PopularityVerdict:
+    """Pass only when the final user -> anime list beats popularity on Recall@20 and NDCG@20."""
+    indexed = summary.set_index("model")
+    if "user_anime final" not in indexed.index or "popularity" not in indexed.index:
+        return PopularityVerdict(False, {}, "evaluation lacks the final model or popularity rows")
+    final, popularity = indexed.loc["user_anime final"], indexed.loc["popularity"]
+    passed = all(final[m] > popularity[m] for m in GATE_METRICS)
+    return PopularityVerdict(
+        passed=bool(passed),
+        metrics={
+            **{f"final {m}": float(final[m]) for m in GATE_METRICS},
+            **{f"popularity {m}": float(popularity[m]) for m in GATE_METRICS},
+        },
+    )

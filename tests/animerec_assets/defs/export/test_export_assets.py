@@ -12,11 +12,14 @@ import duckdb
 import pandas as pd
 import pytest
 
-from animerec_assets.defs.export.assets import EXPORT_KEY, PROCESSED_KEYS, processed_dataset
+from animerec_assets.defs.export.assets import processed_dataset
 from animerec_assets.defs.export.definitions import defs as export_defs
+from animerec_assets.defs.keys import EXPORT_PROCESSED_DATASET as EXPORT_KEY
+from animerec_assets.defs.keys import PROCESSED_KEYS
 from animerec_assets.lib.export.columns import COLUMN_DESCRIPTIONS, PROCESSED_TABLES
 from animerec_assets.lib.export.versions import latest_version
-from animerec_assets.resources import WarehouseResource
+from animerec_assets.resources import WarehouseResource, export_target
+from animerec_assets.settings import load_settings
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "lib" / "export"))
 from export_fixture_tables import create_processed, create_staging_crawls, read_processed
@@ -51,7 +54,11 @@ def assert_parquet_round_trips(database: Path, table: str, parquet: Path) -> Non
 def materialize(database: Path) -> dg.ExecuteInProcessResult:
     return dg.materialize(
         [processed_dataset],
-        resources={"warehouse": WarehouseResource(kind="duckdb", duckdb_path=str(database))},
+        resources={
+            "warehouse": WarehouseResource(kind="duckdb", duckdb_path=str(database)),
+            # the environment's target: <ANIMEREC_HOME>/export, ANIMEREC_KAGGLE_DATASET
+            "export_target": export_target(load_settings()),
+        },
         raise_on_error=False,
     )
 

@@ -11,10 +11,10 @@ import pandas as pd
 import pytest
 from dagster_duckdb_pandas import DuckDBPandasIOManager
 
+from animerec_assets.defs.keys import PROCESSED_ANIME as ANIME
+from animerec_assets.defs.keys import PROCESSED_ANIME_ANIME as ANIME_ANIME
+from animerec_assets.defs.keys import PROCESSED_USER_ANIME as USER_ANIME
 from animerec_assets.defs.ml.assets import (
-    ANIME,
-    ANIME_ANIME,
-    USER_ANIME,
     anime_anime_ranked,
     evaluation,
     final_model_beats_popularity,
