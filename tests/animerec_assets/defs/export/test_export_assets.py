@@ -138,22 +138,7 @@ def test_missing_processed_table_fails_and_keeps_the_previous_export(
     assert leftovers == sorted([previous, "LATEST", "latest"])  # no partial folder either
 
 
-def test_a_table_off_contract_is_refused_before_anything_is_written(
-    animerec_home: Path,
-) -> None:
-    database = animerec_home / "warehouse.duckdb"
-    create_processed(database)
-    with duckdb.connect(str(database)) as connection:
-        connection.execute("alter table processed.anime add column secret varchar")
-    result = materialize(database)
-
-    assert not result.success
-    error = result.get_step_failure_events()[0].event_specific_data.error
-    assert "undocumented ['secret']" in error.cause.message
-    assert not (animerec_home / "export").exists() or not any((animerec_home / "export").iterdir())
-
-
-def test_bad_kaggle_dataset_setting_is_a_clear_error(
+def test_the_kaggle_dataset_setting_reaches_the_export_target(
     animerec_home: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("ANIMEREC_KAGGLE_DATASET", "not a slug")
