@@ -1,4 +1,4 @@
-"""ML assets: user -> anime retrieval and ranking, anime -> anime, and their evaluation.
+"""ML assets: user -> anime retrieval and ranking, and anime -> anime (evaluation.py judges them).
 
 Inputs are the processed tables, loaded by the default ``io_manager`` (DuckDB locally,
 BigQuery in production); outputs are warehouse tables plus versioned model artifacts in the
@@ -8,8 +8,6 @@ only when an asset runs, so loading the code location stays fast.
 
 # No ``from __future__ import annotations``: Dagster inspects the real annotations.
 
-import base64
-import json
 import tempfile
 import time
 from pathlib import Path
@@ -17,12 +15,10 @@ from pathlib import Path
 import dagster as dg
 import numpy as np
 import pandas as pd
-from pydantic import Field
 
 from animerec_assets.defs.keys import (
     DUCKDB_POOL,
     ML_ANIME_ANIME_RANKED,
-    ML_EVALUATION,
     ML_USER_ANIME_RANKED,
     ML_USER_ANIME_RANKING_LISTS,
     ML_USER_ANIME_RETRIEVAL,
@@ -30,67 +26,16 @@ from animerec_assets.defs.keys import (
     PROCESSED_ANIME_ANIME,
     PROCESSED_USER_ANIME,
 )
+from animerec_assets.defs.ml.config import (
+    AnimeAnimeTraining,
+    UserAnimeTraining,
+    anime_anime_config,
+    user_anime_config,
+)
 from animerec_assets.deploy_tags import TRAINING_OP_TAGS
 from animerec_assets.resources import ArtifactStoreResource
 
 KINDS = {"tensorflow"}
-
-
-class UserAnimeTraining(dg.Config):
-    """Training knobs (defaults = the values measured in ``animerec bench quality``)."""
-
-    retrieval_epochs: int = 12
-    embedding_dim: int = 64
-    ranking_epochs: int = 5
-    n_candidates: int = 300
-    seed: int = 0
-
-
-class AnimeAnimeTraining(dg.Config):
-    retrieval_epochs: int = 8
-    ranking_epochs: int = 4
-    co_completion_window_days: float = 14.0
-    co_completion_min_users: int = 3
-    n_candidates: int = 300
-    seed: int = 0
-
-
-class EvaluationSettings(dg.Config):
-    seeds: list[int] = Field(default_factory=lambda: [0])
-    retrieval_epochs: int = 12
-    ranking_epochs: int = 5
-    anime_anime_epochs: int = 8
-
-
-def user_anime_config(config: UserAnimeTraining):
-    from animerec_assets.lib.ml.ranking import RankingConfig
-    from animerec_assets.lib.ml.user_anime import RetrievalConfig
-    from animerec_assets.lib.ml.user_pipeline import UserAnimeConfig
-
-    return UserAnimeConfig(
-        retrieval=RetrievalConfig(
-            epochs=config.retrieval_epochs, embedding_dim=config.embedding_dim, seed=config.seed
-        ),
-        ranking=RankingConfig(epochs=config.ranking_epochs, seed=config.seed),
-        n_candidates=config.n_candidates,
-        seed=config.seed,
-    )
-
-
-def anime_anime_config(config: AnimeAnimeTraining):
-    from animerec_assets.lib.ml.anime_anime import AnimeAnimeConfig
-
-    return AnimeAnimeConfig(
-        retrieval_epochs=config.retrieval_epochs,
-        ranking_epochs=config.ranking_epochs,
-        co_completion_window_days=config.co_completion_window_days,
-        co_completion_min_users=config.co_completion_min_users,
-        n_candidates=config.n_candidates,
-        seed=config.seed,
-    )
-
-
-# ------------------------------------------------------------- assets
 
 
 @dg.multi_asset(
@@ -262,95 +207,4 @@ def anime_anime_ranked(
             "rows": len(table),
             "seconds": round(time.monotonic() - started, 1),
         },
-    )
-
-
-@dg.asset(
-    key=ML_EVALUATION,
-    ins={
-        "user_anime": dg.AssetIn(key=PROCESSED_USER_ANIME),
-        "anime": dg.AssetIn(key=PROCESSED_ANIME),
-        "anime_anime": dg.AssetIn(key=PROCESSED_ANIME_ANIME),
-    },
-    group_name="ml",
-    kinds=KINDS,
-    pool=DUCKDB_POOL,
-    op_tags=TRAINING_OP_TAGS,
-    description="Recall@20, NDCG@20, Recall@300 and top-20 coverage of every model stage and "
-    "baseline under the hold-out protocol (docs: shared mal2020 README).",
-)
-def evaluation(
-    context: dg.AssetExecutionContext,
-    config: EvaluationSettings,
-    artifacts: ArtifactStoreResource,
-    user_anime: pd.DataFrame,
-    anime: pd.DataFrame,
-    anime_anime: pd.DataFrame,
-) -> dg.Output:
-    from animerec_assets.lib.ml.anime_anime import AnimeAnimeConfig
-    from animerec_assets.lib.ml.data import clean_user_anime
-    from animerec_assets.lib.ml.evaluation import (
-        EvaluationConfig,
-        chart_png,
-        evaluate_seed,
-        markdown_table,
-        summarize,
-    )
-
-    ua = user_anime_config(
-        UserAnimeTraining(
-            retrieval_epochs=config.retrieval_epochs, ranking_epochs=config.ranking_epochs
-        )
-    )
-    eval_config = EvaluationConfig(
-        user_anime=ua, anime_anime=AnimeAnimeConfig(retrieval_epochs=config.anime_anime_epochs)
-    )
-    interactions = clean_user_anime(user_anime)
-    frames = []
-    for seed in config.seeds:
-        context.log.info(f"evaluating seed {seed} ({len(frames) + 1}/{len(config.seeds)})")
-        frames.append(
-            evaluate_seed(interactions, anime, anime_anime, seed, eval_config, context.log.info)
-        )
-    per_seed = pd.concat(frames, ignore_index=True)
-    summary = summarize(per_seed)
-    png = chart_png(summary, f"seeds {config.seeds}")
-    with tempfile.TemporaryDirectory() as folder:
-        (Path(folder) / "chart.png").write_bytes(png)
-        (Path(folder) / "summary.json").write_text(
-            json.dumps(summary.to_dict(orient="records"), indent=2)
-        )
-        ref = artifacts.publish("evaluation", Path(folder), {"seeds": config.seeds})
-    image = base64.b64encode(png).decode()
-    return dg.Output(
-        summary,
-        metadata={
-            "table": dg.MetadataValue.md(markdown_table(summary)),
-            "chart": dg.MetadataValue.md(f"![quality](data:image/png;base64,{image})"),
-            "chart_uri": f"{ref.uri}/chart.png",
-            **{
-                f"{row['model']} ndcg@20": float(row["ndcg@20_mean"])
-                for _, row in summary.iterrows()
-            },
-        },
-    )
-
-
-@dg.asset_check(
-    asset=ML_USER_ANIME_RANKED,
-    additional_ins={"summary": dg.AssetIn(key=ML_EVALUATION)},
-    blocking=True,
-    description="Blocks publishing recommendations from a model that loses to popularity.",
-)
-def final_model_beats_popularity(summary: pd.DataFrame) -> dg.AssetCheckResult:
-    return popularity_gate(summary)
-
-
-def popularity_gate(summary: pd.DataFrame) -> dg.AssetCheckResult:
-    """Pass only when the final user -> anime list beats popularity on Recall@20 and NDCG@20."""
-    from animerec_assets.lib.ml.evaluation import beats_popularity
-
-    verdict = beats_popularity(summary)
-    return dg.AssetCheckResult(
-        passed=verdict.passed, description=verdict.problem, metadata=verdict.metrics
     )

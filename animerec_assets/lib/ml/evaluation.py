@@ -8,9 +8,11 @@ evaluation asset and ``animerec bench quality`` both call these.
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -140,6 +142,28 @@ def _final_from(chosen: str, results: list[dict[str, Any]]) -> dict[str, Any]:
         "candidates": "user_anime candidates (TFRS+EASE)",
     }[chosen]
     return next(dict(row) for row in results if row["model"] == wanted)
+
+
+def evaluate_seeds(
+    user_anime: pd.DataFrame,
+    anime: pd.DataFrame,
+    anime_anime: pd.DataFrame,
+    seeds: list[int],
+    config: EvaluationConfig | None = None,
+    log: Log = print,
+) -> pd.DataFrame:
+    """Every model stage evaluated on each seed's hold-out split, summarized over the seeds."""
+    frames = []
+    for number, seed in enumerate(seeds, start=1):
+        log(f"evaluating seed {seed} ({number}/{len(seeds)})")
+        frames.append(evaluate_seed(user_anime, anime, anime_anime, seed, config, log))
+    return summarize(pd.concat(frames, ignore_index=True))
+
+
+def save_report(summary: pd.DataFrame, chart: bytes, folder: Path) -> None:
+    """The evaluation as artifact files: ``chart.png`` and ``summary.json`` (one row a model)."""
+    (folder / "chart.png").write_bytes(chart)
+    (folder / "summary.json").write_text(json.dumps(summary.to_dict(orient="records"), indent=2))
 
 
 def summarize(per_seed: pd.DataFrame) -> pd.DataFrame:

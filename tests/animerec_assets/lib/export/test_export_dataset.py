@@ -84,7 +84,7 @@ def test_missing_table_fails_and_keeps_the_previous_version(
     with duckdb.connect(str(warehouse.path)) as connection:
         connection.execute("drop table processed.user_user")
     later = datetime(2024, 6, 6, tzinfo=UTC)
-    with pytest.raises(ExportError, match="processed.user_user does not exist"):
+    with pytest.raises(ExportError, match=r"processed\.user_user does not exist"):
         export_processed(warehouse, export_dir, DATASET, later)
     assert latest_version(export_dir) == previous
     leftovers = sorted(path.name for path in export_dir.iterdir())
