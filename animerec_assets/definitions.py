@@ -30,6 +30,7 @@ def build_definitions(settings: Settings | None = None) -> dg.Definitions:
     """Every stage's definitions with the resources (and the model job's executor) of the
     environment in ``settings`` (default: ``ANIMEREC_ENV``)."""
     from animerec_assets.defs.automation.definitions import PROCESSED_FRESHNESS
+    from animerec_assets.defs.keys import PROCESSED
 
     settings = settings or load_settings()
     merged = dg.Definitions.merge(
@@ -39,7 +40,7 @@ def build_definitions(settings: Settings | None = None) -> dg.Definitions:
     # The published tables are expected to be refreshed every few hours (hourly crawls).
     return merged.map_resolved_asset_specs(
         func=lambda spec: dg.apply_freshness_policy(spec, PROCESSED_FRESHNESS),
-        selection=dg.AssetSelection.key_prefixes(["processed"]),
+        selection=dg.AssetSelection.key_prefixes([PROCESSED]),
     )
 
 

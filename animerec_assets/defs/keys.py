@@ -16,21 +16,26 @@ from animerec_assets.contracts.processed import PROCESSED_TABLES
 # (dagster.yaml, deploy/) limits it to one slot.
 DUCKDB_POOL = "duckdb"
 
+# Key prefixes of the warehouse layers (= DuckDB schema / BigQuery dataset = asset group).
+LANDING = "landing"
+STAGING = "staging"
+PROCESSED = "processed"
+
 
 def landing_key(item_type: str) -> dg.AssetKey:
     """``landing/<item_type>``: the crawl stage writes it, dbt's sources read it."""
-    return dg.AssetKey(["landing", item_type])
+    return dg.AssetKey([LANDING, item_type])
 
 
 def staging_key(table: str) -> dg.AssetKey:
-    return dg.AssetKey(["staging", table])
+    return dg.AssetKey([STAGING, table])
 
 
 def processed_key(table: str) -> dg.AssetKey:
     """``processed/<table>``: one of the five published tables that dbt builds."""
     if table not in PROCESSED_TABLES:
         raise ValueError(f"{table!r} is not a processed table ({PROCESSED_TABLES})")
-    return dg.AssetKey(["processed", table])
+    return dg.AssetKey([PROCESSED, table])
 
 
 PROCESSED_KEYS = [processed_key(table) for table in PROCESSED_TABLES]

@@ -72,3 +72,7 @@ def prepare_manifest(settings: Settings | None = None, *, force: bool = False) -
     if result.returncode != 0 or not MANIFEST_PATH.exists():
         raise RuntimeError(f"dbt parse failed:\n{result.stdout}\n{result.stderr}")
     return MANIFEST_PATH
+
+
+if __name__ == "__main__":
+    print(prepare_manifest(force=True))

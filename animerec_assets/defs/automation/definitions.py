@@ -21,11 +21,12 @@ from typing import Any
 
 import dagster as dg
 
+from animerec_assets.defs.keys import LANDING, PROCESSED, STAGING
 from animerec_assets.deploy_tags import TRAINING_RUN_TAGS
 from animerec_assets.settings import Environment
 
-CRAWL_SELECTION = dg.AssetSelection.groups("crawl", "landing")
-TRANSFORM_SELECTION = dg.AssetSelection.groups("staging", "processed")
+CRAWL_SELECTION = dg.AssetSelection.groups("crawl", LANDING)
+TRANSFORM_SELECTION = dg.AssetSelection.groups(STAGING, PROCESSED)
 MODEL_SELECTION = dg.AssetSelection.groups("ml", "serving", "export")
 MODEL_JOB = "model_job"
 PROCESSED_FRESHNESS = dg.FreshnessPolicy.time_window(
@@ -106,13 +107,13 @@ def _new_materializations_sensor(
 
 landing_sensor = _new_materializations_sensor(
     "landing_sensor",
-    dg.AssetSelection.key_prefixes(["landing"]),
+    dg.AssetSelection.key_prefixes([LANDING]),
     transform_job.name,
     "Build staging and processed when landing has new partitions.",
 )
 retrain_sensor = _new_materializations_sensor(
     "retrain_sensor",
-    dg.AssetSelection.key_prefixes(["processed"]),
+    dg.AssetSelection.key_prefixes([PROCESSED]),
     MODEL_JOB,
     "Retrain, evaluate and publish when the processed tables changed.",
 )

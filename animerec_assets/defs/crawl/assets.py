@@ -15,7 +15,7 @@ import pandas as pd
 
 from animerec_assets.contracts.landing import LANDING_COLUMNS
 from animerec_assets.defs.crawl.partitions import hourly_partitions
-from animerec_assets.defs.keys import DUCKDB_POOL, landing_key
+from animerec_assets.defs.keys import DUCKDB_POOL, LANDING, landing_key
 from animerec_assets.lib.landing import (
     crawl_hour_value,
     items_to_landing_frames,
@@ -107,7 +107,7 @@ def crawled_items(
         )
         for item_type in LANDING_COLUMNS
     },
-    group_name="landing",
+    group_name=LANDING,
     partitions_def=hourly_partitions,
     deps=[crawled_items],
     pool=DUCKDB_POOL,

@@ -17,7 +17,7 @@ import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource
 from dagster_dbt import dbt_assets as dbt_assets_decorator
 
-from animerec_assets.defs.keys import DUCKDB_POOL
+from animerec_assets.defs.keys import DUCKDB_POOL, LANDING
 from animerec_assets.defs.transform.project import animerec_dbt_project
 from animerec_assets.lib.dbt_paths import prepare_manifest
 from animerec_assets.resources import WarehouseResource
@@ -39,7 +39,7 @@ class AnimerecDbtTranslator(DagsterDbtTranslator):
 
     def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str | None:
         if dbt_resource_props["resource_type"] == "source":
-            return "landing"
+            return LANDING
         return dbt_resource_props.get("config", {}).get("schema") or "transform"
 
 
