@@ -158,6 +158,7 @@ def run_crawl_bench(
     from crawler.profiles import LOOPBACK_SCRAPY_SETTINGS
     from crawler.scheduler import CrawlScheduler
     from crawler.scheduler.seed import seed_scheduler
+    from mal_replica.export import processed_tables
     from mal_replica.server import run_replica
 
     started = time.monotonic()
@@ -219,7 +220,7 @@ def run_crawl_bench(
             bar.close()
             scheduler.dispose()
         stats = replica.stats()
-        truth = world.to_processed_tables()
+        truth = processed_tables(world)
     by_type = stats["by_page_type"]
     crawled_users = loop.scheduled["profile"] - loop.failed["profile"]
     crawled_anime = loop.scheduled["anime"] - loop.failed["anime"]

@@ -5,8 +5,8 @@ tested offline, and lets the crawler be exercised over real HTTP. Production cod
 imports this package (tests, benchmarks and the ``animerec replica`` commands do).
 
 - ``world.generate_world(n_users, n_anime, seed, **params) -> World``: the vectorized world.
-- ``World.to_processed_tables(source="mal") -> dict[str, DataFrame]``: ground truth in the five
-  processed schemas plus ``reviews`` and ``history`` (``export.py``).
+- ``export.processed_tables(world, source="mal") -> dict[str, DataFrame]``: ground truth in the
+  five processed schemas plus ``reviews`` and ``history``.
 - ``server.run_replica(n_users=..., n_anime=..., seed=..., port=0) as replica``: serves MAL's
   URL paths at ``replica.base_url`` and a Jikan-v4 API at ``replica.jikan_base_url``; faults
   via ``replica.set_fault_rates`` / ``replica.add_fault_rule`` or ``POST /_replica/faults``;

@@ -30,8 +30,9 @@ def serve(
 ) -> None:
     """Serve the world at MAL's URL paths (and Jikan v4 under /jikan/v4) until Ctrl-C."""
     from mal_replica.faults import FaultConfigError
+    from mal_replica.params import WorldError
     from mal_replica.server import ReplicaApp, ReplicaServer
-    from mal_replica.world import WorldError, generate_world
+    from mal_replica.world import generate_world
 
     started = time.perf_counter()
     try:
@@ -83,7 +84,8 @@ def export(
 ) -> None:
     """Write the world's ground truth in the processed schemas (+ reviews, history)."""
     from mal_replica.export import SOURCES, processed_tables, write_parquet
-    from mal_replica.world import WorldError, generate_world
+    from mal_replica.params import WorldError
+    from mal_replica.world import generate_world
 
     if source not in SOURCES:
         typer.echo(f"error: --source must be one of {SOURCES}", err=True)

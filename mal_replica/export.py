@@ -25,17 +25,12 @@ PROCESSED_TABLES = ("anime", "user", "user_anime", "anime_anime", "user_user")
 SCORE_COLUMNS = [f"score_{s:02d}_count" for s in range(10, 0, -1)]
 
 
-def single_date(types: np.ndarray, episodes: np.ndarray) -> np.ndarray:
-    """MAL prints one aired date (no 'to ...') for movies, music and one-episode titles."""
-    return np.isin(types, ["Movie", "Music"]) | (episodes == 1)
-
-
 def _timestamps(seconds: np.ndarray, unit: str = "min") -> pd.Series:
     values = pd.to_datetime(pd.Series(seconds, dtype="int64"), unit="s")
     return values.dt.floor(unit)
 
 
-def _lists_by(keys: np.ndarray, values: np.ndarray, n: int) -> list[list]:
+def lists_by(keys: np.ndarray, values: np.ndarray, n: int) -> list[list]:
     """Ragged lists of ``values`` per key 0..n-1 (keys need not be sorted)."""
     order = np.argsort(keys, kind="stable")
     bounds = np.searchsorted(keys[order], np.arange(n + 1))
@@ -53,7 +48,7 @@ def pic_urls(world: World, host: str = CDN) -> list[list[str]]:
         + pics["pic_id"].astype(str)
         + ".jpg"
     ).to_numpy()
-    return _lists_by(pics["anime"].to_numpy(), url, len(world.anime))
+    return lists_by(pics["anime"].to_numpy(), url, len(world.anime))
 
 
 def anime_table(world: World) -> pd.DataFrame:
@@ -61,11 +56,11 @@ def anime_table(world: World) -> pd.DataFrame:
     n = len(a)
     types = a["type"].to_numpy()
     episodes = a["num_episodes"].to_numpy()
-    one_date = single_date(types, episodes)
+    one_date = text.single_date(types, episodes)
     start = a["start_ts"].to_numpy()
     end = a["end_ts"].to_numpy()
     pics = pic_urls(world)
-    clubs = _lists_by(
+    clubs = lists_by(
         world.club_anime["anime"].to_numpy(),
         world.clubs["name"].to_numpy()[world.club_anime["club"].to_numpy()],
         n,
@@ -117,7 +112,7 @@ def anime_table(world: World) -> pd.DataFrame:
 
 def user_table(world: World) -> pd.DataFrame:
     u = world.users
-    clubs = _lists_by(
+    clubs = lists_by(
         world.club_members["user"].to_numpy(),
         world.clubs["name"].to_numpy()[world.club_members["club"].to_numpy()],
         len(u),

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from mal_replica import pages, text, vocab
-from mal_replica.export import single_date
+from mal_replica import text, vocab
 from mal_replica.index import WorldIndex
+from mal_replica.pages.urls import anime_url, main_pic, pic_url, profile_url, user_image_url
 
 FRIENDS_PER_PAGE = 100
 REVIEWS_PER_PAGE = 20
@@ -58,8 +58,8 @@ def _images(url: str) -> dict:
 def _entry(base: str, index: WorldIndex, pos: int) -> dict:
     return {
         "mal_id": int(index.anime_ids[pos]),
-        "url": pages.anime_url(base, index, pos),
-        "images": _images(pages.main_pic(base, index, pos)),
+        "url": anime_url(base, index, pos),
+        "images": _images(main_pic(base, index, pos)),
         "title": index.titles[pos],
     }
 
@@ -88,7 +88,7 @@ def relations(base: str, index: WorldIndex, pos: int) -> list[dict]:
                 "mal_id": int(index.anime_ids[other]),
                 "type": "anime",
                 "name": index.titles[other],
-                "url": pages.anime_url(base, index, other),
+                "url": anime_url(base, index, other),
             }
         )
     return [{"relation": kind, "entry": entries} for kind, entries in grouped.items()]
@@ -100,14 +100,14 @@ def anime_full(base: str, index: WorldIndex, pos: int) -> dict:
     episodes = int(a["num_episodes"][pos])
     status = int(a["airing_status"][pos])
     start, end = int(a["start_ts"][pos]), int(a["end_ts"][pos])
-    one = bool(single_date(np.asarray([kind]), np.asarray([episodes]))[0])
+    one = bool(text.single_date(np.asarray([kind]), np.asarray([episodes]))[0])
     end_value = None if end < 0 or one else end
     score_count = int(a["score_count"][pos])
     rank = int(a["score_rank"][pos])
     genres = list(a["genres"][pos])
     by_row = {row: [] for row in ("Genres", "Theme", "Demographic")}
     for g in genres:
-        by_row[pages.GENRE_ROW[g]].append((pages.GENRE_IDS[g], g))
+        by_row[vocab.GENRE_ROW[g]].append((vocab.GENRE_IDS[g], g))
     season = text.season(start).split() if kind == "TV" else None
     title = index.titles[pos]
     english = a["title_english"][pos]
@@ -116,8 +116,8 @@ def anime_full(base: str, index: WorldIndex, pos: int) -> dict:
         titles.append({"type": "English", "title": english})
     return {
         "mal_id": int(index.anime_ids[pos]),
-        "url": pages.anime_url(base, index, pos),
-        "images": _images(pages.main_pic(base, index, pos)),
+        "url": anime_url(base, index, pos),
+        "images": _images(main_pic(base, index, pos)),
         "trailer": {
             "youtube_id": None,
             "url": None,
@@ -147,7 +147,7 @@ def anime_full(base: str, index: WorldIndex, pos: int) -> dict:
             "prop": {"from": _date_prop(start), "to": _date_prop(end_value)},
             "string": text.aired(start, end, status, one),
         },
-        "duration": pages._duration(int(a["minutes_per_episode"][pos]), episodes),
+        "duration": text.duration(int(a["minutes_per_episode"][pos]), episodes),
         "rating": a["rating"][pos],
         "score": float(a["score"][pos]) if score_count else None,
         "scored_by": score_count if score_count else None,
@@ -164,7 +164,7 @@ def anime_full(base: str, index: WorldIndex, pos: int) -> dict:
         "licensors": [],
         "studios": _named(
             "anime",
-            [(pages.STUDIO_IDS.get(s, 0), s) for s in a["studios"][pos]],
+            [(vocab.STUDIO_IDS.get(s, 0), s) for s in a["studios"][pos]],
             base,
             "anime/producer",
         ),
@@ -219,9 +219,9 @@ def anime_recommendations(base: str, index: WorldIndex, pos: int) -> list[dict]:
 
 def _user_ref(base: str, index: WorldIndex, upos: int) -> dict:
     name = index.usernames[upos]
-    image = pages.user_image_url(base, int(index.t.users["user_id"][upos]))
+    image = user_image_url(base, int(index.t.users["user_id"][upos]))
     return {
-        "url": pages.profile_url(base, name),
+        "url": profile_url(base, name),
         "username": name,
         "images": {"jpg": {"image_url": image}, "webp": {"image_url": image}},
     }
@@ -275,8 +275,8 @@ def anime_pictures(base: str, index: WorldIndex, pos: int) -> list[dict]:
     pics = index.t.pictures
     result = []
     for r in index.pics_by_anime.rows(pos):
-        small = pages.pic_url(base, int(pics["bucket"][r]), int(pics["pic_id"][r]))
-        large = pages.pic_url(base, int(pics["bucket"][r]), int(pics["pic_id"][r]), large=True)
+        small = pic_url(base, int(pics["bucket"][r]), int(pics["pic_id"][r]))
+        large = pic_url(base, int(pics["bucket"][r]), int(pics["pic_id"][r]), large=True)
         urls = {"image_url": small, "small_image_url": small, "large_image_url": large}
         result.append({"jpg": dict(urls), "webp": dict(urls)})
     return result
@@ -352,11 +352,11 @@ def _updates(base: str, index: WorldIndex, upos: int) -> list[dict]:
 def user_profile(base: str, index: WorldIndex, upos: int) -> dict:
     u = index.t.users
     name = index.usernames[upos]
-    image = pages.user_image_url(base, int(u["user_id"][upos]))
+    image = user_image_url(base, int(u["user_id"][upos]))
     return {
         "mal_id": int(u["user_id"][upos]),
         "username": name,
-        "url": pages.profile_url(base, name),
+        "url": profile_url(base, name),
         "images": {"jpg": {"image_url": image}, "webp": {"image_url": image}},
         "last_online": text.iso(int(u["last_online_ts"][upos])),
         "gender": u["gender"][upos] or None,
@@ -410,7 +410,7 @@ def user_history(base: str, index: WorldIndex, upos: int) -> list[dict]:
                     "mal_id": int(index.anime_ids[apos]),
                     "type": "anime",
                     "name": index.titles[apos],
-                    "url": pages.anime_url(base, index, apos),
+                    "url": anime_url(base, index, apos),
                 },
                 "increment": int(history["episode"][r]),
                 "date": text.iso(int(history["watched_ts"][r])),

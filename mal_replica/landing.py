@@ -23,7 +23,7 @@ counts, score histogram, members, favorites, ranks) count every chunk.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, replace
+from dataclasses import dataclass, replace
 
 import duckdb
 import numpy as np
@@ -31,35 +31,16 @@ import pandas as pd
 import pyarrow as pa
 
 from animerec_assets.contracts.landing import LANDING_COLUMNS
+from mal_replica import generators as gen
 from mal_replica import text, vocab
-from mal_replica.export import CDN, MAL, SCORE_COLUMNS, single_date
-from mal_replica.world import (
-    _STREAMS,
-    World,
-    WorldError,
-    WorldParams,
-    _franchises,
-    _generate_anime,
-    _generate_clubs,
-    _generate_favorites,
-    _generate_friendships,
-    _generate_history,
-    _generate_lists,
-    _generate_pictures,
-    _generate_recommendations,
-    _generate_reviews,
-    _generate_users,
-    _titles,
-    _user_statistics,
-)
+from mal_replica.export import CDN, MAL, SCORE_COLUMNS, lists_by
+from mal_replica.params import WorldError, resolve_params
+from mal_replica.world import World
 
 LANDING_SCHEMA = "landing"
 # Every table a crawl fills; crawl errors do not happen in a generated world.
 LANDING_TABLES = tuple(table for table in LANDING_COLUMNS if table != "crawl_error")
 DEFAULT_CHUNK_USERS = 50_000
-# MAL's list status codes 0..6 (5 unused) x scores 0..10: one counter cell per anime.
-_STATUS_CODES = 7
-_SCORES = 11
 ISO_SECONDS = "%Y-%m-%dT%H:%M:%S+00:00"
 ISO_DAY = "%Y-%m-%d"
 CRAWL_HOUR = "%Y-%m-%d-%H:00"
@@ -79,20 +60,6 @@ class LandingSummary:
     @property
     def total_rows(self) -> int:
         return sum(self.rows.values())
-
-
-def _streams(seed: int | list[int]) -> dict[str, np.random.Generator]:
-    """One generator per world component, spawned as ``generate_world`` spawns them."""
-    sequences = np.random.SeedSequence(seed).spawn(len(_STREAMS))
-    return {name: np.random.default_rng(seq) for name, seq in zip(_STREAMS, sequences, strict=True)}
-
-
-def _world_params(n_users: int, n_anime: int, seed: int, overrides: dict) -> WorldParams:
-    params = WorldParams(n_users=n_users, n_anime=n_anime, seed=seed, **overrides)
-    params.validate()
-    if params.n_groups > params.n_anime:
-        params = WorldParams(**{**asdict(params), "n_groups": params.n_anime})
-    return params
 
 
 def chunk_sizes(n_users: int, chunk_users: int) -> list[int]:
@@ -239,7 +206,7 @@ def _write_user_chunk(
     # MAL's status codes index this list (1-based; code 5 is unused)
     status_names = ", ".join(
         f"'{vocab.STATUS_NAMES[code]}'" if code in vocab.STATUS_NAMES else "NULL"
-        for code in range(1, _STATUS_CODES)
+        for code in range(1, gen.STATUS_CODES)
     )
     frames = {
         "_users": user_frame,
@@ -311,45 +278,6 @@ def _write_user_chunk(
 # anime, once, after every chunk counted
 
 
-def anime_statistics(anime: pd.DataFrame, counts: np.ndarray, favorites: np.ndarray) -> None:
-    """Aggregates MAL displays, from per-anime [status, score] counters summed over chunks.
-
-    Same rules as the world model's: ranks by score only for aired, scored titles;
-    popularity by members with the anime id breaking ties.
-    """
-    n = len(anime)
-    for code, name in vocab.STATUS_NAMES.items():
-        anime[f"{name}_count"] = counts[:, code, :].sum(axis=1).astype(np.int64)
-    anime["total_count"] = counts.sum(axis=(1, 2)).astype(np.int64)
-    anime["members_count"] = anime["total_count"]
-    histogram = counts.sum(axis=1)
-    for s in range(10, 0, -1):
-        anime[f"score_{s:02d}_count"] = histogram[:, s].astype(np.int64)
-    score_count = histogram[:, 1:].sum(axis=1)
-    total = (histogram * np.arange(_SCORES)).sum(axis=1)
-    mean = np.where(score_count > 0, np.round(total / np.maximum(score_count, 1), 2), np.nan)
-    anime["score"] = mean
-    anime["score_count"] = score_count.astype(np.int64)
-    anime["favorites_count"] = favorites.astype(np.int64)
-    ids = anime["anime_id"].to_numpy()
-    rankable = (score_count > 0) & (anime["airing_status"].to_numpy() != 2)
-    order = np.lexsort((ids, -score_count, -np.nan_to_num(mean)))
-    order = order[rankable[order]]
-    score_rank = np.full(n, -1, dtype=np.int64)
-    score_rank[order] = np.arange(1, len(order) + 1)
-    anime["score_rank"] = score_rank
-    popularity_rank = np.empty(n, dtype=np.int64)
-    popularity_rank[np.lexsort((ids, -anime["members_count"].to_numpy()))] = np.arange(1, n + 1)
-    anime["popularity_rank"] = popularity_rank
-
-
-def _ragged(keys: np.ndarray, values: np.ndarray, n: int) -> list[list]:
-    order = np.argsort(keys, kind="stable")
-    bounds = np.searchsorted(keys[order], np.arange(n + 1))
-    ordered = values[order]
-    return [list(ordered[bounds[i] : bounds[i + 1]]) for i in range(n)]
-
-
 def anime_landing_frames(
     anime: pd.DataFrame,
     relations: pd.DataFrame,
@@ -384,8 +312,8 @@ def anime_landing_frames(
         + pictures["pic_id"].astype(str)
         + ".jpg"
     ).to_numpy()
-    pics = _ragged(pictures["anime"].to_numpy(), pic_url, n)
-    club_names = _ragged(
+    pics = lists_by(pictures["anime"].to_numpy(), pic_url, n)
+    club_names = lists_by(
         club_anime["anime"].to_numpy(),
         clubs["name"].to_numpy()[club_anime["club"].to_numpy()],
         n,
@@ -394,7 +322,7 @@ def anime_landing_frames(
     episodes = anime["num_episodes"].to_numpy()
     start = anime["start_ts"].to_numpy()
     end = anime["end_ts"].to_numpy()
-    no_end = (end < 0) | single_date(types, episodes)
+    no_end = (end < 0) | text.single_date(types, episodes)
     day = ISO_DAY
     score_count = anime["score_count"].to_numpy()
     score_rank = anime["score_rank"].to_numpy()
@@ -517,16 +445,16 @@ def write_world_landing(
     ``overrides`` set any other ``WorldParams`` field (e.g. ``mean_list_size``). Raises
     ``WorldError`` before writing anything when the parameters cannot describe a world.
     """
-    params = _world_params(n_users, n_anime, seed, dict(overrides))
+    params = resolve_params(n_users, n_anime, seed, dict(overrides))
     sizes = chunk_sizes(n_users, chunk_users)
     _create_landing(connection)
-    rngs = _streams(params.seed)
-    anime = _generate_anime(params, rngs["anime"])
-    franchise_root, relations = _franchises(params, anime, rngs["franchise"])
-    _titles(anime, franchise_root, rngs["names"])
+    rngs = gen.component_rngs(params.seed)
+    anime = gen.generate_anime(params, rngs["anime"])
+    franchise_root, relations = gen.generate_franchises(params, anime, rngs["franchise"])
+    gen.add_titles(anime, franchise_root, rngs["names"])
     anime_ids = anime["anime_id"].to_numpy().astype(np.int64)
 
-    counts = np.zeros(n_anime * _STATUS_CODES * _SCORES, dtype=np.int64)
+    counts = np.zeros((n_anime, gen.STATUS_CODES, gen.SCORES), dtype=np.int64)
     favorites_count = np.zeros(n_anime, dtype=np.int64)
     rows = dict.fromkeys(LANDING_TABLES, 0)
     seen_names: set[str] = set()
@@ -535,41 +463,37 @@ def write_world_landing(
     anime_side: dict[str, pd.DataFrame] = {}
     for index, size in enumerate(sizes):
         # chunk 0 is generate_world's own users; later chunks draw from their own seed
-        chunk_rngs = rngs if index == 0 else _streams([params.seed, index])
+        chunk_rngs = rngs if index == 0 else gen.component_rngs([params.seed, index])
         chunk_params = replace(params, n_users=size)
-        users = _generate_users(chunk_params, chunk_rngs["users"], chunk_rngs["names"])
+        users = gen.generate_users(chunk_params, chunk_rngs["users"], chunk_rngs["names"])
         if index > 0:
             users["username"] = disambiguate_usernames(
                 users["username"].to_numpy(), first_row, seen_names
             )
         else:
             seen_names.update(name.lower() for name in users["username"])
-        lists = _generate_lists(chunk_params, anime, users, chunk_rngs["lists"])
-        favorites = _generate_favorites(chunk_params, lists, size, chunk_rngs["favorites"])
-        history = _generate_history(chunk_params, lists, chunk_rngs["history"])
-        friendships = _generate_friendships(chunk_params, users, chunk_rngs["friends"])
-        reviews = _generate_reviews(chunk_params, lists, size, chunk_rngs["reviews"])
+        lists = gen.generate_lists(chunk_params, anime, users, chunk_rngs["lists"])
+        favorites = gen.generate_favorites(chunk_params, lists, size, chunk_rngs["favorites"])
+        history = gen.generate_history(chunk_params, lists, chunk_rngs["history"])
+        friendships = gen.generate_friendships(chunk_params, users, chunk_rngs["friends"])
+        reviews = gen.generate_reviews(chunk_params, lists, size, chunk_rngs["reviews"])
         if len(reviews):
             reviews["review_id"] += max(0, next_review_id - int(reviews["review_id"].min()))
             next_review_id = int(reviews["review_id"].max()) + 1
-        clubs, club_anime, club_members = _generate_clubs(
+        clubs, club_anime, club_members = gen.generate_clubs(
             chunk_params, anime, users, chunk_rngs["clubs"]
         )
         if index == 0:
             anime_side = {
-                "recommendations": _generate_recommendations(
+                "recommendations": gen.generate_recommendations(
                     params, anime, users, rngs["recommendations"]
                 ),
                 "clubs": clubs,
                 "club_anime": club_anime,
-                "pictures": _generate_pictures(anime, rngs["pictures"]),
+                "pictures": gen.generate_pictures(anime, rngs["pictures"]),
             }
-        _user_statistics(users, anime, lists, favorites)
-        item = lists["anime"].to_numpy().astype(np.int64)
-        cell = (item * _STATUS_CODES + lists["status"].to_numpy()) * _SCORES + lists[
-            "score"
-        ].to_numpy()
-        counts += np.bincount(cell, minlength=len(counts))
+        gen.user_statistics(users, anime, lists, favorites)
+        counts += gen.list_counters(lists, n_anime)
         favorites_count += np.bincount(favorites["anime"].to_numpy(), minlength=n_anime)
         chunk_world = World(
             params=chunk_params,
@@ -593,7 +517,7 @@ def write_world_landing(
         if progress is not None:
             progress(size)
 
-    anime_statistics(anime, counts.reshape(n_anime, _STATUS_CODES, _SCORES), favorites_count)
+    gen.anime_statistics(anime, counts, favorites_count)
     frames = anime_landing_frames(
         anime,
         relations,

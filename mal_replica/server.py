@@ -26,9 +26,13 @@ from urllib.parse import parse_qs
 
 import numpy as np
 
-from mal_replica import images, jikan, pages
+from mal_replica import images, jikan
 from mal_replica.faults import Fault, FaultInjector, FaultRates
 from mal_replica.index import WorldIndex
+from mal_replica.pages import anime as anime_pages
+from mal_replica.pages import animelist as animelist_pages
+from mal_replica.pages import layout, listings, urls
+from mal_replica.pages import profile as profile_pages
 from mal_replica.world import World, generate_world
 
 HTML = "text/html; charset=UTF-8"
@@ -78,14 +82,14 @@ def redirect(location: str) -> Response:
 def _anime(app: ReplicaApp, req: Request) -> tuple[int | None, Response | None]:
     pos = app.index.anime_pos(int(req.groups[0]))
     if pos is None:
-        return None, html(pages.not_found_page(req.base), 404)
+        return None, html(layout.not_found_page(req.base), 404)
     return pos, None
 
 
 def _user(app: ReplicaApp, req: Request) -> tuple[int | None, Response | None]:
     pos = app.index.user_pos(req.groups[0])
     if pos is None:
-        return None, html(pages.not_found_page(req.base), 404)
+        return None, html(layout.not_found_page(req.base), 404)
     return pos, None
 
 
@@ -96,16 +100,16 @@ def anime_handler(section: str) -> Callable[[ReplicaApp, Request], Response]:
             return missing
         ix, base = app.index, req.base
         if section == "":
-            return html(pages.anime_page(base, ix, pos))
+            return html(anime_pages.anime_page(base, ix, pos))
         if section == "stats":
-            return html(pages.anime_stats_page(base, ix, pos, req.int_arg("show")))
+            return html(anime_pages.anime_stats_page(base, ix, pos, req.int_arg("show")))
         if section == "userrecs":
-            return html(pages.anime_userrecs_page(base, ix, pos))
+            return html(anime_pages.anime_userrecs_page(base, ix, pos))
         if section == "reviews":
-            return html(pages.anime_reviews_page(base, ix, pos, req.int_arg("p", 1)))
+            return html(anime_pages.anime_reviews_page(base, ix, pos, req.int_arg("p", 1)))
         if section == "pics":
-            return html(pages.anime_pics_page(base, ix, pos))
-        return html(pages.anime_clubs_page(base, ix, pos))
+            return html(anime_pages.anime_pics_page(base, ix, pos))
+        return html(anime_pages.anime_clubs_page(base, ix, pos))
 
     return handle
 
@@ -113,13 +117,13 @@ def anime_handler(section: str) -> Callable[[ReplicaApp, Request], Response]:
 def anime_php(app: ReplicaApp, req: Request) -> Response:
     pos = app.index.anime_pos(req.int_arg("id", -1))
     if pos is None:
-        return html(pages.not_found_page(req.base), 404)
-    return redirect(pages.anime_url(req.base, app.index, pos))
+        return html(layout.not_found_page(req.base), 404)
+    return redirect(urls.anime_url(req.base, app.index, pos))
 
 
 def profile(app: ReplicaApp, req: Request) -> Response:
     pos, missing = _user(app, req)
-    return missing or html(pages.profile_page(req.base, app.index, pos))
+    return missing or html(profile_pages.profile_page(req.base, app.index, pos))
 
 
 def friends(app: ReplicaApp, req: Request) -> Response:
@@ -129,26 +133,26 @@ def friends(app: ReplicaApp, req: Request) -> Response:
     if "offset" in req.query:
         start = req.int_arg("offset")
     else:
-        start = (max(req.int_arg("p", 1), 1) - 1) * pages.FRIENDS_PER_PAGE
-    status, body = pages.friends_page(req.base, app.index, pos, start)
+        start = (max(req.int_arg("p", 1), 1) - 1) * profile_pages.FRIENDS_PER_PAGE
+    status, body = profile_pages.friends_page(req.base, app.index, pos, start)
     return html(body, status)
 
 
 def profile_clubs(app: ReplicaApp, req: Request) -> Response:
     pos, missing = _user(app, req)
-    return missing or html(pages.profile_clubs_page(req.base, app.index, pos))
+    return missing or html(profile_pages.profile_clubs_page(req.base, app.index, pos))
 
 
 def history(app: ReplicaApp, req: Request) -> Response:
     pos, missing = _user(app, req)
-    return missing or html(pages.history_page(req.base, app.index, pos))
+    return missing or html(profile_pages.history_page(req.base, app.index, pos))
 
 
 def load_json(app: ReplicaApp, req: Request) -> Response:
     pos = app.index.user_pos(req.groups[0])
     if pos is None:
         return as_json({"errors": [{"message": "invalid request"}]}, 400)
-    rows = pages.load_json(
+    rows = animelist_pages.load_json(
         req.base, app.index, pos, req.int_arg("offset"), req.int_arg("status", 7)
     )
     return as_json(rows)
@@ -156,24 +160,25 @@ def load_json(app: ReplicaApp, req: Request) -> Response:
 
 def animelist(app: ReplicaApp, req: Request) -> Response:
     pos, missing = _user(app, req)
-    return missing or html(pages.animelist_page(req.base, app.index, pos, req.int_arg("status", 7)))
+    status = req.int_arg("status", 7)
+    return missing or html(animelist_pages.animelist_page(req.base, app.index, pos, status))
 
 
 def topanime(app: ReplicaApp, req: Request) -> Response:
     kind = req.query.get("type", "")
-    return html(pages.topanime_page(req.base, app.index, req.int_arg("limit"), kind))
+    return html(listings.topanime_page(req.base, app.index, req.int_arg("limit"), kind))
 
 
 def users_php(app: ReplicaApp, req: Request) -> Response:
-    return html(pages.users_page(req.base, app.index, app.next_random_users()))
+    return html(listings.users_page(req.base, app.index, app.next_random_users()))
 
 
 def home(app: ReplicaApp, req: Request) -> Response:
-    return html(pages.home_page(req.base))
+    return html(layout.home_page(req.base))
 
 
 def robots(app: ReplicaApp, req: Request) -> Response:
-    return Response(200, pages.robots_txt(req.base).encode(), "text/plain; charset=UTF-8")
+    return Response(200, layout.robots_txt(req.base).encode(), "text/plain; charset=UTF-8")
 
 
 def anime_image(app: ReplicaApp, req: Request) -> Response:
@@ -181,7 +186,7 @@ def anime_image(app: ReplicaApp, req: Request) -> Response:
     pics = app.index.t.pictures["pic_id"]
     pos = int(np.searchsorted(pics, pic_id))
     if pos >= len(pics) or pics[pos] != pic_id:
-        return html(pages.not_found_page(req.base), 404)
+        return html(layout.not_found_page(req.base), 404)
     return Response(200, images.jpeg("anime", pic_id, bool(req.groups[2])), "image/jpeg")
 
 
@@ -249,7 +254,7 @@ ROUTES: list[tuple[re.Pattern[str], str, Callable[[ReplicaApp, Request], Respons
             anime_handler(section),
             True,
         )
-        for section in pages.ANIME_SECTIONS
+        for section in anime_pages.ANIME_SECTIONS
     ],
     (re.compile(r"^/anime\.php$"), "anime_redirect", anime_php, True),
     (re.compile(rf"^/profile/{USER}/?$"), "profile", profile, True),
@@ -392,7 +397,7 @@ class ReplicaApp:
             if fault is not None and fault.kind == "slow":
                 await asyncio.sleep(fault.delay)
             if handler is None:
-                response = html(pages.not_found_page(base), 404)
+                response = html(layout.not_found_page(base), 404)
             else:
                 request = Request(scope["method"], path, query, base, groups)
                 try:
@@ -423,7 +428,7 @@ class ReplicaApp:
         if fault.kind == "not_found":
             if is_json:
                 return as_json(jikan.not_found("replica"), 404)
-            return html(pages.not_found_page(base), 404)
+            return html(layout.not_found_page(base), 404)
         if fault.kind == "rate_limit":
             headers = [(b"retry-after", str(fault.retry_after or 0).encode())]
             if is_json:

@@ -11,6 +11,8 @@ from __future__ import annotations
 import zlib
 from datetime import UTC, datetime
 
+import numpy as np
+
 from mal_replica import vocab
 
 MINUTE = 60
@@ -76,6 +78,11 @@ def relative(ts: int, now: int) -> str:
     return month_day_year_clock(ts)
 
 
+def single_date(types: np.ndarray, episodes: np.ndarray) -> np.ndarray:
+    """MAL prints one aired date (no 'to ...') for movies, music and one-episode titles."""
+    return np.isin(types, ["Movie", "Music"]) | (episodes == 1)
+
+
 def aired(start_ts: int, end_ts: int, airing_status: int, single_date: bool) -> str:
     """The 'Aired:' row: 'Apr 1, 1998 to Sep 30, 1998', 'Oct 5, 2024 to ?', or one date."""
     if airing_status == 2:
@@ -84,6 +91,16 @@ def aired(start_ts: int, end_ts: int, airing_status: int, single_date: bool) -> 
         return month_day_year(start_ts)
     end = month_day_year(end_ts) if end_ts >= 0 else "?"
     return f"{month_day_year(start_ts)} to {end}"
+
+
+def duration(minutes: int, episodes: int) -> str:
+    """The 'Duration:' row: '24 min. per ep.', '1 hr. 50 min.' (no 'per ep.' for one episode)."""
+    if minutes >= 60:
+        hours, rest = divmod(int(minutes), 60)
+        value = f"{hours} hr. {rest} min." if rest else f"{hours} hr."
+    else:
+        value = f"{int(minutes)} min."
+    return value + (" per ep." if episodes != 1 else "")
 
 
 def season(start_ts: int) -> str:

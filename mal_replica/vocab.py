@@ -46,6 +46,8 @@ GENRES: tuple[tuple[int, str, str], ...] = (
     (15, "Kids", "Demographic"),
 )
 GENRE_INDEX = {name: i for i, (_, name, _) in enumerate(GENRES)}
+GENRE_IDS = {name: gid for gid, name, _ in GENRES}
+GENRE_ROW = {name: row for _, name, row in GENRES}
 
 # Latent taste groups: the core tags an anime of the group carries. Users mostly watch inside
 # one or two groups, which is what makes the world learnable by a recommender.
@@ -99,6 +101,7 @@ STUDIOS: tuple[tuple[int, str], ...] = (
     (2004, "Studio Tsubame"),
     (2005, "Aozora Pictures"),
 )
+STUDIO_IDS = {name: sid for sid, name in STUDIOS}
 
 TYPES: tuple[str, ...] = ("TV", "Movie", "OVA", "ONA", "Special", "Music")
 TYPE_PROBS: tuple[float, ...] = (0.46, 0.13, 0.14, 0.13, 0.10, 0.04)

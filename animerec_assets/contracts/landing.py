@@ -25,6 +25,8 @@ ItemType = Literal[
     "user_anime",
     "user_history",
     "user_user",
+    "crawl_snapshot",
+    "page_gone",
     "crawl_error",
 ]
 Source = Literal["mal", "jikan"]
@@ -83,12 +85,18 @@ ITEM_FIELDS: dict[str, list[tuple[str, ColumnType]]] = {
     ],
     "anime_pics": [("anime_id", "BIGINT"), ("pics", "VARCHAR[]")],
     "anime_clubs": [("anime_id", "BIGINT"), ("clubs", "VARCHAR[]")],
-    "anime_relation": [("animeA", "BIGINT"), ("animeB", "BIGINT"), ("relation_type", "VARCHAR")],
+    "anime_relation": [
+        ("animeA", "BIGINT"),
+        ("animeB", "BIGINT"),
+        ("relation_type", "VARCHAR"),
+        ("snapshot_id", "VARCHAR"),
+    ],
     "anime_recommendation": [
         ("animeA", "BIGINT"),
         ("animeB", "BIGINT"),
         ("recommendation_url", "VARCHAR"),
         ("num_recommenders", "BIGINT"),
+        ("snapshot_id", "VARCHAR"),
     ],
     "review": [
         ("review_id", "BIGINT"),
@@ -126,6 +134,7 @@ ITEM_FIELDS: dict[str, list[tuple[str, ColumnType]]] = {
         ("status", "VARCHAR"),
         ("progress", "BIGINT"),
         ("last_interaction_date", "VARCHAR"),
+        ("snapshot_id", "VARCHAR"),
     ],
     "user_history": [
         ("user_id", "VARCHAR"),
@@ -133,7 +142,29 @@ ITEM_FIELDS: dict[str, list[tuple[str, ColumnType]]] = {
         ("episode", "BIGINT"),
         ("history_date", "VARCHAR"),
     ],
-    "user_user": [("userA", "VARCHAR"), ("userB", "VARCHAR"), ("friendship_date", "VARCHAR")],
+    "user_user": [
+        ("userA", "VARCHAR"),
+        ("userB", "VARCHAR"),
+        ("friendship_date", "VARCHAR"),
+        ("snapshot_id", "VARCHAR"),
+    ],
+    # One row per crawl of a set a parent page lists (see SNAPSHOT_SETS): whether that crawl
+    # saw the whole set. Only a complete snapshot replaces what staging knew of the set.
+    "crawl_snapshot": [
+        ("parent_kind", "VARCHAR"),
+        ("parent_id", "VARCHAR"),
+        ("set_name", "VARCHAR"),
+        ("snapshot_id", "VARCHAR"),
+        ("complete", "BIGINT"),
+        ("item_count", "BIGINT"),
+    ],
+    # A profile or anime that is no longer there: 404, or a profile turned private.
+    "page_gone": [
+        ("parent_kind", "VARCHAR"),
+        ("parent_id", "VARCHAR"),
+        ("reason", "VARCHAR"),
+        ("status_code", "BIGINT"),
+    ],
     "crawl_error": [
         ("page_type", "VARCHAR"),
         ("status_code", "BIGINT"),
@@ -161,5 +192,24 @@ ITEM_KEYS: dict[str, tuple[str, ...]] = {
     "user_anime": ("user_id", "anime_id"),
     "user_history": ("user_id", "anime_id", "episode", "history_date"),
     "user_user": ("userA", "userB"),
+    "crawl_snapshot": ("parent_kind", "parent_id", "set_name", "snapshot_id"),
+    "page_gone": ("parent_kind", "parent_id", "crawl_date"),
     "crawl_error": ("url", "crawl_date"),
 }
+
+# Snapshot semantics (docs/data_contracts.md "Re-crawls"): a crawl of a parent page is the whole
+# truth for the sets it lists. Each set below: the landing table of its rows, the parent kind,
+# and the row column naming the parent. Rows carry the ``snapshot_id`` of the crawl that saw
+# them; a ``crawl_snapshot`` row closes that crawl with ``complete`` = 1 only when every page of
+# the set was read (no failed page, no cut paging). The newest complete snapshot of a
+# (parent, set) replaces the set; partial snapshots delete nothing. Sets held as a list in the
+# parent's own row (favorites in ``user``, ``anime_pics``, ``anime_clubs``) are replaced by the
+# newest row of the parent and need no marker.
+SNAPSHOT_SETS: dict[str, tuple[str, str, str]] = {
+    "user_anime": ("user_anime", "user", "user_id"),
+    "user_user": ("user_user", "user", "userA"),
+    "anime_relation": ("anime_relation", "anime", "animeA"),
+    "anime_recommendation": ("anime_recommendation", "anime", "animeA"),
+}
+PARENT_KINDS: tuple[str, ...] = ("user", "anime")
+GONE_REASONS: tuple[str, ...] = ("not_found", "private")

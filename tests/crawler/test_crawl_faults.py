@@ -27,6 +27,7 @@ from crawler.urls import anime_url, parse_url, profile_url
 from crawler.worker import crawl_batch
 
 server = pytest.importorskip("mal_replica.server")
+export = pytest.importorskip("mal_replica.export")
 
 FULL_SPEED = {
     "DOWNLOAD_DELAY": 0,
@@ -135,7 +136,7 @@ def scenario(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Scenario]:
                 outputs.append(crawl_batch(kind, retried[kind], sink).output_path)
         yield Scenario(
             replica=replica,
-            truth=world.to_processed_tables(),
+            truth=export.processed_tables(world),
             items=read_items(outputs),
             first_pass=first_pass,
             scheduler=scheduler,

@@ -21,6 +21,7 @@ import pandas as pd
 import pytest
 
 from app.launch import free_port
+from mal_replica.export import processed_tables
 from mal_replica.world import generate_world
 
 pytestmark = pytest.mark.slow
@@ -180,7 +181,7 @@ def _comparable(values: pd.Series) -> pd.Series:
 
 @pytest.mark.parametrize("table", list(KEYS))
 def test_processed_equals_the_replica_ground_truth(demo_run, table):
-    truth = generate_world(USERS, ANIME, SEED).to_processed_tables()[table]
+    truth = processed_tables(generate_world(USERS, ANIME, SEED))[table]
     crawled = _processed(demo_run["home"], table)
     assert list(crawled.columns) == list(truth.columns)
     assert len(crawled) == len(truth)

@@ -9,7 +9,8 @@ import pytest
 from animerec_assets.contracts.landing import LANDING_COLUMNS
 from mal_replica import vocab
 from mal_replica.landing import LANDING_TABLES, chunk_sizes, write_world_landing
-from mal_replica.world import WorldError, generate_world
+from mal_replica.params import WorldError
+from mal_replica.world import generate_world
 
 USERS, ANIME, SEED = 600, 300, 3
 

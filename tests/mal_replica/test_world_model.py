@@ -11,7 +11,8 @@ import pytest
 import scipy.sparse as sp
 
 from mal_replica import vocab
-from mal_replica.world import World, WorldError, generate_world
+from mal_replica.params import WorldError
+from mal_replica.world import World, generate_world
 
 
 def test_same_seed_same_world_and_other_seed_other_world(world: World) -> None:
