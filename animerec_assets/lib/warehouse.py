@@ -17,8 +17,11 @@ Dialect = Literal["duckdb", "bigquery"]
 class SqlWarehouse(Protocol):
     """``kind`` is ``"duckdb"`` or ``"bigquery"``; ``gcp_project`` qualifies BigQuery tables."""
 
-    kind: str
-    gcp_project: str
+    @property
+    def kind(self) -> str: ...
+
+    @property
+    def gcp_project(self) -> str: ...
 
     def read_sql(self, sql: str, params: list[Any] | None = None) -> pd.DataFrame: ...
 

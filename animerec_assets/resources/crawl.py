@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import shutil
 import time
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
@@ -22,7 +23,7 @@ from animerec_assets.resources.services import RedisResource
 Log = Callable[[str], None]
 
 
-class CrawlRunnerResource(dg.ConfigurableResource):
+class CrawlRunnerResource(dg.ConfigurableResource, ABC):
     """Crawl URLs (``{kind: [url, ...]}``) for one hourly partition; find the items it wrote.
 
     ``output_dir`` is the environment's crawl folder (``<ANIMEREC_HOME>/crawl`` locally, the
@@ -31,15 +32,15 @@ class CrawlRunnerResource(dg.ConfigurableResource):
 
     output_dir: str
 
+    @abstractmethod
     def crawl(
         self, partition_key: str, urls_by_kind: Mapping[str, Sequence[str]], log: Log
     ) -> dict[str, Any]:
         """Crawl (or hand over) the batch; returns a JSON-able summary for the run's metadata."""
-        raise NotImplementedError
 
+    @abstractmethod
     def item_files(self, partition_key: str, start: datetime, end: datetime) -> list[Path]:
         """The JSON lines files that hold the partition's crawled items."""
-        raise NotImplementedError
 
 
 def partition_folder_name(partition_key: str) -> str:
@@ -56,6 +57,7 @@ class InProcessCrawlRunner(CrawlRunnerResource):
     def crawl(
         self, partition_key: str, urls_by_kind: Mapping[str, Sequence[str]], log: Log
     ) -> dict[str, Any]:
+        from crawler.scheduler.urls import check_kind
         from crawler.worker import SinkSettings, crawl_batch
 
         folder = self.partition_folder(partition_key)
@@ -70,7 +72,7 @@ class InProcessCrawlRunner(CrawlRunnerResource):
             if not urls:
                 continue
             started = time.monotonic()
-            result = crawl_batch(kind, list(urls), sink)  # type: ignore[arg-type]
+            result = crawl_batch(check_kind(kind), list(urls), sink)
             seconds = time.monotonic() - started
             for item_type, n in result.item_counts.items():
                 counts[item_type] = counts.get(item_type, 0) + n

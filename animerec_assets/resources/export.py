@@ -4,6 +4,7 @@ prefix (BigQuery ``EXPORT DATA`` writes them). The export itself is
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from datetime import datetime
 from pathlib import Path
 
@@ -15,25 +16,21 @@ from animerec_assets.lib.export.dataset import (
     export_processed,
     export_processed_to_gcs,
 )
-from animerec_assets.lib.export.kaggle import DEFAULT_LICENSE
-from animerec_assets.resources.warehouse import WarehouseResource
+from animerec_assets.lib.warehouse import SqlWarehouse
 
 GCS_EXPORT_FOLDER = "dataset_export"
 
 
-class ExportTargetResource(dg.ConfigurableResource):
+class ExportTargetResource(dg.ConfigurableResource, ABC):
     """Writes one version of the dataset described as Kaggle's ``dataset_id``."""
 
     dataset_id: str
 
+    @abstractmethod
     def export(
-        self,
-        warehouse: WarehouseResource,
-        now: datetime,
-        license_name: str = DEFAULT_LICENSE,
-        log: Log = print,
+        self, warehouse: SqlWarehouse, now: datetime, license_name: str, log: Log
     ) -> ExportResult:
-        raise NotImplementedError
+        """Write the version named by ``now``; the warehouse writes the table files itself."""
 
 
 class FolderExportTarget(ExportTargetResource):
@@ -42,11 +39,7 @@ class FolderExportTarget(ExportTargetResource):
     folder: str
 
     def export(
-        self,
-        warehouse: WarehouseResource,
-        now: datetime,
-        license_name: str = DEFAULT_LICENSE,
-        log: Log = print,
+        self, warehouse: SqlWarehouse, now: datetime, license_name: str, log: Log
     ) -> ExportResult:
         return export_processed(
             warehouse, Path(self.folder), self.dataset_id, now, license_name, log
@@ -59,10 +52,6 @@ class GcsExportTarget(ExportTargetResource):
     uri: str
 
     def export(
-        self,
-        warehouse: WarehouseResource,
-        now: datetime,
-        license_name: str = DEFAULT_LICENSE,
-        log: Log = print,
+        self, warehouse: SqlWarehouse, now: datetime, license_name: str, log: Log
     ) -> ExportResult:
         return export_processed_to_gcs(warehouse, self.uri, self.dataset_id, now, license_name, log)
