@@ -13,7 +13,6 @@ import time
 from pathlib import Path
 
 import dagster as dg
-import numpy as np
 import pandas as pd
 
 from animerec_assets.defs.keys import (
@@ -134,8 +133,7 @@ def user_anime_ranked(
         candidates, catalogue, None if chosen == "candidates" else rankers[chosen]
     )
     with tempfile.TemporaryDirectory() as folder:
-        saved = save_rankers(rankers, chosen, Path(folder))
-        np.save(Path(folder) / "anime_ids.npy", catalogue)
+        saved = save_rankers(rankers, chosen, Path(folder), catalogue)
         ref = artifacts.publish(
             "user_anime_ranking", Path(folder), {**saved, "validation": validation}
         )
