@@ -427,9 +427,9 @@ def test_dockerfile_installs_the_lock_and_parses_the_dbt_manifest():
     lines = " ".join(DOCKERFILE.read_text(encoding="utf-8").replace("\\\n", " ").split("\n"))
     assert "uv sync --frozen --no-dev --no-install-project" in lines
     assert "uv sync --frozen --no-dev " in lines
-    assert "python -m animerec_assets.defs.transform.project" in lines
+    assert "python -m animerec_assets.lib.dbt_paths" in lines
     # the build-time parse runs with ANIMEREC_ENV=prod: every required setting must be given
-    parse_step = lines.split("python -m animerec_assets.defs.transform.project")[0].rsplit("RUN", 1)
+    parse_step = lines.split("python -m animerec_assets.lib.dbt_paths")[0].rsplit("RUN", 1)
     given = {word.split("=")[0] for word in shlex.split(parse_step[1]) if "=" in word}
     assert _settings_calls({"_required"}) <= given
     # everything the image copies exists, and every package the project builds is copied
