@@ -21,13 +21,9 @@ import duckdb
 import pytest
 
 from animerec_assets.contracts.landing import LANDING_COLUMNS
-from animerec_assets.defs.crawl.assets import (
-    crawled_items,
-    landing_tables,
-    partition_folder,
-    scheduled_batch,
-)
+from animerec_assets.defs.crawl.assets import crawled_items, landing_tables, scheduled_batch
 from animerec_assets.resources import build_resources
+from animerec_assets.resources.crawl import partition_folder_name
 from animerec_assets.settings import load_settings
 from crawler.profiles import LOOPBACK_SCRAPY_SETTINGS
 from crawler.scheduler import CrawlScheduler
@@ -126,7 +122,8 @@ def test_a_hostile_hour_lands_clean(
             run_config=config,
         )
         assert crawled.success
-        foreign = partition_folder(HOUR) / "foreign.jsonl"
+        folder = load_settings().crawl_output_dir / "partitions" / partition_folder_name(HOUR)
+        foreign = folder / "foreign.jsonl"
         foreign.write_text("".join(json.dumps(r) + "\n" for r in FOREIGN_ROWS), encoding="utf-8")
         landed = dg.materialize(
             [scheduled_batch, crawled_items, landing_tables],
