@@ -64,6 +64,12 @@ class Settings:
     # bearer token of the crawl web service (ANIMEREC_SERVICE_TOKEN): the service requires it
     # when set (and refuses to start in prod without it); the app sends it
     crawler_service_token: str | None = field(default=None, repr=False)
+    # the export's pseudonym key (ANIMEREC_EXPORT_PSEUDONYM_KEY; the export resource reads the
+    # variable itself at run time); None locally means the key generated once under
+    # ANIMEREC_HOME (lib/export/pseudonyms.py). Required in prod.
+    export_pseudonym_key: str | None = field(default=None, repr=False)
+    # ANIMEREC_EXPORT_REAL_USERNAMES=1: publish real usernames instead of pseudonyms (opt-in)
+    export_real_usernames: bool = False
 
     @property
     def embedded_redis_dir(self) -> Path:
@@ -117,6 +123,8 @@ class _SharedSettings(TypedDict):
     scrapy_overrides: dict[str, object]
     kaggle_dataset: str
     crawler_service_token: str | None
+    export_pseudonym_key: str | None
+    export_real_usernames: bool
 
 
 def _env(name: str, default: str | None = None) -> str | None:
@@ -129,6 +137,15 @@ def _required(name: str, env: str) -> str:
     if value is None:
         raise SettingsError(f"{name} must be set when ANIMEREC_ENV={env}")
     return value
+
+
+def _flag(name: str) -> bool:
+    value = (_env(name, "0") or "0").lower()
+    if value in ("1", "true", "yes"):
+        return True
+    if value in ("0", "false", "no"):
+        return False
+    raise SettingsError(f"{name} must be 1 or 0, got {value!r}")
 
 
 def _scrapy_overrides() -> dict[str, object]:
@@ -170,6 +187,8 @@ def load_settings(env: str | None = None) -> Settings:
         scrapy_overrides=_scrapy_overrides(),
         kaggle_dataset=_env("ANIMEREC_KAGGLE_DATASET", KAGGLE_DATASET) or KAGGLE_DATASET,
         crawler_service_token=_env("ANIMEREC_SERVICE_TOKEN"),
+        export_pseudonym_key=_env("ANIMEREC_EXPORT_PSEUDONYM_KEY"),
+        export_real_usernames=_flag("ANIMEREC_EXPORT_REAL_USERNAMES"),
     )
     if chosen == "local":
         return Settings(
@@ -187,7 +206,7 @@ def load_settings(env: str | None = None) -> Settings:
             dagster_pg_url=_env("DAGSTER_PG_URL"),
             **common,
         )
-    return Settings(
+    prod = Settings(
         env="prod",
         warehouse="bigquery",
         gcp_project=_required("GCP_PROJECT", "prod"),
@@ -199,3 +218,9 @@ def load_settings(env: str | None = None) -> Settings:
         dagster_pg_url=_env("DAGSTER_PG_URL"),
         **common,
     )
+    if prod.export_pseudonym_key is None and not prod.export_real_usernames:
+        raise SettingsError(
+            "ANIMEREC_EXPORT_PSEUDONYM_KEY must be set when ANIMEREC_ENV=prod (or opt in to "
+            "publishing real usernames with ANIMEREC_EXPORT_REAL_USERNAMES=1)"
+        )
+    return prod

@@ -69,6 +69,7 @@ PROD_ENV = {
     "ANIMEREC_SCHEDULER_DB_URL": "postgresql+psycopg://crawler@db:5432/scheduler",
     "REDIS_URL": "redis://redis:6379/0",
     "ANIMEREC_ARTIFACT_URI": "gs://animerec-models/artifacts",
+    "ANIMEREC_EXPORT_PSEUDONYM_KEY": "a-test-key-of-thirty-two-chars!!",
 }
 
 

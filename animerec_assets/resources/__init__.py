@@ -75,12 +75,17 @@ def crawl_runner(settings: Settings, redis: RedisResource) -> CrawlRunnerResourc
 def export_target(settings: Settings) -> ExportTargetResource:
     """A folder next to a DuckDB warehouse; the artifact bucket next to BigQuery (the warehouse
     writes the files, so the target follows the warehouse)."""
+    usernames = {
+        "real_usernames": settings.export_real_usernames,
+        "home": str(settings.home),
+    }
     if settings.warehouse == "duckdb":
         return FolderExportTarget(
-            dataset_id=settings.kaggle_dataset, folder=str(settings.export_dir)
+            dataset_id=settings.kaggle_dataset, folder=str(settings.export_dir), **usernames
         )
     return GcsExportTarget(
         dataset_id=settings.kaggle_dataset,
+        **usernames,
         uri=f"{settings.artifact_uri.rstrip('/')}/{GCS_EXPORT_FOLDER}",
     )
 

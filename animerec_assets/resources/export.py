@@ -4,6 +4,7 @@ prefix (BigQuery ``EXPORT DATA`` writes them). The export itself is
 
 from __future__ import annotations
 
+import os
 from abc import ABC, abstractmethod
 from datetime import datetime
 from pathlib import Path
@@ -16,6 +17,11 @@ from animerec_assets.lib.export.dataset import (
     export_processed,
     export_processed_to_gcs,
 )
+from animerec_assets.lib.export.pseudonyms import (
+    PSEUDONYM_KEY_VARIABLE,
+    UsernamePolicy,
+    username_policy,
+)
 from animerec_assets.lib.warehouse import SqlWarehouse
 
 GCS_EXPORT_FOLDER = "dataset_export"
@@ -25,6 +31,16 @@ class ExportTargetResource(dg.ConfigurableResource, ABC):
     """Writes one version of the dataset described as Kaggle's ``dataset_id``."""
 
     dataset_id: str
+    # usernames: pseudonyms under the key in the environment variable named here (read at run
+    # time, so the key never shows in Dagster's config or UI; unset: the local key kept in
+    # ``home``), or real ones when ``real_usernames`` (an explicit opt-in)
+    pseudonym_key_variable: str = PSEUDONYM_KEY_VARIABLE
+    real_usernames: bool = False
+    home: str = "."
+
+    def username_policy(self) -> UsernamePolicy:
+        configured = os.environ.get(self.pseudonym_key_variable, "").strip() or None
+        return username_policy(configured, self.real_usernames, Path(self.home))
 
     @abstractmethod
     def export(
@@ -42,7 +58,13 @@ class FolderExportTarget(ExportTargetResource):
         self, warehouse: SqlWarehouse, now: datetime, license_name: str, log: Log
     ) -> ExportResult:
         return export_processed(
-            warehouse, Path(self.folder), self.dataset_id, now, license_name, log
+            warehouse,
+            Path(self.folder),
+            self.dataset_id,
+            now,
+            license_name,
+            log,
+            usernames=self.username_policy(),
         )
 
 
@@ -54,4 +76,12 @@ class GcsExportTarget(ExportTargetResource):
     def export(
         self, warehouse: SqlWarehouse, now: datetime, license_name: str, log: Log
     ) -> ExportResult:
-        return export_processed_to_gcs(warehouse, self.uri, self.dataset_id, now, license_name, log)
+        return export_processed_to_gcs(
+            warehouse,
+            self.uri,
+            self.dataset_id,
+            now,
+            license_name,
+            log,
+            usernames=self.username_policy(),
+        )

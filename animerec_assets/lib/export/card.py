@@ -48,6 +48,27 @@ class CardFacts:
     crawl_period: tuple[str | None, str | None] | None = None
     model_docs: dict[str, ModelDoc] = field(default_factory=dict)
     license_note: str = LICENSE_PLACEHOLDER
+    # usernames replaced by keyed-hash pseudonyms (the default) or published as they are
+    pseudonymised: bool = True
+
+
+PSEUDONYM_IDS = (
+    "`user_id`, `userA`, `userB` are pseudonyms (`u_` + 16 hex digits), the same user's in "
+    "every table and every version."
+)
+REAL_USERNAME_IDS = (
+    "`user_id`, `userA`, `userB` are MyAnimeList usernames (compare them case-insensitively)."
+)
+PSEUDONYM_PRIVACY = (
+    "No username is published. Every username is replaced by a pseudonym, a keyed hash "
+    "(HMAC-SHA256 of the lower-cased username, truncated) under a key that is not published: "
+    "ids stay stable across versions, but cannot be turned back into usernames without the key. "
+    "`user.user_url` is left empty because a profile URL contains the username."
+)
+REAL_USERNAME_PRIVACY = (
+    "This version publishes real MyAnimeList usernames and profile URLs (the exporter opted in "
+    "to it)."
+)
 
 
 def human_size(size_bytes: int | None) -> str:
@@ -146,7 +167,11 @@ def render_card(facts: CardFacts) -> str:
         "",
         "Each table comes as Parquet (typed, lists kept as lists) and gzip CSV (lists as JSON).",
         "Ids join the tables: `anime_id`, `animeA`, `animeB` are MyAnimeList anime ids; "
-        "`user_id`, `userA`, `userB` are MyAnimeList usernames (compare them case-insensitively).",
+        + (PSEUDONYM_IDS if facts.pseudonymised else REAL_USERNAME_IDS),
+        "",
+        "## Privacy",
+        "",
+        PSEUDONYM_PRIVACY if facts.pseudonymised else REAL_USERNAME_PRIVACY,
         "",
         "## How it was collected",
         "",

@@ -26,6 +26,7 @@ from animerec_assets.lib.export.columns import (
     model_docs,
 )
 from animerec_assets.lib.export.kaggle import DEFAULT_LICENSE, check_dataset_id, kaggle_metadata
+from animerec_assets.lib.export.pseudonyms import UsernamePolicy, column_replacements
 from animerec_assets.lib.export.sql import (
     bigquery_export_sql,
     columns_sql,
@@ -143,12 +144,19 @@ def crawl_period(warehouse: SqlWarehouse) -> tuple[str | None, str | None] | Non
 
 
 def _copy_to_folder(
-    warehouse: SqlWarehouse, folder: Path, table: str, columns: list[Column]
+    warehouse: SqlWarehouse,
+    folder: Path,
+    table: str,
+    columns: list[Column],
+    usernames: UsernamePolicy,
 ) -> tuple[int, list[ExportedFile]]:
     files, counts = [], set()
+    replacements = column_replacements(table, usernames, "duckdb")
     for file_format in FILE_FORMATS:
         name = file_name(table, file_format)
-        select = select_sql(PROCESSED_SCHEMA, table, columns, file_format, "duckdb")
+        select = select_sql(
+            PROCESSED_SCHEMA, table, columns, file_format, "duckdb", replacements=replacements
+        )
         answer = warehouse.read_sql(duckdb_copy_sql(select, str(folder / name), file_format))
         counts.add(int(answer.iloc[0, 0]))
         files.append(ExportedFile(name, file_format, (folder / name).stat().st_size))
@@ -158,12 +166,23 @@ def _copy_to_folder(
 
 
 def _export_to_gcs(
-    warehouse: SqlWarehouse, base_uri: str, table: str, columns: list[Column]
+    warehouse: SqlWarehouse,
+    base_uri: str,
+    table: str,
+    columns: list[Column],
+    usernames: UsernamePolicy,
 ) -> tuple[int, list[ExportedFile]]:
     files = []
+    replacements = column_replacements(table, usernames, "bigquery", quote="`")
     for file_format in FILE_FORMATS:
         select = select_sql(
-            PROCESSED_SCHEMA, table, columns, file_format, "bigquery", warehouse.gcp_project
+            PROCESSED_SCHEMA,
+            table,
+            columns,
+            file_format,
+            "bigquery",
+            warehouse.gcp_project,
+            replacements=replacements,
         )
         pattern = f"{table}/part-*{file_name('', file_format)}"
         warehouse.read_sql(bigquery_export_sql(select, f"{base_uri}/{pattern}", file_format))
@@ -181,6 +200,7 @@ def dataset_documents(
     tables: list[TableExport],
     license_name: str,
     period: tuple[str | None, str | None] | None,
+    pseudonymised: bool = True,
 ) -> tuple[str, dict]:
     """The dataset card and the Kaggle metadata (which carries the card as its description)."""
     docs = model_docs()
@@ -192,6 +212,7 @@ def dataset_documents(
             tables=tables,
             crawl_period=period,
             model_docs=docs,
+            pseudonymised=pseudonymised,
         )
     )
     metadata = kaggle_metadata(
@@ -207,6 +228,8 @@ def export_processed(
     now: datetime,
     license_name: str = DEFAULT_LICENSE,
     log: Log = _silent,
+    *,
+    usernames: UsernamePolicy,
 ) -> ExportResult:
     """Write one complete version into ``export_dir`` and point ``latest`` at it (DuckDB)."""
     check_dataset_id(dataset_id)
@@ -216,13 +239,19 @@ def export_processed(
     try:
         tables = []
         for table, columns in described:
-            rows, files = _copy_to_folder(warehouse, work, table, columns)
+            rows, files = _copy_to_folder(warehouse, work, table, columns, usernames)
             tables.append(
                 TableExport(table, columns, rows, files, date_ranges(warehouse, table, columns))
             )
             log(f"exported processed.{table}: {rows:,} rows")
         card, metadata = dataset_documents(
-            version, now, dataset_id, tables, license_name, crawl_period(warehouse)
+            version,
+            now,
+            dataset_id,
+            tables,
+            license_name,
+            crawl_period(warehouse),
+            usernames.pseudonymised,
         )
         (work / CARD).write_text(card, encoding="utf-8")
         (work / KAGGLE_METADATA).write_text(json.dumps(metadata, indent=2), encoding="utf-8")
@@ -240,6 +269,8 @@ def export_processed_to_gcs(
     now: datetime,
     license_name: str = DEFAULT_LICENSE,
     log: Log = _silent,
+    *,
+    usernames: UsernamePolicy,
 ) -> ExportResult:
     """Production: BigQuery writes the shards to GCS; card and metadata follow, LATEST last."""
     from animerec_assets.lib.artifacts import blobs_for
@@ -250,13 +281,19 @@ def export_processed_to_gcs(
     base_uri = f"{export_uri.rstrip('/')}/{version}"
     tables = []
     for table, columns in described:
-        rows, files = _export_to_gcs(warehouse, base_uri, table, columns)
+        rows, files = _export_to_gcs(warehouse, base_uri, table, columns, usernames)
         tables.append(
             TableExport(table, columns, rows, files, date_ranges(warehouse, table, columns))
         )
         log(f"exported processed.{table}: {rows:,} rows to {base_uri}")
     card, metadata = dataset_documents(
-        version, now, dataset_id, tables, license_name, crawl_period(warehouse)
+        version,
+        now,
+        dataset_id,
+        tables,
+        license_name,
+        crawl_period(warehouse),
+        usernames.pseudonymised,
     )
     blobs = blobs_for(export_uri)
     blobs.write(f"{version}/{CARD}", card.encode())

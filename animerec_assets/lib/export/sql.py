@@ -45,12 +45,17 @@ def select_sql(
     file_format: str,
     dialect: Dialect,
     project: str = "",
+    replacements: dict[str, str] | None = None,
 ) -> str:
-    """Every column, in contract order; lists as JSON text when the file is CSV."""
+    """Every column, in contract order; lists as JSON text when the file is CSV.
+
+    ``replacements`` maps a column to the SQL expression published in its place (pseudonyms)."""
     expressions = []
     for column in columns:
         name = quote_identifier(column.name, dialect)
-        if file_format == "csv" and is_list_type(column.warehouse_type):
+        if replacements and column.name in replacements:
+            expressions.append(f"{replacements[column.name]} as {name}")
+        elif file_format == "csv" and is_list_type(column.warehouse_type):
             to_json = "to_json_string" if dialect == "bigquery" else "to_json"
             expressions.append(f"{to_json}({name}) as {name}")
         else:

@@ -19,10 +19,12 @@ from animerec_assets.lib.export.dataset import (
     result_summary,
 )
 from animerec_assets.lib.export.kaggle import KaggleMetadataError
+from animerec_assets.lib.export.pseudonyms import UsernamePolicy
 from animerec_assets.lib.export.versions import latest_version
 
 DATASET = "animerec/myanimelist-anime-recommendations"
 NOW = datetime(2024, 6, 5, 12, 0, tzinfo=UTC)
+KEYED = UsernamePolicy(b"a key of at least sixteen bytes")
 
 
 @dataclass
@@ -57,7 +59,9 @@ def test_a_version_holds_every_table_and_its_summary_says_so(
     warehouse: DuckDBWarehouse, tmp_path: Path
 ) -> None:
     logged: list[str] = []
-    result = export_processed(warehouse, tmp_path / "export", DATASET, NOW, log=logged.append)
+    result = export_processed(
+        warehouse, tmp_path / "export", DATASET, NOW, log=logged.append, usernames=KEYED
+    )
     assert result.version == "20240605T120000Z" == latest_version(tmp_path / "export")
     summary = result_summary(result)
     assert summary["row_counts"] == {
@@ -80,12 +84,12 @@ def test_missing_table_fails_and_keeps_the_previous_version(
     warehouse: DuckDBWarehouse, tmp_path: Path
 ) -> None:
     export_dir = tmp_path / "export"
-    previous = export_processed(warehouse, export_dir, DATASET, NOW).version
+    previous = export_processed(warehouse, export_dir, DATASET, NOW, usernames=KEYED).version
     with duckdb.connect(str(warehouse.path)) as connection:
         connection.execute("drop table processed.user_user")
     later = datetime(2024, 6, 6, tzinfo=UTC)
     with pytest.raises(ExportError, match=r"processed\.user_user does not exist"):
-        export_processed(warehouse, export_dir, DATASET, later)
+        export_processed(warehouse, export_dir, DATASET, later, usernames=KEYED)
     assert latest_version(export_dir) == previous
     leftovers = sorted(path.name for path in export_dir.iterdir())
     assert leftovers == sorted([previous, "LATEST", "latest"])  # no partial folder either
@@ -97,11 +101,11 @@ def test_a_table_off_contract_is_refused_before_anything_is_written(
     with duckdb.connect(str(warehouse.path)) as connection:
         connection.execute("alter table processed.anime add column secret varchar")
     with pytest.raises(ExportError, match=r"undocumented \['secret'\]"):
-        export_processed(warehouse, tmp_path / "export", DATASET, NOW)
+        export_processed(warehouse, tmp_path / "export", DATASET, NOW, usernames=KEYED)
     assert not (tmp_path / "export").exists()
 
 
 def test_a_bad_dataset_id_is_refused_first(warehouse: DuckDBWarehouse, tmp_path: Path) -> None:
     with pytest.raises(KaggleMetadataError, match="ANIMEREC_KAGGLE_DATASET"):
-        export_processed(warehouse, tmp_path / "export", "not a slug", NOW)
+        export_processed(warehouse, tmp_path / "export", "not a slug", NOW, usernames=KEYED)
     assert not (tmp_path / "export").exists()
