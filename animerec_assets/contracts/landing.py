@@ -230,3 +230,11 @@ SNAPSHOT_SETS: dict[str, tuple[str, str, str]] = {
 }
 PARENT_KINDS: tuple[str, ...] = ("user", "anime")
 GONE_REASONS: tuple[str, ...] = ("not_found", "private")
+
+# Users who opted out (``animerec optout add``), copied from the crawl scheduler before dbt runs
+# (not a crawl item: dbt declares it as the ``privacy`` source, and processed excludes them).
+OPTOUT_TABLE = "optout"
+OPTOUT_COLUMNS: list[tuple[str, ColumnType]] = [
+    ("user_key", "VARCHAR"),
+    ("opted_out_date", "VARCHAR"),
+]

@@ -26,6 +26,13 @@ class SchedulerResource(dg.ConfigurableResource):
         scheduler.create_tables()
         return scheduler
 
+    def opted_out_usernames(self) -> list[str]:
+        """Usernames of every user who opted out (the scheduler keeps their profile URLs)."""
+        from crawler.urls import username_from_url
+
+        names = (username_from_url(url) for url in self.get_scheduler().opted_out())
+        return [name for name in names if name]
+
 
 class RedisResource(dg.ConfigurableResource):
     """The Redis that serves recommendations and holds the crawl queue: ``url`` empty means the

@@ -3,18 +3,18 @@
 
 {#- The landing table, or an empty relation with its contract columns (from _sources.yml) when
     the crawler has not written that table yet, so a fresh warehouse still builds. -#}
-{% macro landing_source(table_name) -%}
-    {%- set relation = source('landing', table_name) -%}
+{% macro landing_source(table_name, source_name='landing') -%}
+    {%- set relation = source(source_name, table_name) -%}
     {#- in a unit test `source()` is the fixture (no schema): nothing to look up -#}
     {%- if execute and relation.schema is not none and load_relation(relation) is none -%}
-        {{ empty_landing(table_name) }}
+        {{ empty_landing(table_name, source_name) }}
     {%- else -%}
         {{ relation }}
     {%- endif -%}
 {%- endmacro %}
 
-{% macro empty_landing(table_name) -%}
-    {%- set node = graph.sources['source.animerec.landing.' ~ table_name] -%}
+{% macro empty_landing(table_name, source_name='landing') -%}
+    {%- set node = graph.sources['source.animerec.' ~ source_name ~ '.' ~ table_name] -%}
     (
         select
         {%- for name, column in node.columns.items() %}
@@ -61,4 +61,12 @@
         partition by {% for key in key_columns %}candidate.{{ key }}{{ ', ' if not loop.last }}{% endfor %}
         order by candidate.crawl_date desc nulls last, candidate._fingerprint desc
     ) = 1
+{%- endmacro %}
+
+{#- Keys (lower-cased usernames) of the users who opted out (`animerec optout add`; copied into
+    landing.optout before dbt runs, empty when it has never been copied). Processed drops every
+    row of theirs. -#}
+{% macro opted_out_user_keys() -%}
+    (select optout.user_key from {{ landing_source('optout', 'privacy') }} as optout
+     where optout.user_key is not null)
 {%- endmacro %}

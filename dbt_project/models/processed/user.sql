@@ -1,5 +1,5 @@
 -- One row per crawled profile; user_id is the username as the latest crawl of the profile
--- displayed it (matching elsewhere is case-insensitive).
+-- displayed it (matching elsewhere is case-insensitive). Users who opted out are left out.
 select
     user_id,
     user_url,
@@ -13,3 +13,4 @@ select
     mean_score,
     clubs
 from {{ ref('stg_user') }}
+where user_key not in {{ opted_out_user_keys() }}

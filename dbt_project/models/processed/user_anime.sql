@@ -3,6 +3,7 @@
 -- staging keeps the rest until its other side is crawled).
 with users as (
     select user_key, user_id, favorite_anime_ids from {{ ref('stg_user') }}
+    where user_key not in {{ opted_out_user_keys() }}  -- their lists and reviews go with them
 ),
 
 list_entries as (

@@ -15,6 +15,9 @@ merged as (
         min(friendship_date) as friendship_date
     from directed
     where userA_key <> userB_key
+        -- a friendship of a user who opted out is not published from either side
+        and coalesce(userA_key, '') not in {{ opted_out_user_keys() }}
+        and coalesce(userB_key, '') not in {{ opted_out_user_keys() }}
     group by userA_key, userB_key
 ),
 
