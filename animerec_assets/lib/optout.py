@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from datetime import datetime
 
 from animerec_assets.contracts.landing import OPTOUT_COLUMNS, OPTOUT_TABLE
-from animerec_assets.lib.warehouse import Dialect
+from animerec_assets.lib.warehouse import Dialect, SqlWarehouse, dialect_of
 
 LANDING_SCHEMA = "landing"
 # MAL usernames: letters, digits, '_' and '-' (checked again here: they become SQL literals)
@@ -55,3 +55,17 @@ def replace_optout_sql(
         "from (select 1 as one) as nothing where 1 = 0"
     )
     return f"create or replace table {table} as {rows or empty}"
+
+
+def read_opted_out_keys(warehouse: SqlWarehouse) -> list[str]:
+    """The keys in ``landing.optout`` (none before the first copy): the serving publish
+    unlinks them from the versions it keeps for rollback."""
+    if not warehouse.table_exists(LANDING_SCHEMA, OPTOUT_TABLE):
+        return []
+    if dialect_of(warehouse) == "bigquery":
+        parts = (warehouse.gcp_project, LANDING_SCHEMA, OPTOUT_TABLE)
+        table = "`" + ".".join(p for p in parts if p) + "`"
+    else:
+        table = f"{LANDING_SCHEMA}.{OPTOUT_TABLE}"
+    frame = warehouse.read_sql(f"select user_key from {table} where user_key is not null")
+    return sorted(str(key) for key in frame["user_key"])

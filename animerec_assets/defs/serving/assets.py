@@ -20,7 +20,7 @@ from animerec_assets.defs.keys import (
     PROCESSED_ANIME,
     SERVING_REDIS_RECOMMENDATIONS,
 )
-from animerec_assets.resources import RedisResource
+from animerec_assets.resources import RedisResource, WarehouseResource
 
 LOG_EVERY_FRACTION = 0.1
 
@@ -74,10 +74,12 @@ class _ProgressLog:
 def redis_recommendations(
     context: dg.AssetExecutionContext,
     redis: RedisResource,
+    warehouse: WarehouseResource,
     user_anime_ranked: pd.DataFrame,
     anime_anime_ranked: pd.DataFrame,
     anime: pd.DataFrame,
 ) -> dg.MaterializeResult:
+    from animerec_assets.lib.optout import read_opted_out_keys
     from animerec_assets.lib.serving import prepare_payloads, publish_payloads
 
     started = time.monotonic()
@@ -93,6 +95,9 @@ def redis_recommendations(
         payloads,
         model_version=model_version,
         on_progress=_ProgressLog(context.log),
+        # opted-out users: absent from the new version (not in processed), and unlinked from
+        # the version kept for rollback
+        forget=read_opted_out_keys(warehouse),
     )
     context.log.info(
         f"version {result.version} is live (previous {result.previous_version}); "

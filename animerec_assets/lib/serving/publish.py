@@ -159,6 +159,21 @@ def unlink_version(client: redis.Redis, layout: KeyLayout, version: str) -> int:
     return removed
 
 
+def forget_users(
+    client: redis.Redis, layout: KeyLayout, user_keys: list[str], keep_version: str
+) -> int:
+    """Unlink these users' keys from every registered version but ``keep_version`` (the
+    previous version kept for rollback would otherwise still hold a user who opted out)."""
+    if not user_keys:
+        return 0
+    removed = 0
+    for version in sorted(set(registered_versions(client, layout)) - {keep_version}):
+        keys = [layout.user(version, key.strip().lower()) for key in user_keys]
+        for chunk in _chunks(len(keys), UNLINK_BATCH):
+            removed += int(client.unlink(*keys[chunk]))
+    return removed
+
+
 def remove_stale_versions(
     client: redis.Redis, layout: KeyLayout, keep: set[str] | None = None
 ) -> list[str]:
@@ -311,8 +326,12 @@ def publish_payloads(
     lock_ttl_s: float = DEFAULT_LOCK_TTL_S,
     lock_wait_s: float | None = None,
     on_progress: ProgressCallback | None = None,
+    forget: list[str] | None = None,
 ) -> PublishResult:
-    """Write prepared payloads as a new version and make it live atomically."""
+    """Write prepared payloads as a new version and make it live atomically.
+
+    ``forget``: user keys (opted-out users) to unlink from the versions kept for rollback too;
+    the new version simply does not have them (it is written whole from the model's output)."""
     started = time.monotonic()
     layout = KeyLayout(prefix) if prefix else KeyLayout()
     version = check_version(version or new_version())
@@ -358,6 +377,7 @@ def publish_payloads(
         except redis.ResponseError as error:
             raise PublishError(f"pointer switch refused: {error}") from error
         removed += remove_stale_versions(client, layout)
+        forget_users(client, layout, list(forget or []), version)
     except BaseException:
         # Our own half-written version is debris: remove it now if we still can (the next
         # publish removes it otherwise). The live version was never touched.
@@ -395,6 +415,7 @@ def publish(
     lock_ttl_s: float = DEFAULT_LOCK_TTL_S,
     lock_wait_s: float | None = None,
     on_progress: ProgressCallback | None = None,
+    forget: list[str] | None = None,
 ) -> PublishResult:
     """Validate and publish model outputs as a new live version.
 
@@ -412,6 +433,7 @@ def publish(
         lock_ttl_s=lock_ttl_s,
         lock_wait_s=lock_wait_s,
         on_progress=on_progress,
+        forget=forget,
     )
 
 

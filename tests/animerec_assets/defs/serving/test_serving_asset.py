@@ -20,7 +20,7 @@ from animerec_assets.lib.serving.synthetic import (
     synthetic_similar,
     synthetic_user_recommendations,
 )
-from animerec_assets.resources import RedisResource
+from animerec_assets.resources import RedisResource, WarehouseResource
 
 
 class FramesIOManager(dg.IOManager):
@@ -43,6 +43,10 @@ def _materialize(frames, redis_dir: Path, instance: dg.DagsterInstance) -> dg.Ex
         resources={
             "io_manager": FramesIOManager(frames),
             "redis": RedisResource(url="", embedded_dir=str(redis_dir)),
+            # an empty DuckDB file: no landing.optout yet, so nobody to forget
+            "warehouse": WarehouseResource(
+                kind="duckdb", duckdb_path=str(redis_dir.parent / "warehouse.duckdb")
+            ),
         },
         instance=instance,
         selection=[redis_recommendations.key],

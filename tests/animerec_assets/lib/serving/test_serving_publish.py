@@ -98,6 +98,22 @@ def test_rollback_swaps_current_and_previous(serving_redis, prefix, small_model_
     assert second.version in third.removed_versions
 
 
+def test_an_opted_out_user_is_gone_from_current_and_from_the_rollback_version(
+    serving_redis, prefix, small_model_output
+) -> None:
+    recs, similar, anime = small_model_output
+    publish(serving_redis, recs, similar, anime, model_version="m1", prefix=prefix)
+    without = recs[recs["user_id"] != "User_1"]  # processed no longer has her
+    publish(
+        serving_redis, without, similar, anime, model_version="m2", prefix=prefix, forget=["User_1"]
+    )
+    assert get_recommendations(serving_redis, "user_1", prefix) == []
+    rollback(serving_redis, prefix)  # even the version kept for rollback lost her keys
+    assert get_freshness(serving_redis, prefix).model_version == "m1"
+    assert get_recommendations(serving_redis, "user_1", prefix) == []
+    assert len(get_recommendations(serving_redis, "user_2", prefix)) == 20
+
+
 def test_bad_input_writes_nothing_and_keeps_the_live_version(
     serving_redis, prefix, small_model_output
 ) -> None:
