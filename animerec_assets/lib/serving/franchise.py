@@ -179,3 +179,14 @@ def _positions(ids: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, np.ndar
     if len(ids):
         known &= ids[pos] == as_int
     return pos, known
+
+
+def with_franchises(anime: pd.DataFrame, relations: pd.DataFrame) -> pd.DataFrame:
+    """``anime`` with the franchise columns added (what the published cards carry)."""
+    franchise = franchises(anime, relations)
+    ids = pd.to_numeric(anime["anime_id"], errors="coerce")
+    extra = franchise.set_index("anime_id").reindex(ids)
+    result = anime.copy()
+    for column in FRANCHISE_COLUMNS[1:]:
+        result[column] = extra[column].to_numpy()
+    return result
