@@ -6,7 +6,7 @@ from datetime import date
 
 import pytest
 import redis
-from conftest import publish_world
+from api_world import publish_world
 from fastapi.testclient import TestClient
 
 from api.server import ApiConfig, create_app
