@@ -4,7 +4,11 @@
    throw-away embedded Redis (or a Redis server given by URL, under its own key prefix).
 2. Lookup latency: N concurrent client threads call ``get_recommendations`` (what the app
    calls: versioned read + card fetch) and ``get_similar`` for random users/anime; p50/p99.
-3. Browser: start the Streamlit app on that Redis and measure, in headless Chromium, the time
+3. API: start ``animerec api serve`` (its own process) on that Redis and measure
+   ``GET /v1/users/{u}/recommendations`` with N concurrent HTTP clients, once with every
+   read-time filter off and once with the default filters plus a type, a genre and a
+   members filter and hidden ids (target: filtered p99 within 2x of unfiltered).
+4. Browser: start the Streamlit app on that Redis and measure, in headless Chromium, the time
    from navigation (then typing the username and submitting) until the fifth card is visible.
 
 Nothing here runs inside the test suite.
@@ -22,6 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -59,6 +64,8 @@ class ServingBenchResult:
     keys_written: int = 0
     used_memory_mb: float = 0.0
     latencies: list[LatencyFigures] = field(default_factory=list)
+    api_latencies: list[LatencyFigures] = field(default_factory=list)
+    api_note: str = ""
     browser_ms: list[float] = field(default_factory=list)
     browser_note: str = ""
 
@@ -72,6 +79,16 @@ class ServingBenchResult:
             "  lookups (client-observed latency; Python threads share the GIL on this machine):",
             *(f"    {figures.row()}" for figures in self.latencies),
         ]
+        if self.api_latencies:
+            lines.append("  API over HTTP (uvicorn, one process; client threads in this process):")
+            lines.extend(f"    {figures.row()}" for figures in self.api_latencies)
+            if len(self.api_latencies) == 2:
+                ratio = np.percentile(self.api_latencies[1].samples_ms, 99) / max(
+                    np.percentile(self.api_latencies[0].samples_ms, 99), 1e-9
+                )
+                lines.append(f"    filtered p99 / unfiltered p99 = {ratio:.2f} (target <= 2)")
+        elif self.api_note:
+            lines.append(f"  API: {self.api_note}")
         if self.browser_ms:
             times = np.array(self.browser_ms)
             lines.append(
@@ -88,6 +105,7 @@ def _publish(client, users: int, anime: int, prefix: str | None, result: Serving
     from tqdm import tqdm
 
     from animerec_assets.lib.serving import prepare_payloads, publish_payloads
+    from animerec_assets.lib.serving.franchise import with_franchises
     from animerec_assets.lib.serving.synthetic import (
         synthetic_anime,
         synthetic_similar,
@@ -97,7 +115,7 @@ def _publish(client, users: int, anime: int, prefix: str | None, result: Serving
     started = time.perf_counter()
     payloads = prepare_payloads(
         synthetic_user_recommendations(users, anime), synthetic_similar(anime),
-        synthetic_anime(anime),
+        with_franchises(synthetic_anime(anime), _synthetic_sequels(anime)),
     )  # fmt: skip
     result.prepare_s = time.perf_counter() - started
     total = sum(payloads.counts.values())
@@ -117,6 +135,66 @@ def _publish(client, users: int, anime: int, prefix: str | None, result: Serving
     result.used_memory_mb = client.info("memory")["used_memory"] / 1e6
 
 
+def _synthetic_sequels(anime: int) -> pd.DataFrame:
+    """Franchises of three consecutive ids (1 -> 2 -> 3, 4 -> 5 -> 6, ...), so the franchise
+    filter walks real prequel chains."""
+    ids = np.arange(1, anime + 1)
+    sequel = ids[(ids % 3) != 1]
+    return pd.DataFrame({"animeA": sequel - 1, "animeB": sequel, "relation_type": "Sequel"})
+
+
+def _api_lookups(home: Path, redis_url: str | None, users: int, clients: int, per_client: int):
+    import httpx
+
+    from api.launch import free_port, start_api, stop_api
+
+    env = {k: v for k, v in os.environ.items() if k not in ("REDIS_URL", "ANIMEREC_ENV")}
+    env.update(ANIMEREC_HOME=str(home), ANIMEREC_ENV="local")
+    if redis_url:
+        env["REDIS_URL"] = redis_url
+    port = free_port()
+    process = start_api(port, env, "--rate-limit", "1000000/minute", log_path=home / "api.log")
+    base = f"http://127.0.0.1:{port}"
+    unfiltered = {
+        "include_upcoming": "true", "include_adult": "true",
+        "franchise_order": "false", "one_per_franchise": "false",
+    }  # fmt: skip
+    filtered = {
+        "type": ["TV", "Movie", "ONA"], "exclude_genre": "Music", "min_members": 1000,
+        "exclude": "1,2,3,4,5",
+    }  # fmt: skip
+    local = threading.local()
+
+    def http() -> httpx.Client:
+        if not hasattr(local, "client"):
+            local.client = httpx.Client(base_url=base, timeout=30)
+        return local.client
+
+    def call(params: dict):
+        def request(rng: np.random.Generator) -> None:
+            user = f"User_{int(rng.integers(0, users))}"
+            response = http().get(f"/v1/users/{user}/recommendations", params=params)
+            assert response.status_code == 200, response.text
+
+        return request
+
+    try:
+        call(filtered)(np.random.default_rng(0))  # warm-up: the catalogue cache
+        return [
+            _measure_plain(f"API unfiltered, {clients} clients", clients, per_client,
+                           call(unfiltered)),
+            _measure_plain(f"API filtered, {clients} clients", clients, per_client,
+                           call(filtered)),
+        ]  # fmt: skip
+    finally:
+        stop_api(process)
+
+
+def _measure_plain(name: str, clients: int, per_client: int, call) -> LatencyFigures:
+    """``_measure`` without Redis' own counters (the calls go through the API process)."""
+    return _measure(None, name, clients, per_client, call)
+
+
 def _server_usec_per_call(client) -> float:
     stats = client.info("commandstats")
     calls = sum(v["calls"] for k, v in stats.items() if k in ("cmdstat_evalsha", "cmdstat_eval"))
@@ -126,7 +204,8 @@ def _server_usec_per_call(client) -> float:
 
 def _measure(client, name: str, clients: int, per_client: int, call) -> LatencyFigures:
     """Run ``call(rng)`` ``per_client`` times in each of ``clients`` threads started together."""
-    client.config_resetstat()
+    if client is not None:
+        client.config_resetstat()
     barrier = threading.Barrier(clients + 1)
     samples = np.zeros((clients, per_client))
     errors: list[BaseException] = []
@@ -152,7 +231,8 @@ def _measure(client, name: str, clients: int, per_client: int, call) -> LatencyF
     wall = time.perf_counter() - started
     if errors:
         raise errors[0]
-    return LatencyFigures(name, samples.ravel(), wall, _server_usec_per_call(client))
+    usec = _server_usec_per_call(client) if client is not None else 0.0
+    return LatencyFigures(name, samples.ravel(), wall, usec)
 
 
 def _lookups(client, users: int, anime: int, clients: int, per_client: int, prefix) -> list:
@@ -214,6 +294,7 @@ def run_serving_bench(
     per_client: int = 200,
     browser_runs: int = 5,
     redis_url: str | None = None,
+    api: bool = True,
 ) -> ServingBenchResult:
     import redis
 
@@ -229,6 +310,12 @@ def run_serving_bench(
         )
         _publish(client, users, anime, prefix, result)
         result.latencies = _lookups(client, users, anime, clients, per_client, prefix)
+        if not api:
+            result.api_note = "skipped (--no-api)"
+        elif redis_url:
+            result.api_note = "skipped (the API reads the default prefix; use embedded)"
+        else:
+            result.api_latencies = _api_lookups(home, None, users, clients, per_client)
         if redis_url:
             result.browser_note = "skipped (the app reads the default prefix; use embedded)"
         elif browser_runs <= 0:
