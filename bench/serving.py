@@ -48,8 +48,12 @@ class LatencyFigures:
         rate = len(self.samples_ms) / self.wall_s if self.wall_s else 0.0
         return (
             f"{self.name:<28} n={len(self.samples_ms):>6}  p50={p50:7.2f} ms  p90={p90:7.2f} ms  "
-            f"p99={p99:7.2f} ms  max={self.samples_ms.max():7.2f} ms  {rate:6.0f} req/s  "
-            f"(inside Redis {self.server_usec_per_call:.0f} us/call)"
+            f"p99={p99:7.2f} ms  max={self.samples_ms.max():7.2f} ms  {rate:6.0f} req/s"
+            + (
+                f"  (inside Redis {self.server_usec_per_call:.0f} us/call)"
+                if self.server_usec_per_call
+                else ""
+            )
         )
 
 
