@@ -67,6 +67,8 @@ class ServingBenchResult:
     write_s: float = 0.0
     keys_written: int = 0
     used_memory_mb: float = 0.0
+    top_n: int = 20
+    user_payload_bytes: int = 0
     latencies: list[LatencyFigures] = field(default_factory=list)
     api_latencies: list[LatencyFigures] = field(default_factory=list)
     api_note: str = ""
@@ -75,11 +77,15 @@ class ServingBenchResult:
 
     def report(self) -> str:
         lines = [
-            f"serving bench: {self.users:,} users x 20 recs, {self.anime:,} anime, "
+            f"serving bench: {self.users:,} users x {self.top_n} recs, {self.anime:,} anime, "
             f"Redis {self.redis}",
             f"  publish: prepare {self.prepare_s:.2f} s, write+switch {self.write_s:.2f} s "
             f"({self.keys_written:,} keys, {self.keys_written / max(self.write_s, 1e-9):,.0f} "
             f"keys/s), Redis used_memory {self.used_memory_mb:,.0f} MB",
+            f"  user lists: {self.user_payload_bytes / max(self.users, 1):,.0f} bytes per user "
+            f"(JSON payloads); at 1M users about "
+            f"{self.user_payload_bytes / max(self.users, 1) * 1e6 / 1e9:,.2f} GB of payload "
+            f"before Redis' per-key overhead",
             "  lookups (client-observed latency; Python threads share the GIL on this machine):",
             *(f"    {figures.row()}" for figures in self.latencies),
         ]
@@ -118,10 +124,13 @@ def _publish(client, users: int, anime: int, prefix: str | None, result: Serving
 
     started = time.perf_counter()
     payloads = prepare_payloads(
-        synthetic_user_recommendations(users, anime), synthetic_similar(anime),
+        synthetic_user_recommendations(users, anime, per_user=result.top_n),
+        synthetic_similar(anime),
         with_franchises(synthetic_anime(anime), _synthetic_sequels(anime)),
+        top_n_user=result.top_n,
     )  # fmt: skip
     result.prepare_s = time.perf_counter() - started
+    result.user_payload_bytes = int(sum(len(v.encode()) for v in payloads.user_values))
     total = sum(payloads.counts.values())
     with tqdm(total=total, desc="publishing", unit="item") as bar:
         done: dict[str, int] = {}
@@ -239,12 +248,14 @@ def _measure(client, name: str, clients: int, per_client: int, call) -> LatencyF
     return LatencyFigures(name, samples.ravel(), wall, usec)
 
 
-def _lookups(client, users: int, anime: int, clients: int, per_client: int, prefix) -> list:
+def _lookups(
+    client, users: int, anime: int, clients: int, per_client: int, prefix, top_n: int = 20
+) -> list:
     from animerec_assets.lib.serving import get_recommendations, get_similar
 
     def recommend(rng: np.random.Generator) -> None:
         recs = get_recommendations(client, f"User_{int(rng.integers(0, users))}", prefix)
-        assert len(recs) == 20
+        assert len(recs) == top_n
 
     def similar(rng: np.random.Generator) -> None:
         assert get_similar(client, int(rng.integers(1, anime + 1)), prefix=prefix)
@@ -299,6 +310,7 @@ def run_serving_bench(
     browser_runs: int = 5,
     redis_url: str | None = None,
     api: bool = True,
+    top_n: int = 20,
 ) -> ServingBenchResult:
     import redis
 
@@ -312,8 +324,9 @@ def run_serving_bench(
         result = ServingBenchResult(
             users, anime, clients, redis_url or f"embedded (unix socket under {home})"
         )
+        result.top_n = top_n
         _publish(client, users, anime, prefix, result)
-        result.latencies = _lookups(client, users, anime, clients, per_client, prefix)
+        result.latencies = _lookups(client, users, anime, clients, per_client, prefix, top_n)
         if not api:
             result.api_note = "skipped (--no-api)"
         elif redis_url:
