@@ -38,10 +38,12 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 from sqlalchemy.sql import Select
 
-from crawler.scheduler.tables import scheduler_metadata, table_for
+from crawler.scheduler.tables import ADDED_COLUMNS, scheduler_metadata, table_for
 from crawler.scheduler.urls import Kind, check_kind, validate_urls
 
 DEFAULT_RESCHEDULING_WINDOW = timedelta(hours=24)
+# A page that answered 404 or turned private waits this long before it is crawled again.
+DEFAULT_GONE_WINDOW = timedelta(days=30)
 WRITE_BATCH_SIZE = 10_000
 SQLITE_BUSY_TIMEOUT_S = 30.0
 
@@ -57,6 +59,8 @@ class ScheduleStats:
     # scheduled and not crawled since; within the window they are skipped (presumed failed)
     not_crawled_since_scheduled: int
     failed_in_window: int
+    # answered 404 or turned private within the gone window: not crawled at the normal rate
+    gone_in_window: int = 0
 
     def as_dict(self) -> dict[str, int | str]:
         return asdict(self)
@@ -137,6 +141,7 @@ class CrawlScheduler:
         rescheduling_window: timedelta = DEFAULT_RESCHEDULING_WINDOW,
         *,
         schema: str | None = None,
+        gone_window: timedelta = DEFAULT_GONE_WINDOW,
     ) -> None:
         if isinstance(engine_or_url, str):
             self.engine = scheduler_engine(engine_or_url)
@@ -148,7 +153,10 @@ class CrawlScheduler:
             raise ValueError(f"unsupported scheduler database: {self.engine.dialect.name}")
         if rescheduling_window <= timedelta(0):
             raise ValueError(f"rescheduling_window must be positive, got {rescheduling_window}")
+        if gone_window <= timedelta(0):
+            raise ValueError(f"gone_window must be positive, got {gone_window}")
         self.rescheduling_window = rescheduling_window
+        self.gone_window = gone_window
         self.metadata = scheduler_metadata(schema)
 
     @classmethod
@@ -165,8 +173,22 @@ class CrawlScheduler:
         return table_for(self.metadata, kind)
 
     def create_tables(self) -> None:
-        """Create both tables and their indexes if missing (idempotent)."""
+        """Create both tables and their indexes if missing, and add columns a database made
+        by an older release lacks (idempotent)."""
+        from sqlalchemy import inspect
+
         self.metadata.create_all(self.engine)
+        preparer = self.engine.dialect.identifier_preparer
+        with self.engine.begin() as conn:
+            inspector = inspect(conn)  # on this connection: SQLite has one writer at a time
+            for table in self.metadata.tables.values():
+                present = {c["name"] for c in inspector.get_columns(table.name, table.schema)}
+                for name, sql_type in ADDED_COLUMNS.items():
+                    if name not in present:
+                        conn.exec_driver_sql(
+                            f"ALTER TABLE {preparer.format_table(table)} "
+                            f"ADD COLUMN {preparer.quote(name)} {sql_type}"
+                        )
 
     # ---- SQL building blocks -------------------------------------------------------------
 
@@ -248,6 +270,10 @@ class CrawlScheduler:
         """Record that a crawl saw these URLs linked (inserting unknown ones: discovery)."""
         return self._upsert_event(kind, urls, "inspected", now)
 
+    def mark_gone(self, kind: str, urls: Iterable[str], now: datetime | None = None) -> int:
+        """Record that these pages answered 404 or turned private: they wait ``gone_window``."""
+        return self._upsert_event(kind, urls, "gone", now)
+
     def schedule(self, kind: str, n: int, now: datetime | None = None) -> list[str]:
         """Pick up to ``n`` URLs by the policy and mark them scheduled, atomically.
 
@@ -264,11 +290,13 @@ class CrawlScheduler:
         scheduled = table.c.last_scheduled_date
         crawled = table.c.last_crawled_date
         failed_recently = and_(scheduled >= cutoff, or_(crawled.is_(None), crawled < scheduled))
+        gone = table.c.last_gone_date
+        not_gone = or_(gone.is_(None), gone < moment - self.gone_window)
         order = self._policy_order(table)
         with self.engine.begin() as conn:
             never = (
                 select(table.c.url)
-                .where(scheduled.is_(None))
+                .where(scheduled.is_(None), not_gone)
                 .order_by(*order)
                 .limit(n)
                 .with_for_update(skip_locked=True)
@@ -277,7 +305,7 @@ class CrawlScheduler:
             if len(picked) < n:
                 before = (
                     select(table.c.url)
-                    .where(scheduled.is_not(None), not_(failed_recently))
+                    .where(scheduled.is_not(None), not_(failed_recently), not_gone)
                     .order_by(*order)
                     .limit(n - len(picked))
                     .with_for_update(skip_locked=True)
@@ -301,6 +329,7 @@ class CrawlScheduler:
         checked = check_kind(kind)
         table = self.table(checked)
         cutoff = naive_utc(now) - self.rescheduling_window
+        gone_cutoff = naive_utc(now) - self.gone_window
         scheduled = table.c.last_scheduled_date
         crawled = table.c.last_crawled_date
         not_since = and_(scheduled.is_not(None), or_(crawled.is_(None), crawled < scheduled))
@@ -310,6 +339,7 @@ class CrawlScheduler:
             func.count().filter(crawled.is_not(None)),
             func.count().filter(not_since),
             func.count().filter(and_(not_since, scheduled >= cutoff)),
+            func.count().filter(table.c.last_gone_date >= gone_cutoff),
         ).select_from(table)
         with self.engine.connect() as conn:
             row = conn.execute(query).one()

@@ -20,6 +20,17 @@ from crawler.hooks import HookBatcher, load_hooks
 from crawler.items import make_item
 from crawler.parsers import parse_response
 from crawler.pipelines import output_dir
+from crawler.snapshots import (
+    SCHEDULER_KIND,
+    SET_OF_PAGE_TYPE,
+    SnapshotTracker,
+    gone_item,
+    gone_reason,
+    new_snapshot_id,
+    page_failed,
+    snapshot_item,
+    stamp,
+)
 from crawler.urls import (
     InvalidUrlError,
     InvalidUsernameError,
@@ -83,6 +94,7 @@ class AnimerecSpider(scrapy.Spider):
             "jikan": self.app_settings.jikan_base_url,
         }
         self.pages_read: dict[tuple[str, str], int] = {}
+        self.snapshots = SnapshotTracker()
 
     @classmethod
     def from_crawler(cls, crawler: Any, *args: Any, **kwargs: Any) -> AnimerecSpider:
@@ -125,7 +137,8 @@ class AnimerecSpider(scrapy.Spider):
                 )
                 yield self.error_item(canonical, None, f"not a {self.kind} URL")
                 continue
-            yield self.request_for(self.entry_url(kind, canonical), entity=canonical)
+            snapshot_id = new_snapshot_id(canonical)
+            yield self.request_for(self.entry_url(kind, canonical), canonical, snapshot_id)
 
     # ---- requests and parsing ------------------------------------------------------------
 
@@ -133,12 +146,18 @@ class AnimerecSpider(scrapy.Spider):
         info = parse_url(canonical_host_url)
         return self.base_urls["jikan" if info and info.source == "jikan" else "mal"]
 
-    def request_for(self, canonical_host_url: str, entity: str | None = None) -> scrapy.Request:
+    def request_for(
+        self, canonical_host_url: str, entity: str | None = None, snapshot_id: str | None = None
+    ) -> scrapy.Request:
+        """A request carrying its parent crawl (entity, snapshot id); a page of a snapshot set
+        counts as in flight from here until it is parsed or fails for good."""
+        if snapshot_id is not None and (info := parse_url(canonical_host_url)) is not None:
+            self.snapshots.page_requested(snapshot_id, info, info.source, entity or "")
         return scrapy.Request(
             to_fetch_url(canonical_host_url, self.base_for(canonical_host_url)),
             callback=self.parse,
             errback=self.on_failure,
-            meta={"entity": entity},
+            meta={"entity": entity, "snapshot_id": snapshot_id},
         )
 
     def error_item(self, url: str, status: int | None, reason: str) -> dict[str, Any]:
@@ -167,8 +186,12 @@ class AnimerecSpider(scrapy.Spider):
 
     def parse(self, response: Response, **kwargs: Any) -> Iterator[Any]:
         entity = response.meta.get("entity")
+        snapshot_id = response.meta.get("snapshot_id")
+        info = parse_url(response.url)
+        page_type = info.page_type if info else None
         if not isinstance(response, TextResponse):
             yield self.error_item(response.url, response.status, "binary response")
+            yield from self.finish_page(snapshot_id, page_type, 0, ok=False)
             return
         result = parse_response(
             response, datetime.now(UTC), base_url=self.base_for(to_canonical_host(response.url, ""))
@@ -176,13 +199,48 @@ class AnimerecSpider(scrapy.Spider):
         if (retry := self.retry_damaged(response, result.items)) is not None:
             yield retry
             return
+        set_name = SET_OF_PAGE_TYPE.get(page_type or "")
+        rows = stamp(result.items, set_name, snapshot_id) if set_name and snapshot_id else 0
         self.batcher.add("inspected", result.seen)
         self.batcher.add("crawled", result.crawled)
         yield from result.items
-        page_type = parse_url(response.url)
+        if info is not None and (
+            reason := gone_reason(info.page_type, response.status, result.items)
+        ):
+            yield from self.gone(info, reason, response.status)
+        cut = False
         for url in result.follow:
-            if self.may_follow(url, entity, page_type.page_type if page_type else None):
-                yield self.request_for(url, entity=entity)
+            if self.may_follow(url, entity, page_type):
+                yield self.request_for(url, entity, snapshot_id)
+            elif set_name and (following := parse_url(url)) and following.page_type == page_type:
+                cut = True  # the set's next page is past ANIMEREC_MAX_PAGES
+        ok = not page_failed(result.items)
+        yield from self.finish_page(snapshot_id, page_type, rows, ok=ok, cut=cut)
+
+    def finish_page(
+        self,
+        snapshot_id: str | None,
+        page_type: str | None,
+        rows: int,
+        *,
+        ok: bool,
+        cut: bool = False,
+    ) -> Iterator[dict[str, Any]]:
+        """The set's crawl_snapshot item when this was the last of its pages in flight."""
+        if snapshot_id is None or page_type is None:
+            return
+        closed = self.snapshots.page_finished(snapshot_id, page_type, rows, ok=ok, cut=cut)
+        if closed is not None:
+            yield snapshot_item(closed)
+
+    def gone(self, info: Any, reason: str, status: int | None) -> Iterator[dict[str, Any]]:
+        """A page_gone item, and the scheduler told to back off from the parent."""
+        item = gone_item(info, reason, status, info.source)
+        if item is None:
+            return
+        kind = SCHEDULER_KIND[item["parent_kind"]]
+        self.batcher.add("gone", {kind: {item["url"]}})
+        yield item
 
     def retry_damaged(self, response: Response, items: list[dict[str, Any]]) -> Any | None:
         """A fresh request when the body arrived cut short or garbled (a dropped connection, an
@@ -207,3 +265,6 @@ class AnimerecSpider(scrapy.Spider):
         status = getattr(getattr(failure.value, "response", None), "status", None)
         url = to_canonical_host(request.url, "")
         yield self.error_item(url, status, f"{failure.type.__name__}: {failure.getErrorMessage()}")
+        info = parse_url(url)
+        page_type = info.page_type if info else None
+        yield from self.finish_page(request.meta.get("snapshot_id"), page_type, 0, ok=False)
