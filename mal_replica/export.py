@@ -301,14 +301,38 @@ def processed_tables(world: World, source: str = "mal") -> dict[str, pd.DataFram
     """All ground-truth tables, keyed by table name (the five processed ones first)."""
     if source not in SOURCES:
         raise ValueError(f"source must be one of {SOURCES}, got {source!r}")
+    return without_private_users(
+        world,
+        {
+            "anime": anime_table(world),
+            "user": user_table(world),
+            "user_anime": user_anime_table(world, source),
+            "anime_anime": anime_anime_table(world),
+            "user_user": user_user_table(world),
+            "reviews": reviews_table(world, source),
+            "history": history_table(world),
+        },
+    )
+
+
+def without_private_users(world: World, tables: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
+    """The world as a crawl can know it: users whose list turned private (evolve.py) are gone
+    from the processed tables, with their list rows and friendships (on either side). Anime
+    aggregates still count them, as MAL's do; their reviews stay, as reviews do."""
+    if "private" not in world.users or not world.users["private"].any():
+        return tables
+    hidden = set(world.users.loc[world.users["private"].to_numpy(bool), "username"])
+    user_anime = tables["user_anime"]
+    user_anime = user_anime[~user_anime["user_id"].isin(hidden)].reset_index(drop=True)
+    user_anime["user_id"] = user_anime["user_id"].cat.remove_unused_categories()
+    friends = tables["user_user"]
+    friends = friends[~(friends["userA"].isin(hidden) | friends["userB"].isin(hidden))]
+    users = tables["user"]
     return {
-        "anime": anime_table(world),
-        "user": user_table(world),
-        "user_anime": user_anime_table(world, source),
-        "anime_anime": anime_anime_table(world),
-        "user_user": user_user_table(world),
-        "reviews": reviews_table(world, source),
-        "history": history_table(world),
+        **tables,
+        "user": users[~users["user_id"].isin(hidden)].reset_index(drop=True),
+        "user_anime": user_anime,
+        "user_user": friends.reset_index(drop=True),
     }
 
 
