@@ -42,7 +42,9 @@ from crawler.scheduler.tables import ADDED_COLUMNS, scheduler_metadata, table_fo
 from crawler.scheduler.urls import Kind, check_kind, validate_urls
 
 DEFAULT_RESCHEDULING_WINDOW = timedelta(hours=24)
-# A page that answered 404 or turned private waits this long before it is crawled again.
+# A page that answered 404 or turned private waits the rescheduling window after its first
+# such answer, twice that after the second, and so on up to this (a spurious 404 costs a day,
+# a deleted profile is asked about monthly).
 DEFAULT_GONE_WINDOW = timedelta(days=30)
 WRITE_BATCH_SIZE = 10_000
 SQLITE_BUSY_TIMEOUT_S = 30.0
@@ -59,7 +61,7 @@ class ScheduleStats:
     # scheduled and not crawled since; within the window they are skipped (presumed failed)
     not_crawled_since_scheduled: int
     failed_in_window: int
-    # answered 404 or turned private within the gone window: not crawled at the normal rate
+    # answered 404 or turned private, inside their back-off: not crawled at the normal rate
     gone_in_window: int = 0
 
     def as_dict(self) -> dict[str, int | str]:
@@ -271,8 +273,24 @@ class CrawlScheduler:
         return self._upsert_event(kind, urls, "inspected", now)
 
     def mark_gone(self, kind: str, urls: Iterable[str], now: datetime | None = None) -> int:
-        """Record that these pages answered 404 or turned private: they wait ``gone_window``."""
+        """Record that these pages answered 404 or turned private (see ``gone_backoffs``)."""
         return self._upsert_event(kind, urls, "gone", now)
+
+    def gone_backoffs(self) -> list[timedelta]:
+        """How long a page waits after its 1st, 2nd, ... gone answer (the last one repeats)."""
+        waits = [self.rescheduling_window]
+        while waits[-1] * 2 < self.gone_window:
+            waits.append(waits[-1] * 2)
+        return [*waits, self.gone_window] if waits[-1] < self.gone_window else waits
+
+    def _gone_now(self, table: Table, moment: datetime):  # type: ignore[no-untyped-def]
+        """Rows still inside their gone back-off at ``moment`` (portable: no interval maths,
+        one cutoff per step, bound as literals)."""
+        gone, count = table.c.last_gone_date, func.coalesce(table.c.gone_count, 1)
+        waits = self.gone_backoffs()
+        steps = [and_(count == i + 1, gone >= moment - wait) for i, wait in enumerate(waits[:-1])]
+        last = and_(count >= len(waits), gone >= moment - waits[-1])
+        return and_(gone.is_not(None), or_(*steps, last))
 
     def schedule(self, kind: str, n: int, now: datetime | None = None) -> list[str]:
         """Pick up to ``n`` URLs by the policy and mark them scheduled, atomically.
@@ -290,8 +308,7 @@ class CrawlScheduler:
         scheduled = table.c.last_scheduled_date
         crawled = table.c.last_crawled_date
         failed_recently = and_(scheduled >= cutoff, or_(crawled.is_(None), crawled < scheduled))
-        gone = table.c.last_gone_date
-        not_gone = or_(gone.is_(None), gone < moment - self.gone_window)
+        not_gone = not_(self._gone_now(table, moment))
         order = self._policy_order(table)
         with self.engine.begin() as conn:
             never = (
@@ -329,7 +346,6 @@ class CrawlScheduler:
         checked = check_kind(kind)
         table = self.table(checked)
         cutoff = naive_utc(now) - self.rescheduling_window
-        gone_cutoff = naive_utc(now) - self.gone_window
         scheduled = table.c.last_scheduled_date
         crawled = table.c.last_crawled_date
         not_since = and_(scheduled.is_not(None), or_(crawled.is_(None), crawled < scheduled))
@@ -339,7 +355,7 @@ class CrawlScheduler:
             func.count().filter(crawled.is_not(None)),
             func.count().filter(not_since),
             func.count().filter(and_(not_since, scheduled >= cutoff)),
-            func.count().filter(table.c.last_gone_date >= gone_cutoff),
+            func.count().filter(self._gone_now(table, naive_utc(now))),
         ).select_from(table)
         with self.engine.connect() as conn:
             row = conn.execute(query).one()

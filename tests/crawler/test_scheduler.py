@@ -229,11 +229,13 @@ def test_concurrent_schedulers_on_one_sqlite_file_get_disjoint_urls(tmp_path) ->
     assert len(handed_out) == len(set(handed_out)) == 600
 
 
-def test_gone_pages_wait_the_gone_window_even_when_crawled_meanwhile(
+def test_gone_pages_back_off_exponentially_even_when_crawled_meanwhile(
     scheduler: CrawlScheduler,
 ) -> None:
-    """A 404 or a private list backs the page off for ``gone_window`` (30 days by default); a
-    private profile still answers its profile page, so a later crawl date does not lift it."""
+    """A 404 or a private list waits a day (the rescheduling window), then two, four... up to
+    30 days; a private profile still answers its profile page, so a later crawl date does not
+    lift the back-off."""
+    assert scheduler.gone_backoffs() == [timedelta(days=d) for d in (1, 2, 4, 8, 16, 30)]
     alive, deleted, private = profile("Alive"), profile("Deleted"), profile("Private")
     scheduler.mark_crawled("profile", [alive, deleted, private], now=T0 - timedelta(days=2))
     assert scheduler.mark_gone("profile", [deleted, private], now=T0) == 2
@@ -241,16 +243,23 @@ def test_gone_pages_wait_the_gone_window_even_when_crawled_meanwhile(
     scheduler.add_urls("profile", [profile("New"), profile("NewGone")])
     scheduler.mark_gone("profile", [profile("NewGone")], now=T0)  # discovered, then gone
 
-    in_a_day = T0 + timedelta(days=1)
-    assert scheduler.stats("profile", now=in_a_day).gone_in_window == 3
-    assert sorted(scheduler.schedule("profile", 10, now=in_a_day)) == [alive, profile("New")]
-    # past the window they are tried again (and a second 404 starts a new window)
-    later = T0 + scheduler.gone_window + timedelta(days=2)
-    assert scheduler.stats("profile", now=later).gone_in_window == 0
-    again = scheduler.schedule("profile", 10, now=later)
-    assert {deleted, private, profile("NewGone")} <= set(again)
+    soon = T0 + timedelta(hours=20)
+    assert scheduler.stats("profile", now=soon).gone_in_window == 3
+    assert sorted(scheduler.schedule("profile", 10, now=soon)) == [alive, profile("New")]
+    after_a_day = T0 + timedelta(days=1, hours=1)
+    assert scheduler.stats("profile", now=after_a_day).gone_in_window == 0
+    assert {deleted, private, profile("NewGone")} <= set(
+        scheduler.schedule("profile", 10, now=after_a_day)
+    )
+    # gone again, five more times: the sixth answer waits the whole gone window
+    for answer in range(2, 7):
+        scheduler.mark_gone("profile", [deleted], now=T0 + timedelta(days=100 * answer))
+    last = T0 + timedelta(days=600)
     row = scheduler.row("profile", deleted)
-    assert row is not None and row["gone_count"] == 1 and row["last_gone_date"] == T0
+    assert row is not None and row["gone_count"] == 6 and row["last_gone_date"] == last
+    for days, waiting in ((29, 1), (31, 0)):
+        assert scheduler.stats("profile", now=last + timedelta(days=days)).gone_in_window == waiting
+    assert deleted in scheduler.schedule("profile", 10, now=last + timedelta(days=31))
 
 
 def test_create_tables_adds_the_gone_columns_to_an_older_database(tmp_path) -> None:
