@@ -34,6 +34,7 @@ from mal_replica.pages import anime as anime_pages
 from mal_replica.pages import animelist as animelist_pages
 from mal_replica.pages import layout, listings, urls
 from mal_replica.pages import profile as profile_pages
+from mal_replica.params import EvolveParams
 from mal_replica.world import World, generate_world
 
 HTML = "text/html; charset=UTF-8"
@@ -332,12 +333,15 @@ class ReplicaApp:
         faults: FaultInjector | None = None,
         log_size: int = 2000,
         evolve_every: int | None = None,
+        evolve_params: EvolveParams | None = None,
     ) -> None:
         if evolve_every is not None and evolve_every < 1:
             raise ValueError(f"evolve_every must be >= 1, got {evolve_every}")
         self.world = world
         self.index = WorldIndex(world)
         self.evolve_every = evolve_every
+        self.evolve_params = evolve_params or EvolveParams()
+        self.evolve_params.validate()
         self.entry_pages_served = 0
         self.faults = faults or FaultInjector(FaultRates(seed=world.params.seed))
         self.counts: Counter[tuple[str, int]] = Counter()
@@ -354,7 +358,7 @@ class ReplicaApp:
         """Move the world ``rounds`` rounds on; the index is rebuilt before the switch."""
         world = self.world
         for _ in range(rounds):
-            world = evolve_world(world, int(world.meta.get("round", 0)) + 1)
+            world = evolve_world(world, int(world.meta.get("round", 0)) + 1, self.evolve_params)
         index = WorldIndex(world)
         self.world, self.index = world, index
         return {"round": self.round, "world": world.summary()}
@@ -646,11 +650,12 @@ def run_replica(
     world: World | None = None,
     fault_rates: dict | None = None,
     evolve_every: int | None = None,
+    evolve_params: EvolveParams | None = None,
     **world_overrides: object,
 ) -> Iterator[ReplicaHandle]:
     """Serve a world (given, or generated from the arguments) until the block exits."""
     world = world or generate_world(n_users, n_anime, seed, **world_overrides)
-    app = ReplicaApp(world, evolve_every=evolve_every)
+    app = ReplicaApp(world, evolve_every=evolve_every, evolve_params=evolve_params)
     if fault_rates:
         app.faults.configure(rates=fault_rates)
     server = ReplicaServer(app, host, port)
