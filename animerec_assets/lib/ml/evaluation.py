@@ -106,16 +106,16 @@ def evaluate_seed(
         if pairs.empty:
             log(f"seed {seed}: no anime_anime pairs; stage skipped")
         else:
-            model = fit_anime_anime(pairs, anime, split.train, aa_config)
+            aa_model = fit_anime_anime(pairs, anime, split.train, aa_config)
             anchors = last_completed(split.train, seed).set_index("user_id")["anime_id"]
             anchor_ids = anchors.reindex(users).fillna(-1).to_numpy(np.int64)
             for which in ("retrieved", "ranked"):
                 top = user_lists_from_anchor(
-                    model, anchor_ids, encoded.anime_ids, encoded.seen, rows, K, which
+                    aa_model, anchor_ids, encoded.anime_ids, encoded.seen, rows, K, which
                 )
                 stage = "retrieval" if which == "retrieved" else "ranking"
                 record(f"anime_anime {which} (last completed)", stage, top, started)
-            similarity = similarity_matrix(model, encoded.anime_ids)
+            similarity = similarity_matrix(aa_model, encoded.anime_ids)
             positives = encoded.positives
 
             def from_all(block: np.ndarray) -> np.ndarray:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dagster as dg
+import pytest
 
 from animerec_assets.definitions import build_definitions
 from animerec_assets.defs.automation.definitions import (
@@ -49,6 +50,7 @@ def test_automation_starts_running():
     assert retrain_sensor.default_status == dg.DefaultSensorStatus.RUNNING
 
 
+@pytest.mark.slow  # a Dagster instance, two materializations, sensor ticks (~10 s)
 def test_landing_sensor_runs_transform_once_per_new_landing_data():
     with dg.instance_for_test() as instance:
         first = _evaluate(landing_sensor, instance, None)

@@ -4,22 +4,19 @@ from __future__ import annotations
 
 import gzip
 import json
-import sys
 from pathlib import Path
 
 import dagster as dg
 import duckdb
 import pandas as pd
 import pytest
+from export_fixture_tables import create_processed, create_staging_crawls, read_processed
 
 from animerec_assets.defs.export.assets import EXPORT_KEY, PROCESSED_KEYS, processed_dataset
 from animerec_assets.defs.export.definitions import defs as export_defs
 from animerec_assets.lib.export.columns import COLUMN_DESCRIPTIONS, PROCESSED_TABLES
 from animerec_assets.lib.export.versions import latest_version
 from animerec_assets.resources import WarehouseResource
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "lib" / "export"))
-from export_fixture_tables import create_processed, create_staging_crawls, read_processed
 
 EXPECTED_FILES = sorted(
     [f"{table}{suffix}" for table in PROCESSED_TABLES for suffix in (".parquet", ".csv.gz")]
