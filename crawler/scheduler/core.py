@@ -291,7 +291,7 @@ class CrawlScheduler:
             waits.append(waits[-1] * 2)
         return [*waits, self.gone_window] if waits[-1] < self.gone_window else waits
 
-    def _gone_now(self, table: Table, moment: datetime):  # type: ignore[no-untyped-def]
+    def _gone_now(self, table: Table, moment: datetime) -> ColumnElement[bool]:
         """Rows still inside their gone back-off at ``moment`` (portable: no interval maths,
         one cutoff per step, bound as literals)."""
         gone, count = table.c.last_gone_date, func.coalesce(table.c.gone_count, 1)

@@ -186,6 +186,8 @@ def test_seed_inserts_listed_urls_only(client: TestClient, scheduler: CrawlSched
         "crawled_count": None,
         "last_inspected_date": None,
         "inspected_count": None,
+        "last_gone_date": None,
+        "gone_count": None,
     }
     users = client.post("/seed", json={"kind": "profile", "pages": 1}).json()
     assert users["inserted"] == {"profile": 2}
