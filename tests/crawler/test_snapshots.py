@@ -216,3 +216,27 @@ def test_gone_profiles_and_anime_after_the_world_moved(tmp_path: Path, source: s
     relations = [r for r in of_type(anime, "anime_relation") if r["animeA"] == alive_anime]
     assert alive["anime_relation"]["item_count"] == len(relations)
     assert all(r["snapshot_id"] == alive["anime_relation"]["snapshot_id"] for r in relations)
+
+
+def test_a_page_lost_on_the_network_closes_its_set_as_partial(tmp_path: Path) -> None:
+    """The errback path: a connection that failed after every retry still ends the set."""
+    from scrapy.utils.test import get_crawler
+    from twisted.python.failure import Failure
+
+    from crawler.spiders.profile import ProfileSpider
+
+    settings = {"SCHEDULER_HOOKS": "jsonl", "ANIMEREC_JSONL_DIR": str(tmp_path)}
+    crawler = get_crawler(ProfileSpider, settings)
+    spider = ProfileSpider.from_crawler(crawler, urls=f"{MAL}/profile/Alice", source="mal")
+    sid = new_snapshot_id(f"{MAL}/profile/Alice")
+    request = spider.request_for(
+        f"{MAL}/animelist/Alice/load.json?status=7&offset=0", f"{MAL}/profile/Alice", sid
+    )
+    failure = Failure(ConnectionRefusedError("no route"))
+    failure.request = request  # type: ignore[attr-defined]
+    items = list(spider.on_failure(failure))
+    assert [i["item_type"] for i in items] == ["crawl_error", "crawl_snapshot"]
+    assert (items[1]["complete"], items[1]["set_name"], items[1]["parent_id"]) == (
+        0, "user_anime", "Alice",
+    )  # fmt: skip
+    assert spider.snapshots.open_sets == []
