@@ -20,6 +20,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -111,6 +112,21 @@ def read_processed(warehouse: Path) -> dict[str, pd.DataFrame]:
         return {name: connection.sql(f'select * from processed."{name}"').df() for name in KEYS}
 
 
+def round_summary(state: Round, crawl_s: float, build_s: float) -> str:
+    """One line per round for ``pytest -s``: what moved, what was crawled, what processed holds."""
+    snapshots = of_type(state.items, "crawl_snapshot")
+    complete = sum(s["complete"] for s in snapshots)
+    sizes = " ".join(f"{name}={len(frame)}" for name, frame in state.processed.items())
+    return (
+        f"round {state.number}: crawled {len(of_type(state.items, 'user'))} profiles and "
+        f"{len(of_type(state.items, 'anime'))} anime in {crawl_s:.0f} s, dbt build {build_s:.0f} s;"
+        f" snapshots {complete} complete / {len(snapshots) - complete} partial; "
+        f"page_gone {len(of_type(state.items, 'page_gone'))} (deleted users "
+        f"{len(state.deleted_users)}, private {len(state.private_users)}, deleted anime "
+        f"{len(state.deleted_anime)}, cut lists {len(state.cut_users)}); processed {sizes}"
+    )
+
+
 def crawl_round(scheduler: CrawlScheduler, world: Any, sink: Any) -> list[Path]:
     """Everything due again (the scheduler skips what is gone), then what the crawl found.
 
@@ -196,13 +212,16 @@ def rounds(tmp_path_factory: pytest.TempPathFactory) -> Iterator[list[Round]]:
                         replica.add_fault_rule(
                             f"/animelist/{name}/load.json", "not_found", remaining=None
                         )
+                started = time.monotonic()
                 outputs = crawl_round(scheduler, world, sink)
                 replica.clear_faults()
+                crawled = time.monotonic()
                 state.items = read_jsonl_items(outputs)
                 land(warehouse, state.items, number)
                 run_dbt(home, warehouse)
                 state.processed = read_processed(warehouse)
                 done.append(state)
+                print(round_summary(state, crawled - started, time.monotonic() - crawled))
             yield done
         finally:
             scheduler.dispose()
