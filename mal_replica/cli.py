@@ -30,8 +30,9 @@ def serve(
     evolve_every: int = typer.Option(
         0,
         "--evolve-every",
+        envvar="ANIMEREC_REPLICA_EVOLVE_EVERY",
         help="Move the world one round on after every N profile/anime pages served (0: never;"
-        " POST /_replica/evolve moves it on request).",
+        " POST /_replica/evolve moves it on request). The demo's replica reads the variable.",
     ),
 ) -> None:
     """Serve the world at MAL's URL paths (and Jikan v4 under /jikan/v4) until Ctrl-C."""

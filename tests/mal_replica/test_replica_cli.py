@@ -50,6 +50,10 @@ def test_serve_refuses_impossible_fault_rates() -> None:
 def test_serve_refuses_a_negative_evolve_every() -> None:
     result = runner.invoke(app, ["serve", "--users", "20", "--anime", "20", "--evolve-every", "-1"])
     assert result.exit_code == 2 and "--evolve-every" in result.output
+    # the setting (how `animerec demo` hands it to its replica) goes through the same check
+    as_setting = {"ANIMEREC_REPLICA_EVOLVE_EVERY": "-3"}
+    result = runner.invoke(app, ["serve", "--users", "20", "--anime", "20"], env=as_setting)
+    assert result.exit_code == 2 and "--evolve-every" in result.output
 
 
 def test_serve_evolve_every_moves_the_world_while_it_is_crawled() -> None:
