@@ -116,6 +116,12 @@ class AnimerecSpider(scrapy.Spider):
 
     def flush_hooks(self) -> None:
         self.batcher.flush()
+        if unclosed := self.snapshots.open_sets:  # a set page the duplicate filter dropped
+            self.logger.warning(
+                "%d snapshot sets never closed (no crawl_snapshot: they delete nothing), e.g. %s",
+                len(unclosed),
+                [(s.parent_id, s.set_name) for s in unclosed[:5]],
+            )
 
     # ---- start --------------------------------------------------------------------------
 
