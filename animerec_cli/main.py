@@ -39,6 +39,7 @@ COMMANDS: dict[str, LazyCommand] = {
         "parse",
         "Parse a saved page as the spider would; print items as JSON lines.",
     ),
+    "api": LazyCommand("api.cli", "app", "The public JSON API over the published recommendations."),
     "demo": LazyCommand(
         "animerec_cli.demo", "demo", "Run the main job on the local embedded defaults."
     ),

@@ -83,11 +83,16 @@ def serving_bench(
     redis_url: str = typer.Option(
         "", "--redis-url", help="Bench a Redis server (own key prefix) instead of the embedded."
     ),
+    api: bool = typer.Option(True, "--api/--no-api", help="Measure the JSON API too."),
+    top_n: int = typer.Option(20, "--top-n", help="Recommendations published per user."),
 ) -> None:
-    """Redis lookup latency p50/p99 under concurrency, and time to five cards in the browser."""
+    """Lookup latency p50/p99 under concurrency (Redis, the API with and without filters), and
+    time to five cards in the browser."""
     from bench.serving import run_serving_bench
 
-    result = run_serving_bench(users, anime, clients, per_client, browser_runs, redis_url or None)
+    result = run_serving_bench(
+        users, anime, clients, per_client, browser_runs, redis_url or None, api=api, top_n=top_n
+    )
     typer.echo(result.report())
 
 

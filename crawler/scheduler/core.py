@@ -43,13 +43,17 @@ from sqlalchemy.sql import Select
 from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.sql.functions import TableValuedAlias
 
-from crawler.scheduler.tables import optout_table, scheduler_metadata, table_for
+from crawler.scheduler.tables import ADDED_COLUMNS, optout_table, scheduler_metadata, table_for
 from crawler.scheduler.urls import Kind, check_kind, crawl_key, profile_url, validate_urls
 
 if TYPE_CHECKING:
     from animerec_assets.settings import Settings
 
 DEFAULT_RESCHEDULING_WINDOW = timedelta(hours=24)
+# A page that answered 404 or turned private waits the rescheduling window after its first
+# such answer, twice that after the second, and so on up to this (a spurious 404 costs a day,
+# a deleted profile is asked about monthly).
+DEFAULT_GONE_WINDOW = timedelta(days=30)
 WRITE_BATCH_SIZE = 10_000
 SQLITE_BUSY_TIMEOUT_S = 30.0
 
@@ -65,6 +69,8 @@ class ScheduleStats:
     # scheduled and not crawled since; within the window they are skipped (presumed failed)
     not_crawled_since_scheduled: int
     failed_in_window: int
+    # answered 404 or turned private, inside their back-off: not crawled at the normal rate
+    gone_in_window: int = 0
 
     def as_dict(self) -> dict[str, int | str]:
         return asdict(self)
@@ -145,6 +151,7 @@ class CrawlScheduler:
         rescheduling_window: timedelta = DEFAULT_RESCHEDULING_WINDOW,
         *,
         schema: str | None = None,
+        gone_window: timedelta = DEFAULT_GONE_WINDOW,
     ) -> None:
         if isinstance(engine_or_url, str):
             self.engine = scheduler_engine(engine_or_url)
@@ -156,7 +163,10 @@ class CrawlScheduler:
             raise ValueError(f"unsupported scheduler database: {self.engine.dialect.name}")
         if rescheduling_window <= timedelta(0):
             raise ValueError(f"rescheduling_window must be positive, got {rescheduling_window}")
+        if gone_window <= timedelta(0):
+            raise ValueError(f"gone_window must be positive, got {gone_window}")
         self.rescheduling_window = rescheduling_window
+        self.gone_window = gone_window
         self.metadata = scheduler_metadata(schema)
 
     @classmethod
@@ -173,8 +183,22 @@ class CrawlScheduler:
         return table_for(self.metadata, kind)
 
     def create_tables(self) -> None:
-        """Create both tables and their indexes if missing (idempotent)."""
+        """Create both tables and their indexes if missing, and add columns a database made
+        by an older release lacks (idempotent)."""
+        from sqlalchemy import inspect
+
         self.metadata.create_all(self.engine)
+        preparer = self.engine.dialect.identifier_preparer
+        with self.engine.begin() as conn:
+            inspector = inspect(conn)  # on this connection: SQLite has one writer at a time
+            for table in self.metadata.tables.values():
+                present = {c["name"] for c in inspector.get_columns(table.name, table.schema)}
+                for name, sql_type in ADDED_COLUMNS.items():
+                    if name not in present:
+                        conn.exec_driver_sql(
+                            f"ALTER TABLE {preparer.format_table(table)} "
+                            f"ADD COLUMN {preparer.quote(name)} {sql_type}"
+                        )
 
     # ---- SQL building blocks -------------------------------------------------------------
 
@@ -266,6 +290,26 @@ class CrawlScheduler:
         """Record that a crawl saw these URLs linked (inserting unknown ones: discovery)."""
         return self._upsert_event(kind, urls, "inspected", now)
 
+    def mark_gone(self, kind: str, urls: Iterable[str], now: datetime | None = None) -> int:
+        """Record that these pages answered 404 or turned private (see ``gone_backoffs``)."""
+        return self._upsert_event(kind, urls, "gone", now)
+
+    def gone_backoffs(self) -> list[timedelta]:
+        """How long a page waits after its 1st, 2nd, ... gone answer (the last one repeats)."""
+        waits = [self.rescheduling_window]
+        while waits[-1] * 2 < self.gone_window:
+            waits.append(waits[-1] * 2)
+        return [*waits, self.gone_window] if waits[-1] < self.gone_window else waits
+
+    def _gone_now(self, table: Table, moment: datetime) -> ColumnElement[bool]:
+        """Rows still inside their gone back-off at ``moment`` (portable: no interval maths,
+        one cutoff per step, bound as literals)."""
+        gone, count = table.c.last_gone_date, func.coalesce(table.c.gone_count, 1)
+        waits = self.gone_backoffs()
+        steps = [and_(count == i + 1, gone >= moment - wait) for i, wait in enumerate(waits[:-1])]
+        last = and_(count >= len(waits), gone >= moment - waits[-1])
+        return and_(gone.is_not(None), or_(*steps, last))
+
     def schedule(self, kind: str, n: int, now: datetime | None = None) -> list[str]:
         """Pick up to ``n`` URLs by the policy and mark them scheduled, atomically.
 
@@ -282,11 +326,12 @@ class CrawlScheduler:
         scheduled = table.c.last_scheduled_date
         crawled = table.c.last_crawled_date
         failed_recently = and_(scheduled >= cutoff, or_(crawled.is_(None), crawled < scheduled))
+        not_gone = not_(self._gone_now(table, moment))
         order = self._policy_order(table)
         with self.engine.begin() as conn:
             never = (
                 select(table.c.url)
-                .where(scheduled.is_(None))
+                .where(scheduled.is_(None), not_gone)
                 .order_by(*order)
                 .limit(n)
                 .with_for_update(skip_locked=True)
@@ -295,7 +340,7 @@ class CrawlScheduler:
             if len(picked) < n:
                 before = (
                     select(table.c.url)
-                    .where(scheduled.is_not(None), not_(failed_recently))
+                    .where(scheduled.is_not(None), not_(failed_recently), not_gone)
                     .order_by(*order)
                     .limit(n - len(picked))
                     .with_for_update(skip_locked=True)
@@ -364,6 +409,7 @@ class CrawlScheduler:
             func.count().filter(crawled.is_not(None)),
             func.count().filter(not_since),
             func.count().filter(and_(not_since, scheduled >= cutoff)),
+            func.count().filter(self._gone_now(table, naive_utc(now))),
         ).select_from(table)
         with self.engine.connect() as conn:
             row = conn.execute(query).one()

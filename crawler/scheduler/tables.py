@@ -34,6 +34,9 @@ def _schedule_table(metadata: MetaData, name: str) -> Table:
         Column("crawled_count", Integer),
         Column("last_inspected_date", DateTime(timezone=False)),
         Column("inspected_count", Integer),
+        # Beyond ARCHITECTURE.md: the page answered 404 or turned private (gone back-off).
+        Column("last_gone_date", DateTime(timezone=False)),
+        Column("gone_count", Integer),
     )
     never = table.c.last_scheduled_date.is_(None)
     before = table.c.last_scheduled_date.is_not(None)
@@ -52,6 +55,11 @@ def _schedule_table(metadata: MetaData, name: str) -> Table:
     Index(f"ix_{name}_never_lite", *sqlite_order, sqlite_where=never).ddl_if(dialect="sqlite")
     Index(f"ix_{name}_before_lite", *sqlite_order, sqlite_where=before).ddl_if(dialect="sqlite")
     return table
+
+
+# Columns added after the first release, with their DDL type: ``create_tables`` adds them to a
+# scheduler database created before (SQLite and PostgreSQL both accept ADD COLUMN).
+ADDED_COLUMNS: dict[str, str] = {"last_gone_date": "TIMESTAMP", "gone_count": "INTEGER"}
 
 
 def scheduler_metadata(schema: str | None = None) -> MetaData:

@@ -22,6 +22,17 @@ from crawler.items import make_item
 from crawler.parsers import ParseResult, parse_response, route
 from crawler.parsers.bounds import Notes, bound_item
 from crawler.pipelines import output_dir
+from crawler.snapshots import (
+    SCHEDULER_KIND,
+    SET_OF_PAGE_TYPE,
+    SnapshotTracker,
+    gone_item,
+    gone_reason,
+    new_snapshot_id,
+    page_failed,
+    snapshot_item,
+    stamp,
+)
 from crawler.urls import (
     InvalidUrlError,
     InvalidUsernameError,
@@ -85,6 +96,7 @@ class AnimerecSpider(scrapy.Spider):
             "jikan": self.app_settings.jikan_base_url,
         }
         self.pages_read: dict[tuple[str, str], int] = {}
+        self.snapshots = SnapshotTracker()
         # per crawl: a subclass's from_crawler may narrow the class default by settings
         self.page_types: dict[str, frozenset[str]] = dict(self.followed_page_types)
         # set from the Scrapy settings in from_crawler
@@ -105,6 +117,12 @@ class AnimerecSpider(scrapy.Spider):
 
     def flush_hooks(self) -> None:
         self.batcher.flush()
+        if unclosed := self.snapshots.open_sets:  # a set page the duplicate filter dropped
+            self.logger.warning(
+                "%d snapshot sets never closed (no crawl_snapshot: they delete nothing), e.g. %s",
+                len(unclosed),
+                [(s.parent_id, s.set_name) for s in unclosed[:5]],
+            )
 
     # ---- start --------------------------------------------------------------------------
 
@@ -133,7 +151,8 @@ class AnimerecSpider(scrapy.Spider):
                 )
                 yield self.error_item(canonical, None, f"not a {self.kind} URL")
                 continue
-            yield self.request_for(self.entry_url(kind, canonical), entity=canonical)
+            snapshot_id = new_snapshot_id(canonical)
+            yield self.request_for(self.entry_url(kind, canonical), canonical, snapshot_id)
 
     # ---- requests and parsing ------------------------------------------------------------
 
@@ -141,12 +160,18 @@ class AnimerecSpider(scrapy.Spider):
         info = parse_url(canonical_host_url)
         return self.base_urls["jikan" if info and info.source == "jikan" else "mal"]
 
-    def request_for(self, canonical_host_url: str, entity: str | None = None) -> scrapy.Request:
+    def request_for(
+        self, canonical_host_url: str, entity: str | None = None, snapshot_id: str | None = None
+    ) -> scrapy.Request:
+        """A request carrying its parent crawl (entity, snapshot id); a page of a snapshot set
+        counts as in flight from here until it is parsed or fails for good."""
+        if snapshot_id is not None and (info := parse_url(canonical_host_url)) is not None:
+            self.snapshots.page_requested(snapshot_id, info, info.source, entity or "")
         return scrapy.Request(
             to_fetch_url(canonical_host_url, self.base_for(canonical_host_url)),
             callback=self.parse,
             errback=self.on_failure,
-            meta={"entity": entity},
+            meta={"entity": entity, "snapshot_id": snapshot_id},
         )
 
     def error_item(self, url: str, status: int | None, reason: str) -> dict[str, Any]:
@@ -207,20 +232,61 @@ class AnimerecSpider(scrapy.Spider):
 
     def parse(self, response: Response, **kwargs: Any) -> Iterator[Any]:
         entity = response.meta.get("entity")
+        snapshot_id = response.meta.get("snapshot_id")
+        # the set a page belongs to is the one its request was made for (before redirects)
+        asked = parse_url(self.asked_url(response.request)) if response.request else None
+        page_type = asked.page_type if asked else None
         result = self.parse_page(response)
         if not isinstance(result, ParseResult):
             yield result
+            yield from self.finish_page(snapshot_id, page_type, 0, ok=False)
             return
         if (retry := self.retry_damaged(response, result.items)) is not None:
             yield retry
             return
+        info = parse_url(response.url)
+        set_name = SET_OF_PAGE_TYPE.get(page_type or "")
+        rows = stamp(result.items, set_name, snapshot_id) if set_name and snapshot_id else 0
         self.batcher.add("inspected", result.seen)
         self.batcher.add("crawled", result.crawled)
         yield from result.items
-        page_type = parse_url(response.url)
+        if info is not None and (
+            reason := gone_reason(info.page_type, response.status, result.items)
+        ):
+            yield from self.gone(info, reason, response.status)
+        cut = False
         for url in result.follow:
-            if self.may_follow(url, entity, page_type.page_type if page_type else None):
-                yield self.request_for(url, entity=entity)
+            if self.may_follow(url, entity, page_type):
+                yield self.request_for(url, entity, snapshot_id)
+            elif set_name and (following := parse_url(url)) and following.page_type == page_type:
+                cut = True  # the set's next page is past ANIMEREC_MAX_PAGES
+        ok = not page_failed(result.items)
+        yield from self.finish_page(snapshot_id, page_type, rows, ok=ok, cut=cut)
+
+    def finish_page(
+        self,
+        snapshot_id: str | None,
+        page_type: str | None,
+        rows: int,
+        *,
+        ok: bool,
+        cut: bool = False,
+    ) -> Iterator[dict[str, Any]]:
+        """The set's crawl_snapshot item when this was the last of its pages in flight."""
+        if snapshot_id is None or page_type is None:
+            return
+        closed = self.snapshots.page_finished(snapshot_id, page_type, rows, ok=ok, cut=cut)
+        if closed is not None:
+            yield snapshot_item(closed)
+
+    def gone(self, info: Any, reason: str, status: int | None) -> Iterator[dict[str, Any]]:
+        """A page_gone item, and the scheduler told to back off from the parent."""
+        item = gone_item(info, reason, status, info.source)
+        if item is None:
+            return
+        kind = SCHEDULER_KIND[item["parent_kind"]]
+        self.batcher.add("gone", {kind: {item["url"]}})
+        yield item
 
     def retry_damaged(self, response: Response, items: list[dict[str, Any]]) -> Any | None:
         """A fresh request when the body arrived cut short or garbled (a dropped connection, an
@@ -246,3 +312,6 @@ class AnimerecSpider(scrapy.Spider):
         url = self.asked_url(request)
         error_name = type(failure.value).__name__
         yield self.error_item(url, status, f"{error_name}: {failure.getErrorMessage()}")
+        info = parse_url(url)
+        page_type = info.page_type if info else None
+        yield from self.finish_page(request.meta.get("snapshot_id"), page_type, 0, ok=False)

@@ -49,6 +49,8 @@ class SeedSpider(AnimerecSpider):
             if self.may_follow(url, "seed", info.page_type if info else None):
                 yield self.request_for(url, entity="seed")
 
-    def request_for(self, canonical_host_url: str, entity: str | None = None) -> scrapy.Request:
-        request = super().request_for(canonical_host_url, entity)
+    def request_for(
+        self, canonical_host_url: str, entity: str | None = None, snapshot_id: str | None = None
+    ) -> scrapy.Request:
+        request = super().request_for(canonical_host_url, entity, snapshot_id)
         return request.replace(callback=self.parse)

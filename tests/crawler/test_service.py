@@ -221,6 +221,8 @@ def test_seed_is_a_job_inserting_listed_urls_only(
         "crawled_count": None,
         "last_inspected_date": None,
         "inspected_count": None,
+        "last_gone_date": None,
+        "gone_count": None,
     }
     users = finished_job(client, client.post("/seed", json={"kind": "profile", "pages": 1}))
     assert users["result"]["inserted"] == {"profile": 2}
