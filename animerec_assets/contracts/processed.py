@@ -45,8 +45,14 @@ COLUMN_DESCRIPTIONS: dict[str, dict[str, str]] = {
         "pics": "List of URLs of pictures of the anime.",
     },
     "user": {
-        "user_id": "MyAnimeList username (matching across tables is case-insensitive).",
-        "user_url": "Canonical profile page (https://myanimelist.net/profile/<username>).",
+        "user_id": (
+            "MyAnimeList username (matching across tables is case-insensitive), or its pseudonym "
+            "in a pseudonymised export (see Privacy)."
+        ),
+        "user_url": (
+            "Canonical profile page (https://myanimelist.net/profile/<username>); empty in a "
+            "pseudonymised export."
+        ),
         "last_online_date": "When the user was last online on MyAnimeList (UTC).",
         "num_watching": "Number of anime the user is watching.",
         "num_completed": "Number of anime the user completed.",
@@ -85,8 +91,8 @@ COLUMN_DESCRIPTIONS: dict[str, dict[str, str]] = {
         "relation_type": "Kind of relation between related anime, e.g. Sequel, Prequel.",
     },
     "user_user": {
-        "userA": "Username of the first user.",
-        "userB": "Username of the second user.",
+        "userA": "Username (or pseudonym) of the first user.",
+        "userB": "Username (or pseudonym) of the second user.",
         "friends": "1 if the two users are friends (every published pair is).",
         "friendship_date": "When the two users became friends (UTC).",
     },
