@@ -54,10 +54,16 @@ def profile(
         "user": pd.DataFrame([{**crawl(day, hour), "user_id": user, "mean_score": 7.0}]),
         "user_anime": pd.DataFrame(
             [
-                {**crawl(day, hour), "user_id": user, "anime_id": anime, "score": score,
-                 "status": "completed", "snapshot_id": list_id}
+                {
+                    **crawl(day, hour),
+                    "user_id": user,
+                    "anime_id": anime,
+                    "score": score,
+                    "status": "completed",
+                    "snapshot_id": list_id,
+                }
                 for anime, score in entries.items()
-            ]  # fmt: skip
+            ]
         ),
         "user_user": pd.DataFrame(
             [
@@ -82,17 +88,27 @@ def anime_page(
         "anime": pd.DataFrame([{**crawl(day, hour), "anime_id": anime, "title": f"A{anime}"}]),
         "anime_relation": pd.DataFrame(
             [
-                {**crawl(day, hour), "animeA": anime, "animeB": other,
-                 "relation_type": "Sequel", "snapshot_id": f"{parent}-anime_relation-{day}-{hour}"}
+                {
+                    **crawl(day, hour),
+                    "animeA": anime,
+                    "animeB": other,
+                    "relation_type": "Sequel",
+                    "snapshot_id": f"{parent}-anime_relation-{day}-{hour}",
+                }
                 for other in related
-            ]  # fmt: skip
+            ]
         ),
         "anime_recommendation": pd.DataFrame(
             [
-                {**crawl(day, hour), "animeA": anime, "animeB": other, "num_recommenders": 2,
-                 "snapshot_id": f"{parent}-anime_recommendation-{day}-{hour}"}
+                {
+                    **crawl(day, hour),
+                    "animeA": anime,
+                    "animeB": other,
+                    "num_recommenders": 2,
+                    "snapshot_id": f"{parent}-anime_recommendation-{day}-{hour}",
+                }
                 for other in recommended
-            ]  # fmt: skip
+            ]
         ),
         "crawl_snapshot": pd.DataFrame(
             [
