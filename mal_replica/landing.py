@@ -672,7 +672,8 @@ def write_recrawl_landing(
             SELECT t.* REPLACE (
                 '{crawl_date}' AS crawl_date,
                 '{crawl_hour}' AS crawl_hour,
-                least(10.0, coalesce(t.mean_score, 7.0) + 0.1) AS mean_score)
+                CASE WHEN t.mean_score BETWEEN 1 AND 9.9 THEN t.mean_score + 0.1
+                     ELSE t.mean_score END AS mean_score)
             FROM {LANDING_SCHEMA}.user t JOIN _recrawl_users r ON r.user_id = t.user_id
             WHERE {newest_rows}""",
         "user_anime": f"""

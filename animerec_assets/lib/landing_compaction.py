@@ -138,7 +138,10 @@ def compaction_statements(
 
 
 def compact_landing(
-    execute: Callable[[str], int | None], existing_tables: Iterable[str], dialect: Dialect
+    execute: Callable[[str], int | None],
+    existing_tables: Iterable[str],
+    dialect: Dialect,
+    project: str | None = None,
 ) -> dict[str, int | None]:
     """Run the statements for the landing tables that exist; rows deleted per table when the
     backend reports it. ``execute`` runs one statement (a warehouse connection's)."""
@@ -148,5 +151,5 @@ def compact_landing(
         present -= set(SNAPSHOT_SETS)
     return {
         statement.table: execute(statement.sql)
-        for statement in compaction_statements(dialect, present)
+        for statement in compaction_statements(dialect, present, project=project)
     }
