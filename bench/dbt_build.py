@@ -22,6 +22,7 @@ memory counts dbt's process tree (psutil), sampled every 50 ms.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import subprocess
 import tempfile
@@ -103,6 +104,16 @@ def timed_dbt_build(warehouse: Path, target_path: Path, *extra: str) -> tuple[fl
     return elapsed, memory.peak_bytes, done[-1].strip() if done else ""
 
 
+def slowest_nodes(target_path: Path, top: int = 6) -> str:
+    """The dbt nodes that took longest in the last run (from run_results.json)."""
+    results = json.loads((target_path / "run_results.json").read_text())["results"]
+    ranked = sorted(results, key=lambda result: result["execution_time"], reverse=True)
+    return ", ".join(
+        f"{result['unique_id'].split('.')[-1]} {result['execution_time']:.1f} s"
+        for result in ranked[:top]
+    )
+
+
 def keep_processed(connection: duckdb.DuckDBPyConnection, schema: str) -> None:
     """Copy the five processed tables aside (to compare with a later build)."""
     connection.execute(f"CREATE OR REPLACE SCHEMA {schema}")
@@ -161,10 +172,12 @@ def run_dbt_bench(
         recrawl_seconds = time.perf_counter() - started
         progress.update()
         hour = timed_dbt_build(warehouse, target)
+        hour_slowest = slowest_nodes(target)
         with duckdb.connect(str(warehouse)) as connection:
             keep_processed(connection, "bench_incremental")
         progress.update()
         refresh = timed_dbt_build(warehouse, target, "--full-refresh")
+        refresh_slowest = slowest_nodes(target)
         with duckdb.connect(str(warehouse)) as connection:
             differences = processed_differences(connection, "bench_incremental")
             published = {
@@ -198,6 +211,8 @@ def run_dbt_bench(
             f"{label}: wall {seconds:.1f} s{rate}, peak RSS (dbt + children) "
             f"{peak / 2**20:.0f} MiB — {done}"
         )
+    lines.append(f"slowest in the incremental hour: {hour_slowest}")
+    lines.append(f"slowest in the full refresh: {refresh_slowest}")
     lines.append("processed: " + ", ".join(f"{t}={n:,}" for t, n in published.items()))
     share = hour[0] / first[0]
     share_verdict = "met" if share < INCREMENTAL_TARGET_SHARE else "MISSED"
