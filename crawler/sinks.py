@@ -24,12 +24,15 @@ from collections import Counter
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import pandas as pd
 from scrapy.settings import BaseSettings
 
 from animerec_assets.contracts.landing import LANDING_COLUMNS
+
+if TYPE_CHECKING:
+    from google.cloud.bigquery import LoadJobConfig
 
 log = logging.getLogger(__name__)
 
@@ -183,7 +186,7 @@ class BigQueryLandingWriter:
         self.client = bigquery.Client(project=project, location=location)
         self.dataset = f"{project}.{dataset}"
 
-    def job_config(self, item_type: str):  # type: ignore[no-untyped-def]
+    def job_config(self, item_type: str) -> LoadJobConfig:
         bq = self.bigquery
         return bq.LoadJobConfig(
             write_disposition=bq.WriteDisposition.WRITE_APPEND,
@@ -198,7 +201,11 @@ class BigQueryLandingWriter:
             )
             for item_type, frame in frames.items()
         }
-        return {item_type: int(job.result().output_rows or 0) for item_type, job in jobs.items()}
+        rows: dict[str, int] = {}
+        for item_type, job in jobs.items():
+            job.result()  # waits for the load; raises if BigQuery refused it
+            rows[item_type] = int(job.output_rows or 0)
+        return rows
 
 
 def landing_writer_from_settings() -> LandingWriter:
@@ -281,7 +288,7 @@ def encode_entry(item: Mapping[str, Any]) -> dict[str, str]:
 
 def decode_entry(fields: Mapping[bytes | str, bytes | str]) -> dict[str, Any]:
     """The item of one stream entry (what a consumer of ``animerec:items`` reads)."""
-    raw = fields.get(STREAM_FIELD, fields.get(STREAM_FIELD.encode()))  # type: ignore[call-overload]
+    raw = fields.get(STREAM_FIELD, fields.get(STREAM_FIELD.encode()))
     if raw is None:
         raise ValueError(f"stream entry without an {STREAM_FIELD!r} field: {dict(fields)!r}")
     text = raw.decode("utf-8") if isinstance(raw, bytes) else raw
