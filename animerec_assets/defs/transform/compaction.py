@@ -11,14 +11,14 @@ nothing downstream needs to run after it.
 import dagster as dg
 
 from animerec_assets.contracts.landing import LANDING_COLUMNS
-from animerec_assets.defs.transform.assets import DUCKDB_POOL
-from animerec_assets.lib.landing_compaction import compact_landing
+from animerec_assets.defs.keys import DUCKDB_POOL, LANDING
+from animerec_assets.lib.landing_compaction import Dialect, compact_landing
 from animerec_assets.resources import WarehouseResource
 
 
 @dg.asset(
-    key=dg.AssetKey(["landing", "compaction"]),
-    group_name="landing",
+    key=dg.AssetKey([LANDING, "compaction"]),
+    group_name=LANDING,
     pool=DUCKDB_POOL,
     kinds={"duckdb"},
     description="Deletes landing rows superseded by a newer complete crawl of the same parent.",
@@ -26,8 +26,8 @@ from animerec_assets.resources import WarehouseResource
 def landing_compaction(
     context: dg.AssetExecutionContext, warehouse: WarehouseResource
 ) -> dg.MaterializeResult:
-    existing = [table for table in LANDING_COLUMNS if warehouse.table_exists("landing", table)]
-    dialect = "duckdb" if warehouse.kind == "duckdb" else "bigquery"
+    existing = [table for table in LANDING_COLUMNS if warehouse.table_exists(LANDING, table)]
+    dialect: Dialect = "duckdb" if warehouse.kind == "duckdb" else "bigquery"
 
     def execute(sql: str) -> int | None:
         result = warehouse.read_sql(sql)
