@@ -6,8 +6,9 @@ import dagster as dg
 
 from animerec_assets.defs.transform.assets import dbt_processed, dbt_staging
 from animerec_assets.defs.transform.checks import all_gates
+from animerec_assets.defs.transform.compaction import landing_compaction
 
 transform_assets: list[dg.AssetsDefinition] = [dbt_staging, dbt_processed]
 transform_checks: list[dg.AssetChecksDefinition] = all_gates()
 
-defs = dg.Definitions(assets=transform_assets, asset_checks=transform_checks)
+defs = dg.Definitions(assets=[*transform_assets, landing_compaction], asset_checks=transform_checks)
