@@ -102,6 +102,11 @@ def _crawl_columns(crawl_ts: str) -> str:
     )
 
 
+def _snapshot_id(kind: str, parent: str, crawl_ts: str) -> str:
+    """One id per parent crawl, shared by the sets that crawl read (docs/data_contracts.md)."""
+    return f"{kind} || ':' || {parent} || ':' || cast({crawl_ts} AS BIGINT)"
+
+
 def _insert(connection: duckdb.DuckDBPyConnection, table: str, select: str) -> int:
     inserted = connection.execute(
         f'INSERT INTO {LANDING_SCHEMA}."{table}" BY NAME {select}'
@@ -221,6 +226,7 @@ def _write_user_chunk(
         connection.register(name, frame)
     profile = f"'{MAL}/profile/' || u.username"
     crawl = _crawl_columns("u.crawl_ts")
+    snapshot = _snapshot_id("'user'", "u.username", "u.crawl_ts")
     statements = {
         "user": f"""
             WITH club_lists AS (
@@ -243,7 +249,7 @@ def _write_user_chunk(
         "user_anime": f"""
             SELECT {crawl}, {profile} AS url, u.username AS user_id, l.anime_id, l.score,
                 [{status_names}][l.status] AS status, l.progress,
-                {_iso("l.updated_ts")} AS last_interaction_date
+                {_iso("l.updated_ts")} AS last_interaction_date, {snapshot} AS snapshot_id
             FROM _lists l JOIN _users u ON u.pos = l."user"
             ORDER BY l."user", l.anime_id""",
         "user_history": f"""
@@ -253,7 +259,7 @@ def _write_user_chunk(
             ORDER BY h."user", h.watched_ts DESC""",
         "user_user": f"""
             SELECT {crawl}, {profile} AS url, u.username AS userA, v.username AS userB,
-                {_iso("f.since_ts")} AS friendship_date
+                {_iso("f.since_ts")} AS friendship_date, {snapshot} AS snapshot_id
             FROM _friends f JOIN _users u ON u.pos = f.a JOIN _users v ON v.pos = f.b
             ORDER BY f.a, f.b""",
         "review": f"""
@@ -265,6 +271,20 @@ def _write_user_chunk(
                     AS review_tags
             FROM _reviews r JOIN _users u ON u.pos = r."user"
             ORDER BY r.review_id""",
+        # every profile crawl read its whole list and friends: complete snapshots
+        "crawl_snapshot": f"""
+            WITH list_sizes AS (SELECT "user", count(*) AS n FROM _lists GROUP BY "user"),
+            friend_counts AS (SELECT a AS "user", count(*) AS n FROM _friends GROUP BY a),
+            sets AS (
+                SELECT u.pos, 'user_anime' AS set_name, coalesce(l.n, 0) AS item_count
+                FROM _users u LEFT JOIN list_sizes l ON l."user" = u.pos
+                UNION ALL
+                SELECT u.pos, 'user_user', coalesce(f.n, 0)
+                FROM _users u LEFT JOIN friend_counts f ON f."user" = u.pos)
+            SELECT {crawl}, {profile} AS url, 'user' AS parent_kind, u.username AS parent_id,
+                s.set_name, {snapshot} AS snapshot_id, 1 AS complete, s.item_count
+            FROM sets s JOIN _users u ON u.pos = s.pos
+            ORDER BY u.pos, s.set_name""",
     }
     try:
         for table, select in statements.items():
@@ -396,6 +416,8 @@ def anime_landing_frames(
             {"url": url + "/clubs", "anime_id": ids, "clubs": club_names}, {"clubs": strings}
         ),
     }
+    # one id per anime page crawl, on every set row it listed
+    snapshot_ids = np.asarray([f"anime:{i}:{crawl_ts}" for i in ids], dtype=object)
     rel_a, rel_b = ids[relations["a"].to_numpy()], ids[relations["b"].to_numpy()]
     frames["anime_relation"] = table(
         {
@@ -403,8 +425,9 @@ def anime_landing_frames(
             "animeA": rel_a,
             "animeB": rel_b,
             "relation_type": relations["relation_type"].to_numpy(),
+            "snapshot_id": snapshot_ids[relations["a"].to_numpy()],
         },
-        {"relation_type": pa.string()},
+        {"relation_type": pa.string(), "snapshot_id": pa.string()},
     )
     # a recommendation pair shows on both anime's pages: one row per direction
     rec_a, rec_b = ids[recommendations["a"].to_numpy()], ids[recommendations["b"].to_numpy()]
@@ -414,14 +437,33 @@ def anime_landing_frames(
         dtype=object,
     )
     recommenders = recommendations["num_recommenders"].to_numpy().astype(np.int64)
-    page = url[np.r_[recommendations["a"].to_numpy(), recommendations["b"].to_numpy()]]
+    page_rows = np.r_[recommendations["a"].to_numpy(), recommendations["b"].to_numpy()]
     frames["anime_recommendation"] = table(
         {
-            "url": page + "/userrecs",
+            "url": url[page_rows] + "/userrecs",
             "animeA": np.r_[rec_a, rec_b],
             "animeB": np.r_[rec_b, rec_a],
             "recommendation_url": np.r_[pair_url, pair_url],
             "num_recommenders": np.r_[recommenders, recommenders],
+            "snapshot_id": snapshot_ids[page_rows],
+        },
+        {"snapshot_id": pa.string()},
+    )
+    # every anime page crawl read its whole related and recommended lists
+    relation_counts = np.bincount(relations["a"].to_numpy(), minlength=n)
+    recommendation_counts = np.bincount(page_rows, minlength=n)
+    frames["crawl_snapshot"] = table(
+        {
+            "url": np.r_[url, url + "/userrecs"],
+            "parent_kind": np.full(2 * n, "anime", dtype=object),
+            "parent_id": np.r_[ids, ids].astype(str).astype(object),
+            "set_name": np.r_[
+                np.full(n, "anime_relation", dtype=object),
+                np.full(n, "anime_recommendation", dtype=object),
+            ],
+            "snapshot_id": np.r_[snapshot_ids, snapshot_ids],
+            "complete": np.ones(2 * n, dtype=np.int64),
+            "item_count": np.r_[relation_counts, recommendation_counts].astype(np.int64),
         },
         {},
     )
@@ -534,3 +576,211 @@ def write_world_landing(
         finally:
             connection.unregister("_anime_frame")
     return LandingSummary(rows=rows, users=n_users, anime=n_anime, chunks=len(sizes))
+
+
+# --------------------------------------------------------------------------------------------
+# a later crawl hour: some profiles and anime crawled again, after the world moved
+
+
+@dataclass(frozen=True)
+class RecrawlSummary:
+    """What one re-crawl hour wrote: its partition, rows per table, parents crawled again."""
+
+    crawl_hour: str
+    rows: dict[str, int]
+    users: int
+    anime: int
+
+
+def _pick(column: str, seed: int, per_10k: int) -> str:
+    """A stable pseudo-random pick of ``per_10k`` in 10 000 keys (DuckDB's hash)."""
+    return f"hash(cast({column} AS VARCHAR) || ':{seed}') % 10000 < {per_10k}"
+
+
+def write_recrawl_landing(
+    connection: duckdb.DuckDBPyConnection,
+    user_fraction: float = 0.01,
+    anime_fraction: float = 0.01,
+    seed: int = 1,
+    gone_fraction: float = 0.02,
+) -> RecrawlSummary:
+    """Append one new crawl hour to landing: ``user_fraction`` of the profiles and
+    ``anime_fraction`` of the anime crawled again, one hour after the newest crawl so far, with
+    the world moved in between (as the benchmark's incremental hour).
+
+    Each re-crawled profile drops ~10 % of its list, rescores ~10 %, adds two anime, ends ~20 %
+    of its friendships and changes its mean score; each re-crawled anime gains members and loses
+    ~20 % of its recommendations. ``gone_fraction`` of them answer 404 / "private" instead.
+    Every re-crawl is a complete snapshot. Derived from each parent's newest crawl in landing,
+    in SQL: a million users take seconds.
+    """
+    if not (0 <= user_fraction <= 1 and 0 <= anime_fraction <= 1 and 0 <= gone_fraction <= 1):
+        raise WorldError("fractions must lie in [0, 1]")
+    users_10k = round(user_fraction * 10_000)
+    anime_10k = round(anime_fraction * 10_000)
+    gone_10k = round(gone_fraction * 10_000)
+    newest = connection.execute(
+        f"SELECT max(epoch(CAST(crawl_date AS TIMESTAMPTZ))) FROM {LANDING_SCHEMA}.user"
+    ).fetchone()[0]
+    anime_newest = connection.execute(
+        f"SELECT max(epoch(CAST(crawl_date AS TIMESTAMPTZ))) FROM {LANDING_SCHEMA}.anime"
+    ).fetchone()[0]
+    crawl_ts = int(max(newest or 0, anime_newest or 0) // 3600 + 1) * 3600
+    crawl = _crawl_columns(f"CAST({crawl_ts} AS BIGINT)")
+    crawl_date = pd.Timestamp(crawl_ts, unit="s").strftime(ISO_SECONDS)
+    crawl_hour = pd.Timestamp(crawl_ts, unit="s").strftime(CRAWL_HOUR)
+    rows: dict[str, int] = {}
+    connection.execute(
+        f"""CREATE OR REPLACE TEMP TABLE _recrawl_users AS
+        SELECT user_id, {_pick("user_id", seed + 1, gone_10k)} AS gone,
+            max(crawl_date) AS crawled
+        FROM {LANDING_SCHEMA}.user WHERE {_pick("user_id", seed, users_10k)}
+        GROUP BY user_id"""
+    )
+    connection.execute(
+        f"""CREATE OR REPLACE TEMP TABLE _recrawl_anime AS
+        SELECT anime_id, {_pick("anime_id", seed + 1, gone_10k)} AS gone,
+            max(crawl_date) AS crawled
+        FROM {LANDING_SCHEMA}.anime WHERE {_pick("anime_id", seed, anime_10k)}
+        GROUP BY anime_id"""
+    )
+    connection.execute(
+        f"""CREATE OR REPLACE TEMP TABLE _recrawl_lists AS
+        SELECT t.* FROM {LANDING_SCHEMA}.user_anime t
+        JOIN _recrawl_users r ON r.user_id = t.user_id
+        WHERE r.crawled = t.crawl_date AND NOT r.gone"""
+    )
+    catalogue = connection.execute(
+        f"SELECT count(DISTINCT anime_id) FROM {LANDING_SCHEMA}.anime"
+    ).fetchone()[0]
+    user_snapshot = _snapshot_id("'user'", "r.user_id", str(crawl_ts))
+    anime_snapshot = _snapshot_id("'anime'", "r.anime_id", str(crawl_ts))
+    newest_rows = "r.crawled = t.crawl_date AND NOT r.gone"
+    entry = "t.user_id || ':' || CAST(t.anime_id AS VARCHAR)"
+    pair = "CAST(t.animeA AS VARCHAR) || ':' || CAST(t.animeB AS VARCHAR)"
+    statements = {
+        "page_gone": f"""
+            SELECT {crawl}, '{MAL}/profile/' || r.user_id AS url, 'user' AS parent_kind,
+                r.user_id AS parent_id, 'private' AS reason, 200 AS status_code
+            FROM _recrawl_users r WHERE r.gone
+            UNION ALL BY NAME
+            SELECT {crawl}, '{MAL}/anime/' || r.anime_id AS url, 'anime' AS parent_kind,
+                CAST(r.anime_id AS VARCHAR) AS parent_id, 'not_found' AS reason,
+                404 AS status_code
+            FROM _recrawl_anime r WHERE r.gone""",
+        "user": f"""
+            SELECT t.* REPLACE (
+                '{crawl_date}' AS crawl_date,
+                '{crawl_hour}' AS crawl_hour,
+                CASE WHEN t.mean_score BETWEEN 1 AND 9.9 THEN t.mean_score + 0.1
+                     ELSE t.mean_score END AS mean_score)
+            FROM {LANDING_SCHEMA}.user t JOIN _recrawl_users r ON r.user_id = t.user_id
+            WHERE {newest_rows}""",
+        "user_anime": f"""
+            SELECT t.* REPLACE (
+                '{crawl_date}' AS crawl_date,
+                '{crawl_hour}' AS crawl_hour,
+                CASE WHEN {_pick(entry, seed + 2, 1000)}
+                     THEN t.score % 10 + 1 ELSE t.score END AS score,
+                {user_snapshot} AS snapshot_id)
+            FROM _recrawl_lists t JOIN _recrawl_users r ON r.user_id = t.user_id
+            WHERE NOT {_pick(entry, seed + 3, 1000)}
+            UNION ALL BY NAME
+            SELECT {crawl}, '{MAL}/profile/' || r.user_id AS url, r.user_id,
+                a.anime_id, 8 AS score, 'watching' AS status, 1 AS progress,
+                strftime(to_timestamp({crawl_ts}), '{ISO_SECONDS}') AS last_interaction_date,
+                {user_snapshot} AS snapshot_id
+            FROM _recrawl_users r
+            CROSS JOIN (SELECT unnest([0, 1]) AS k) AS extra
+            JOIN (SELECT anime_id, row_number() OVER (ORDER BY anime_id) - 1 AS position
+                  FROM (SELECT DISTINCT anime_id FROM {LANDING_SCHEMA}.anime)) AS a
+                ON a.position = hash(r.user_id || ':' || extra.k || ':{seed}') % {max(catalogue, 1)}
+            WHERE NOT r.gone
+                AND NOT EXISTS (
+                    SELECT 1 FROM _recrawl_lists t
+                    WHERE t.user_id = r.user_id AND t.anime_id = a.anime_id)""",
+        "user_user": f"""
+            SELECT t.* REPLACE (
+                '{crawl_date}' AS crawl_date,
+                '{crawl_hour}' AS crawl_hour,
+                {user_snapshot} AS snapshot_id)
+            FROM {LANDING_SCHEMA}.user_user t JOIN _recrawl_users r ON r.user_id = t.userA
+            WHERE {newest_rows} AND NOT {_pick("t.userA || ':' || t.userB", seed + 4, 2000)}""",
+        "anime": f"""
+            SELECT t.* REPLACE (
+                '{crawl_date}' AS crawl_date,
+                '{crawl_hour}' AS crawl_hour,
+                t.members_count + 100 AS members_count)
+            FROM {LANDING_SCHEMA}.anime t JOIN _recrawl_anime r ON r.anime_id = t.anime_id
+            WHERE {newest_rows}""",
+        "anime_stats": _copy_recrawled_anime("anime_stats", "anime_id", crawl_date, crawl_hour),
+        "anime_pics": _copy_recrawled_anime("anime_pics", "anime_id", crawl_date, crawl_hour),
+        "anime_clubs": _copy_recrawled_anime("anime_clubs", "anime_id", crawl_date, crawl_hour),
+        "anime_relation": f"""
+            SELECT t.* REPLACE (
+                '{crawl_date}' AS crawl_date,
+                '{crawl_hour}' AS crawl_hour, {anime_snapshot} AS snapshot_id)
+            FROM {LANDING_SCHEMA}.anime_relation t
+            JOIN _recrawl_anime r ON r.anime_id = t.animeA
+            WHERE NOT r.gone AND t.crawl_date = (
+                SELECT max(crawl_date) FROM {LANDING_SCHEMA}.anime_relation s
+                WHERE s.animeA = t.animeA)""",
+        "anime_recommendation": f"""
+            SELECT t.* REPLACE (
+                '{crawl_date}' AS crawl_date,
+                '{crawl_hour}' AS crawl_hour, t.num_recommenders + 1 AS num_recommenders,
+                {anime_snapshot} AS snapshot_id)
+            FROM {LANDING_SCHEMA}.anime_recommendation t
+            JOIN _recrawl_anime r ON r.anime_id = t.animeA
+            WHERE NOT r.gone
+                AND NOT {_pick(pair, seed + 5, 2000)}
+                AND t.crawl_date = (
+                    SELECT max(crawl_date) FROM {LANDING_SCHEMA}.anime_recommendation s
+                    WHERE s.animeA = t.animeA)""",
+    }
+    for table, select in statements.items():
+        rows[table] = _insert(connection, table, select)
+    # the re-crawls just written read whole sets: complete snapshots with their sizes
+    rows["crawl_snapshot"] = _insert(
+        connection,
+        "crawl_snapshot",
+        f"""
+        SELECT {crawl}, '{MAL}/profile/' || r.user_id AS url, 'user' AS parent_kind,
+            r.user_id AS parent_id, s.set_name, {user_snapshot} AS snapshot_id, 1 AS complete,
+            CASE s.set_name
+                WHEN 'user_anime' THEN (SELECT count(*) FROM {LANDING_SCHEMA}.user_anime t
+                    WHERE t.crawl_hour = '{crawl_hour}' AND t.user_id = r.user_id)
+                ELSE (SELECT count(*) FROM {LANDING_SCHEMA}.user_user t
+                    WHERE t.crawl_hour = '{crawl_hour}' AND t.userA = r.user_id)
+            END AS item_count
+        FROM _recrawl_users r CROSS JOIN (SELECT unnest(['user_anime', 'user_user']) AS set_name) s
+        WHERE NOT r.gone
+        UNION ALL BY NAME
+        SELECT {crawl}, '{MAL}/anime/' || r.anime_id AS url, 'anime' AS parent_kind,
+            CAST(r.anime_id AS VARCHAR) AS parent_id, s.set_name,
+            {anime_snapshot} AS snapshot_id, 1 AS complete,
+            CASE s.set_name
+                WHEN 'anime_relation' THEN (SELECT count(*) FROM {LANDING_SCHEMA}.anime_relation t
+                    WHERE t.crawl_hour = '{crawl_hour}' AND t.animeA = r.anime_id)
+                ELSE (SELECT count(*) FROM {LANDING_SCHEMA}.anime_recommendation t
+                    WHERE t.crawl_hour = '{crawl_hour}' AND t.animeA = r.anime_id)
+            END AS item_count
+        FROM _recrawl_anime r
+        CROSS JOIN (SELECT unnest(['anime_relation', 'anime_recommendation']) AS set_name) s
+        WHERE NOT r.gone""",
+    )
+    counted = connection.execute(
+        "SELECT (SELECT count(*) FROM _recrawl_users), (SELECT count(*) FROM _recrawl_anime)"
+    ).fetchone()
+    for temp in ("_recrawl_users", "_recrawl_anime", "_recrawl_lists"):
+        connection.execute(f"DROP TABLE {temp}")
+    return RecrawlSummary(crawl_hour=crawl_hour, rows=rows, users=counted[0], anime=counted[1])
+
+
+def _copy_recrawled_anime(table: str, key: str, crawl_date: str, crawl_hour: str) -> str:
+    return f"""
+        SELECT t.* REPLACE (
+            '{crawl_date}' AS crawl_date, '{crawl_hour}' AS crawl_hour)
+        FROM {LANDING_SCHEMA}.{table} t JOIN _recrawl_anime r ON r.anime_id = t.{key}
+        WHERE NOT r.gone AND t.crawl_date = (
+            SELECT max(crawl_date) FROM {LANDING_SCHEMA}.{table} s WHERE s.{key} = t.{key})"""

@@ -38,10 +38,21 @@
 
 {#- One row per key: the newest crawl wins (then the larger fingerprint), whatever order the
     crawls landed in. On an incremental run only candidates that beat the row already in
-    staging are considered, so a late-arriving older crawl never overwrites a newer one. -#}
-{% macro latest_per_key(candidates, key_columns) -%}
+    staging are considered, so a late-arriving older crawl never overwrites a newer one.
+    `_loaded_at` is the run that wrote the row; `first_loaded` adds `_first_loaded_at`, the run
+    that first staged the key (processed uses it to find anime that just appeared). -#}
+{% macro latest_per_key(candidates, key_columns, first_loaded=false) -%}
     {%- set epoch = "cast('1970-01-01' as " ~ sql_type('timestamp') ~ ")" -%}
-    select candidate.*
+    select
+        candidate.*,
+        {%- if first_loaded %}
+        {%- if is_incremental() %}
+        coalesce(current_row._first_loaded_at, {{ loaded_at() }}) as _first_loaded_at,
+        {%- else %}
+        {{ loaded_at() }} as _first_loaded_at,
+        {%- endif %}
+        {%- endif %}
+        {{ loaded_at() }} as _loaded_at
     from {{ candidates }} as candidate
     {%- if is_incremental() %}
     left join {{ this }} as current_row
@@ -61,12 +72,4 @@
         partition by {% for key in key_columns %}candidate.{{ key }}{{ ', ' if not loop.last }}{% endfor %}
         order by candidate.crawl_date desc nulls last, candidate._fingerprint desc
     ) = 1
-{%- endmacro %}
-
-{#- Keys (lower-cased usernames) of the users who opted out (`animerec optout add`; copied into
-    landing.optout before dbt runs, empty when it has never been copied). Processed drops every
-    row of theirs. -#}
-{% macro opted_out_user_keys() -%}
-    (select optout.user_key from {{ landing_source('optout', 'privacy') }} as optout
-     where optout.user_key is not null)
 {%- endmacro %}

@@ -24,10 +24,14 @@ def warehouse_path(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def run_dbt(tmp_path: Path, warehouse_path: Path) -> DbtRunner:
-    """Run a dbt command on the temp warehouse (own target dir: no clash with other runs)."""
+    """Run a dbt command on the temp warehouse, or on ``warehouse`` (own target dir: no clash
+    with other runs)."""
 
-    def run(*args: str, check: bool = True) -> subprocess.CompletedProcess:
-        env = {**os.environ, "DO_NOT_TRACK": "1", "ANIMEREC_DUCKDB_PATH": str(warehouse_path)}
+    def run(
+        *args: str, check: bool = True, warehouse: Path | None = None
+    ) -> subprocess.CompletedProcess:
+        path = warehouse or warehouse_path
+        env = {**os.environ, "DO_NOT_TRACK": "1", "ANIMEREC_DUCKDB_PATH": str(path)}
         command = [
             str(DBT_EXECUTABLE),
             *args,

@@ -43,7 +43,7 @@ def test_every_model_compiles_to_bigquery_sql(compiled_for_bigquery: Path, mode:
     files = sorted((compiled_for_bigquery / mode).glob("*/*.sql"))
     names = {path.stem for path in files}
     assert {"anime", "user", "user_anime", "anime_anime", "user_user"} <= names
-    assert len([p for p in files if p.parent.name == "staging"]) == 11
+    assert len([p for p in files if p.parent.name == "staging"]) == 14
     for path in files:
         sql = path.read_text()
         sqlglot.parse_one(sql, read="bigquery")  # raises on a syntax error
@@ -54,11 +54,33 @@ def test_every_model_compiles_to_bigquery_sql(compiled_for_bigquery: Path, mode:
 
 @pytest.mark.slow
 def test_incremental_staging_merges_against_itself(compiled_for_bigquery: Path) -> None:
-    sql = (compiled_for_bigquery / "incremental" / "staging" / "stg_user_anime.sql").read_text()
-    assert "`animerec-offline`.`staging`.`stg_user_anime` as current_row" in sql
+    sql = (compiled_for_bigquery / "incremental" / "staging" / "stg_anime.sql").read_text()
+    assert "`animerec-offline`.`staging`.`stg_anime` as current_row" in sql
     assert "safe_cast(" in sql and "to_json_string(landing)" in sql
-    full = (compiled_for_bigquery / "full" / "staging" / "stg_user_anime.sql").read_text()
-    assert "current_row" not in full
+    # only landing partitions newer than the staged ones are read
+    assert "landing.crawl_hour > coalesce((select max(watermark.crawl_hour)" in sql
+    full = (compiled_for_bigquery / "full" / "staging" / "stg_anime.sql").read_text()
+    assert "current_row" not in full and "watermark" not in full
+
+
+@pytest.mark.slow
+def test_incremental_sets_and_processed_rebuild_touched_parents(
+    compiled_for_bigquery: Path,
+) -> None:
+    """A snapshot set recomputes the parents new landing rows or complete snapshots touch;
+    a processed table rebuilds the parents staged since its watermark."""
+    incremental = compiled_for_bigquery / "incremental"
+    sets = (incremental / "staging" / "stg_user_anime.sql").read_text()
+    assert "touched_parents as (" in sets and "marker.complete = 1" in sets
+    assert "from `animerec-offline`.`staging`.`stg_user_anime`" in sets
+    assert "where _present" not in sets  # absent keys are emitted, the post-hook deletes them
+    full_sets = (compiled_for_bigquery / "full" / "staging" / "stg_user_anime.sql").read_text()
+    assert "touched_parents" not in full_sets and "where _present" in full_sets
+    processed = (incremental / "processed" / "user_anime.sql").read_text()
+    assert "`animerec-offline`.`staging`.`processed_watermark`" in processed
+    assert "touched_users as (" in processed and "_first_loaded_at >" in processed
+    full = (compiled_for_bigquery / "full" / "processed" / "user_anime.sql").read_text()
+    assert "processed_watermark" not in full
 
 
 def test_sqlglot_rejects_duckdb_only_syntax() -> None:

@@ -57,9 +57,10 @@ def write_first_crawls(connection: duckdb.DuckDBPyConnection) -> None:
         {**crawl(3), "user_id": "alice", "anime_id": 1, "score": 9, "status": "2",
          "progress": 26},
         {**crawl(4), "user_id": "ALICE", "anime_id": 1, "score": 10, "status": "Completed",
-         "progress": 26, "last_interaction_date": "2024-04-30T10:00:00+00:00"},
+         "progress": 26, "last_interaction_date": "2024-04-30T10:00:00+00:00",
+         "snapshot_id": "alice-4"},
         {**crawl(4), "user_id": "alice", "anime_id": 5, "score": 0, "status": "Plan to Watch",
-         "progress": 0},
+         "progress": 0, "snapshot_id": "alice-4"},
     ]))  # fmt: skip
     append_landing(connection, "review", pd.DataFrame([
         {**crawl(3), "review_id": 77, "anime_id": 1, "user_id": "alice",
@@ -74,6 +75,12 @@ def write_first_crawls(connection: duckdb.DuckDBPyConnection) -> None:
     append_landing(connection, "user_user", pd.DataFrame([
         {**crawl(3), "userA": "alice", "userB": "Bob", "friendship_date": "2019-01-01"},
     ]))  # fmt: skip
+    # the 04:00 crawl of Alice's list was complete (rows without snapshot ids fall back)
+    append_landing(connection, "crawl_snapshot", pd.DataFrame([
+        {**crawl(4), "parent_kind": "user", "parent_id": "alice", "set_name": "user_anime",
+         "snapshot_id": "alice-4", "complete": 1, "item_count": 2},
+    ]))  # fmt: skip
+    append_landing(connection, "page_gone", pd.DataFrame(columns=["parent_kind"]))
 
 
 def table(warehouse: Path, name: str) -> pd.DataFrame:

@@ -39,7 +39,8 @@ def test_columns_are_the_crawlers(one_chunk: duckdb.DuckDBPyConnection) -> None:
     for table in LANDING_TABLES:
         described = one_chunk.execute(f'DESCRIBE landing."{table}"').fetchall()
         assert [(name, kind) for name, kind, *_ in described] == LANDING_COLUMNS[table]
-        assert one_chunk.execute(f'SELECT count(*) FROM landing."{table}"').fetchone()[0] > 0
+        rows = one_chunk.execute(f'SELECT count(*) FROM landing."{table}"').fetchone()[0]
+        assert rows > 0 or table == "page_gone", table  # a generated world loses no page
         nulls = one_chunk.execute(
             f'SELECT count(*) FROM landing."{table}" '
             "WHERE crawl_date IS NULL OR crawl_hour IS NULL OR url IS NULL OR source <> 'mal'"
@@ -124,3 +125,56 @@ def test_chunk_sizes() -> None:
     assert chunk_sizes(10, 4) == [4, 4, 2]
     assert chunk_sizes(8, 4) == [4, 4]
     assert chunk_sizes(3, 10) == [3]
+
+
+def test_every_set_row_belongs_to_a_complete_snapshot(one_chunk: duckdb.DuckDBPyConnection) -> None:
+    """Each profile and anime crawl closes its sets with a complete crawl_snapshot row whose
+    item_count is what the crawl listed, so staging treats the world like a real crawl."""
+    for table, parent_kind, parent_column, set_name in (
+        ("user_anime", "user", "user_id", "user_anime"),
+        ("user_user", "user", "userA", "user_user"),
+        ("anime_relation", "anime", "animeA", "anime_relation"),
+        ("anime_recommendation", "anime", "animeA", "anime_recommendation"),
+    ):
+        mismatched = one_chunk.execute(
+            f"""
+            WITH listed AS (
+                SELECT CAST({parent_column} AS VARCHAR) AS parent_id, snapshot_id, count(*) AS n
+                FROM landing.{table} GROUP BY ALL)
+            SELECT count(*) FROM listed
+            LEFT JOIN landing.crawl_snapshot s
+                ON s.parent_kind = '{parent_kind}' AND s.set_name = '{set_name}'
+                AND s.parent_id = listed.parent_id AND s.snapshot_id = listed.snapshot_id
+            WHERE s.complete IS DISTINCT FROM 1 OR s.item_count <> listed.n"""
+        ).fetchone()[0]
+        assert mismatched == 0, table
+    per_parent = one_chunk.execute(
+        "SELECT parent_kind, count(*) FROM landing.crawl_snapshot GROUP BY ALL ORDER BY 1"
+    ).fetchall()
+    assert per_parent == [("anime", 2 * ANIME), ("user", 2 * USERS)]
+
+
+def test_a_recrawl_hour_moves_one_percent_of_the_world() -> None:
+    from mal_replica.landing import write_recrawl_landing
+
+    connection = _landing(USERS, USERS)
+    summary = write_recrawl_landing(connection, user_fraction=0.1, anime_fraction=0.1, seed=4)
+    assert 30 <= summary.users <= 90 and 10 <= summary.anime <= 50
+    new = lambda table: connection.execute(  # noqa: E731
+        f"SELECT * FROM landing.{table} WHERE crawl_hour = ?", [summary.crawl_hour]
+    ).df()
+    old_hours = connection.execute(
+        "SELECT max(crawl_hour) FROM landing.user WHERE crawl_hour <> ?", [summary.crawl_hour]
+    ).fetchone()[0]
+    assert summary.crawl_hour > old_hours
+    lists = new("user_anime")
+    assert lists["snapshot_id"].nunique() == lists["user_id"].nunique() > 0
+    snapshots = new("crawl_snapshot")
+    assert (snapshots["complete"] == 1).all()
+    assert set(snapshots["set_name"]) == {
+        "user_anime", "user_user", "anime_relation", "anime_recommendation"
+    }  # fmt: skip
+    gone = new("page_gone")
+    crawled = set(new("user")["user_id"])
+    assert not crawled & set(gone.loc[gone["parent_kind"] == "user", "parent_id"])
+    assert summary.rows["user"] == len(crawled)

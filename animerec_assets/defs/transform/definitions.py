@@ -6,9 +6,10 @@ import dagster as dg
 
 from animerec_assets.defs.transform.assets import dbt_processed, dbt_staging
 from animerec_assets.defs.transform.checks import all_gates
+from animerec_assets.defs.transform.compaction import landing_compaction
 from animerec_assets.defs.transform.optout import optout
 
 transform_assets: list[dg.AssetsDefinition] = [optout, dbt_staging, dbt_processed]
 transform_checks: list[dg.AssetChecksDefinition] = all_gates()
 
-defs = dg.Definitions(assets=transform_assets, asset_checks=transform_checks)
+defs = dg.Definitions(assets=[*transform_assets, landing_compaction], asset_checks=transform_checks)

@@ -1,4 +1,7 @@
--- One row per crawled anime: its page, its stats page, its pictures and its clubs.
+{{ config(pre_hook="{{ delete_parents('anime_id in (' ~ touched_anime(processed_since()) ~ ')') }}") }}
+
+-- One row per crawled anime that is still there: its page, its stats page, its pictures and
+-- its clubs.
 select
     anime.anime_id,
     anime.anime_url,
@@ -32,6 +35,11 @@ select
     coalesce(clubs.clubs, cast([] as {{ sql_type('string_list') }})) as clubs,
     coalesce(pics.pics, cast([] as {{ sql_type('string_list') }})) as pics
 from {{ ref('stg_anime') }} as anime
+left join ({{ gone_anime() }}) as gone on gone.anime_id = anime.anime_id
 left join {{ ref('stg_anime_stats') }} as stats on stats.anime_id = anime.anime_id
 left join {{ ref('stg_anime_clubs') }} as clubs on clubs.anime_id = anime.anime_id
 left join {{ ref('stg_anime_pics') }} as pics on pics.anime_id = anime.anime_id
+where gone.anime_id is null
+{%- if is_incremental() %}
+    and anime.anime_id in ({{ touched_anime(processed_since()) }})
+{%- endif %}

@@ -1,16 +1,22 @@
--- One row per crawled profile; user_id is the username as the latest crawl of the profile
--- displayed it (matching elsewhere is case-insensitive). Users who opted out are left out.
+{{ config(pre_hook="{{ delete_parents('lower(user_id) in (' ~ touched_list_users(processed_since()) ~ ')') }}") }}
+
+-- One row per crawled profile that is still there; user_id is the username as the latest crawl
+-- of the profile displayed it (matching elsewhere is case-insensitive).
 select
-    user_id,
-    user_url,
-    last_online_date,
-    num_watching,
-    num_completed,
-    num_on_hold,
-    num_dropped,
-    num_plan_to_watch,
-    num_days,
-    mean_score,
-    clubs
-from {{ ref('stg_user') }}
-where user_key not in {{ opted_out_user_keys() }}
+    users.user_id,
+    users.user_url,
+    users.last_online_date,
+    users.num_watching,
+    users.num_completed,
+    users.num_on_hold,
+    users.num_dropped,
+    users.num_plan_to_watch,
+    users.num_days,
+    users.mean_score,
+    users.clubs
+from {{ ref('stg_user') }} as users
+left join ({{ gone_users() }}) as gone on gone.user_key = users.user_key
+where gone.user_key is null
+{%- if is_incremental() %}
+    and users.user_key in ({{ touched_list_users(processed_since()) }})
+{%- endif %}

@@ -1,20 +1,55 @@
+{{ config(pre_hook="{{ delete_parents('lower(user_id) in (' ~ touched_list_users(processed_since())
+    ~ ') or anime_id in (' ~ touched_existence_anime(processed_since()) ~ ')') }}") }}
+
 -- One row per (user, anime) the user has on their list, marked as a favorite, or reviewed,
--- for crawled users and crawled anime only (the published tables are referentially whole;
--- staging keeps the rest until its other side is crawled).
-with users as (
-    select user_key, user_id, favorite_anime_ids from {{ ref('stg_user') }}
-    where user_key not in {{ opted_out_user_keys() }}  -- their lists and reviews go with them
+-- for crawled users and crawled anime that are still there (the published tables are
+-- referentially whole; staging keeps the rest until its other side is crawled). An
+-- incremental run rebuilds the users whose staging rows moved and the anime that appeared or
+-- went away.
+{%- set incremental = is_incremental() %}
+
+with
+{%- if incremental %}
+touched_users as (
+    {{ touched_list_users(processed_since()) }}
+),
+
+touched_anime as (
+    {{ touched_existence_anime(processed_since()) }}
+),
+{%- endif %}
+
+users as (
+    select users.user_key, users.user_id, users.favorite_anime_ids
+    from {{ ref('stg_user') }} as users
+    left join ({{ gone_users() }}) as gone on gone.user_key = users.user_key
+    where gone.user_key is null
+),
+
+anime as (
+    select anime.anime_id
+    from {{ ref('stg_anime') }} as anime
+    left join ({{ gone_anime() }}) as gone on gone.anime_id = anime.anime_id
+    where gone.anime_id is null
 ),
 
 list_entries as (
     select user_key, anime_id, score, status, progress, last_interaction_date
     from {{ ref('stg_user_anime') }}
+    {%- if incremental %}
+    where user_key in (select user_key from touched_users)
+        or anime_id in (select anime_id from touched_anime)
+    {%- endif %}
 ),
 
 favorites as (
     select distinct users.user_key, favorite_anime_id as anime_id
     from users
     {{ unnest_join('users.favorite_anime_ids', 'favorite_anime_id') }}
+    {%- if incremental %}
+    where users.user_key in (select user_key from touched_users)
+        or favorite_anime_id in (select anime_id from touched_anime)
+    {%- endif %}
 ),
 
 -- MAL allows one review per user and anime; should two appear, the newest one counts
@@ -25,6 +60,12 @@ reviews as (
         review_character_score, review_enjoyment_score
     from {{ ref('stg_review') }}
     where anime_id is not null
+    {%- if incremental %}
+        and (
+            user_key in (select user_key from touched_users)
+            or anime_id in (select anime_id from touched_anime)
+        )
+    {%- endif %}
     qualify row_number() over (
         partition by user_key, anime_id
         order by review_date desc nulls last, review_id desc
@@ -58,7 +99,7 @@ select
     list_entries.last_interaction_date
 from pairs
 inner join users on users.user_key = pairs.user_key
-inner join {{ ref('stg_anime') }} as anime on anime.anime_id = pairs.anime_id
+inner join anime on anime.anime_id = pairs.anime_id
 left join list_entries
     on list_entries.user_key = pairs.user_key and list_entries.anime_id = pairs.anime_id
 left join favorites

@@ -32,6 +32,7 @@ with typed as (
         {{ crawl_columns('landing') }}
     from {{ landing_source('anime') }} as landing
     where landing.anime_id is not null
+        and {{ new_landing('landing') }}
 )
 
-{{ latest_per_key('typed', ['anime_id']) }}
+{{ latest_per_key('typed', ['anime_id'], first_loaded=true) }}

@@ -7,6 +7,7 @@ with typed as (
         {{ crawl_columns('landing') }}
     from {{ landing_source('anime_clubs') }} as landing
     where landing.anime_id is not null
+        and {{ new_landing('landing') }}
 )
 
 {{ latest_per_key('typed', ['anime_id']) }}

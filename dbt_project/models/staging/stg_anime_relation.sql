@@ -1,13 +1,17 @@
-{{ config(unique_key=['animeA', 'animeB']) }}
+{{ config(unique_key=['animeA', 'animeB'], post_hook="{{ delete_absent() }}") }}
+{%- set columns = ['animeA', 'animeB', 'relation_type', 'snapshot_id',
+                   'crawl_date', 'crawl_hour', 'source', 'url', '_fingerprint'] %}
 
 with typed as (
     select
         {{ try_cast('landing.animeA', 'int') }} as animeA,
         {{ try_cast('landing.animeB', 'int') }} as animeB,
         {{ clean_text('landing.relation_type') }} as relation_type,
+        cast(landing.snapshot_id as {{ sql_type('string') }}) as snapshot_id,
         {{ crawl_columns('landing') }}
     from {{ landing_source('anime_relation') }} as landing
     where landing.animeA is not null and landing.animeB is not null
-)
+        and {{ new_landing('landing') }}
+),
 
-{{ latest_per_key('typed', ['animeA', 'animeB']) }}
+{{ snapshot_set('typed', 'anime_relation', 'anime', 'animeA', ['animeA', 'animeB'], columns) }}

@@ -18,6 +18,7 @@ with typed as (
         {{ crawl_columns('landing') }}
     from {{ landing_source('review') }} as landing
     where landing.review_id is not null
+        and {{ new_landing('landing') }}
 )
 
 {{ latest_per_key('typed', ['review_id']) }}

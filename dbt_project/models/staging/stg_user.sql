@@ -23,6 +23,7 @@ with typed as (
         {{ crawl_columns('landing') }}
     from {{ landing_source('user') }} as landing
     where landing.user_id is not null and trim(cast(landing.user_id as {{ sql_type('string') }})) <> ''
+        and {{ new_landing('landing') }}
 )
 
 {{ latest_per_key('typed', ['user_key']) }}

@@ -11,6 +11,7 @@ with typed as (
         {{ crawl_columns('landing') }}
     from {{ landing_source('user_history') }} as landing
     where landing.user_id is not null and landing.anime_id is not null
+        and {{ new_landing('landing') }}
         and {{ parse_timestamp('landing.history_date') }} is not null
 )
 
