@@ -9,7 +9,9 @@ from animerec_assets.defs.transform.checks import all_gates
 from animerec_assets.defs.transform.compaction import landing_compaction
 from animerec_assets.defs.transform.optout import optout
 
-transform_assets: list[dg.AssetsDefinition] = [optout, dbt_staging, dbt_processed]
+transform_assets: list[dg.AssetsDefinition] = [dbt_staging, dbt_processed]
 transform_checks: list[dg.AssetChecksDefinition] = all_gates()
 
-defs = dg.Definitions(assets=[*transform_assets, landing_compaction], asset_checks=transform_checks)
+defs = dg.Definitions(
+    assets=[*transform_assets, landing_compaction, optout], asset_checks=transform_checks
+)
