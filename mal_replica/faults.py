@@ -103,7 +103,10 @@ class FaultRule:
         return rule
 
     def matches(self, path: str) -> bool:
-        return path == self.path or fnmatch.fnmatchcase(path, self.path)
+        # MAL usernames are case-insensitive, and so are the replica's routes: so are the rules.
+        return path.lower() == self.path.lower() or fnmatch.fnmatchcase(
+            path.lower(), self.path.lower()
+        )
 
 
 @dataclass(frozen=True)
