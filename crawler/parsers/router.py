@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 
 from scrapy.http import HtmlResponse, TextResponse
 
-from crawler.parsers import jikan, mal_anime, mal_user
+from crawler.parsers import jikan, mal_anime, mal_user, malapi
 from crawler.parsers.base import PageStructureError, ParseContext, Parser, ParseResult
 from crawler.urls import parse_url, to_canonical_host
 
@@ -39,14 +39,18 @@ PARSERS: dict[str, Parser] = {
     "jikan_user_history": jikan.parse_jikan_user_history,
     "jikan_user_favorites": jikan.parse_jikan_user_favorites,
     "jikan_top_anime": jikan.parse_jikan_top_anime,
+    "malapi_anime": malapi.parse_malapi_anime,
+    "malapi_animelist": malapi.parse_malapi_animelist,
 }
 # Pages whose parser reads an error status itself (MAL answers 400/404 with a real body;
-# every Jikan error comes as a JSON body with a message).
+# every Jikan and MAL API error comes as a JSON body with a message).
 STATUS_AWARE: dict[str, frozenset[int]] = {
     "animelist": frozenset({400}),
     "profile_friends": frozenset({404}),
 }
-JSON_PAGE_TYPES = frozenset({"animelist"}) | frozenset(p for p in PARSERS if p.startswith("jikan"))
+JSON_PAGE_TYPES = frozenset({"animelist"}) | frozenset(
+    p for p in PARSERS if p.startswith(("jikan", "malapi"))
+)
 
 
 class UnroutableUrlError(ValueError):
@@ -90,7 +94,7 @@ def parse_response(
         status=response.status,
     )
     try:
-        reads_status = info.source == "jikan" or response.status in STATUS_AWARE.get(
+        reads_status = info.source in ("jikan", "malapi") or response.status in STATUS_AWARE.get(
             info.page_type, frozenset()
         )
         if response.status >= 400 and not reads_status:
