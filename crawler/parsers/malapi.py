@@ -180,7 +180,8 @@ def parse_malapi_anime(response: TextResponse, ctx: ParseContext) -> ParseResult
             studios=_names(data.get("studios")),
             genres=_names(data.get("genres")),
             score=to_float(data.get("mean")),
-            score_count=to_int(data.get("num_scoring_users")),
+            # MAL's pages show no count for an anime nobody scored yet; neither do we
+            score_count=to_int(data.get("num_scoring_users")) if data.get("mean") else None,
             score_rank=to_int(data.get("rank")),
             popularity_rank=to_int(data.get("popularity")),
             members_count=to_int(data.get("num_list_users")) or to_int(stats.get("num_list_users")),
