@@ -85,6 +85,19 @@ def _checked(
             body = json.loads(response.text)
         except ValueError:
             body = None
+        if ctx.status == 404 and ctx.info.kind is not None:  # a user or anime no longer there
+            parent_id = ctx.info.username or str(ctx.info.anime_id)
+            parent_kind = "user" if ctx.info.username else "anime"
+            result.items.append(
+                ctx.item(
+                    "page_gone",
+                    parent_kind=parent_kind,
+                    parent_id=parent_id,
+                    reason="not_found",
+                    status_code=404,
+                )
+            )
+            return None, result
         result.items.append(ctx.error(f"MAL API error: {error_message(body)}", ctx.status))
         return None, result
     body = _body(response)

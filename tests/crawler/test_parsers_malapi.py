@@ -184,10 +184,17 @@ def test_last_page_has_no_next_and_backwards_paging_is_ignored() -> None:
     assert parse(malapi_animelist_url("Xinil", 1000), loop).follow == []
 
 
-def test_api_errors_become_crawl_errors_with_mal_message() -> None:
+def test_api_errors_become_page_gone_or_crawl_errors() -> None:
     gone = parse(malapi_animelist_url("nobody_here"), {"error": "not_found", "message": ""}, 404)
-    (error,) = gone.items
-    assert error["item_type"] == "crawl_error" and error["status_code"] == 404
-    assert "not_found" in error["reason"]
+    (item,) = gone.items
+    assert item["item_type"] == "page_gone" and item["status_code"] == 404
+    assert (item["parent_kind"], item["parent_id"], item["reason"]) == (
+        "user",
+        "nobody_here",
+        "not_found",
+    )
+    assert parse(malapi_anime_url(6), {"error": "not_found"}, 404).items[0]["parent_id"] == "6"
+    busy = parse(malapi_anime_url(6), {"error": "internal_server_error"}, 503)
+    assert busy.items[0]["item_type"] == "crawl_error"
     denied = parse(malapi_anime_url(6), {"error": "forbidden", "message": "DoS detected"}, 403)
     assert "DoS detected" in denied.items[0]["reason"]
