@@ -365,6 +365,8 @@ class ReplicaApp:
         # client ids the API accepts; None accepts any non-empty X-MAL-CLIENT-ID
         self.malapi_client_ids: frozenset[str] | None = None
         self.counts: Counter[tuple[str, int]] = Counter()
+        # requests per (page type, the anime id or username in the path): per-entity costs
+        self.entity_counts: Counter[tuple[str, str]] = Counter()
         self.log: deque[dict] = deque(maxlen=log_size)
         self._users_draws = 0
         self._lock = threading.Lock()
@@ -396,9 +398,14 @@ class ReplicaApp:
             "by_page_type_status": detail,
         }
 
+    def requests_by_entity(self) -> dict[tuple[str, str], int]:
+        with self._lock:
+            return dict(self.entity_counts)
+
     def reset_stats(self) -> None:
         with self._lock:
             self.counts.clear()
+            self.entity_counts.clear()
             self.log.clear()
 
     def route(self, path: str) -> tuple[str, Callable, bool, tuple[str, ...]]:
@@ -457,6 +464,8 @@ class ReplicaApp:
             response.body = b""
         with self._lock:
             self.counts[(kind, response.status)] += 1
+            if groups:
+                self.entity_counts[(kind, groups[0])] += 1
             self.log.append(
                 {
                     "path": url,
