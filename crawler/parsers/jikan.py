@@ -186,14 +186,16 @@ def parse_jikan_anime_recommendations(response: TextResponse, ctx: ParseContext)
     result = ParseResult()
     for entry in data or []:
         target = to_int((entry.get("entry") or {}).get("mal_id"))
-        if target is None:
+        if target is None or ctx.info.anime_id is None:
             continue
+        low, high = sorted((ctx.info.anime_id, target))
         result.items.append(
             ctx.item(
                 "anime_recommendation",
                 animeA=ctx.info.anime_id,
                 animeB=target,
-                recommendation_url=entry.get("url"),
+                # MAL's permalink from the two ids: the body's URL names whatever host served it
+                recommendation_url=mal_url(f"/recommendations/anime/{low}-{high}"),
                 num_recommenders=to_int(entry.get("votes")),
             )
         )

@@ -81,6 +81,9 @@ def build(out: Path) -> dict[str, pd.DataFrame]:
 def comparable(frame: pd.DataFrame, drop: list[str]) -> pd.DataFrame:
     """Rows in key order, lists as tuples, without the columns a source cannot fill."""
     frame = frame.drop(columns=[c for c in drop if c in frame.columns])
+    for column in frame.columns:  # MAL's pages show times to the minute, Jikan to the second
+        if pd.api.types.is_datetime64_any_dtype(frame[column]):
+            frame[column] = frame[column].dt.floor("min")
     frame = frame.map(lambda v: tuple(v) if hasattr(v, "__len__") and not isinstance(v, str) else v)
     return frame.sort_values(list(frame.columns[:2])).reset_index(drop=True)
 
