@@ -26,7 +26,7 @@ $(VENV)/.installed: pyproject.toml uv.lock | $(UV)
 install: $(VENV)/.installed ## Install the locked environment into .venv
 
 dbt-prepare: install ## Parse the dbt project so dagster-dbt finds its manifest
-	$(BIN)/python -m animerec_assets.defs.transform.project
+	$(BIN)/python -m animerec_assets.lib.dbt_paths
 
 demo: install dbt-prepare ## Run the main job on the embedded defaults, then serve the UI and app
 	$(BIN)/animerec demo

@@ -9,7 +9,7 @@ from animerec_assets.definitions import build_definitions
 from animerec_assets.defs.automation.definitions import (
     hourly_crawl_schedule,
     landing_sensor,
-    model_job,
+    model_job_for,
     retrain_sensor,
     transform_job,
 )
@@ -33,7 +33,7 @@ def fake_model() -> None:
 def _definitions() -> dg.Definitions:
     return dg.Definitions(
         assets=[fake_landing_anime, fake_processed_anime, fake_model],
-        jobs=[transform_job, model_job],
+        jobs=[transform_job, model_job_for("local")],
         sensors=[landing_sensor, retrain_sensor],
     )
 

@@ -11,16 +11,18 @@ import pytest
 from dagster_duckdb_pandas import DuckDBPandasIOManager
 from ml_world import make_world
 
+from animerec_assets.defs.keys import PROCESSED_ANIME as ANIME
+from animerec_assets.defs.keys import PROCESSED_ANIME_ANIME as ANIME_ANIME
+from animerec_assets.defs.keys import PROCESSED_USER_ANIME as USER_ANIME
 from animerec_assets.defs.ml.assets import (
-    ANIME,
-    ANIME_ANIME,
-    USER_ANIME,
     anime_anime_ranked,
+    user_anime_ranked,
+    user_anime_retrieval,
+)
+from animerec_assets.defs.ml.evaluation import (
     evaluation,
     final_model_beats_popularity,
     popularity_gate,
-    user_anime_ranked,
-    user_anime_retrieval,
 )
 from animerec_assets.lib.artifacts import ArtifactStore
 from animerec_assets.resources import ArtifactStoreResource
