@@ -173,7 +173,7 @@ def parse_malapi_anime(response: TextResponse, ctx: ParseContext) -> ParseResult
     anime_id = ctx.info.anime_id  # identity from the URL, never from the body
     if not anime_id or to_int(data.get("id")) != anime_id or not data.get("title"):
         raise PageStructureError("MAL API anime without the requested id or a title")
-    stats = data.get("statistics") if isinstance(data.get("statistics"), dict) else {}
+    stats: dict[str, Any] = data["statistics"] if isinstance(data.get("statistics"), dict) else {}
     episodes = to_int(data.get("num_episodes"))
     result.items.append(
         ctx.item(
@@ -243,7 +243,7 @@ def _next_offset(paging: Any, offset: int, rows: int) -> int | None:
     if not isinstance(paging, dict) or not isinstance(paging.get("next"), str) or rows == 0:
         return None
     query = parse_qs(urlsplit(paging["next"]).query)
-    following = to_int((query.get("offset") or [None])[-1])
+    following = to_int((query.get("offset") or [""])[-1])
     if following is None or following <= offset or following > MAX_LIST_OFFSET:
         return None
     return following

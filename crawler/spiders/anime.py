@@ -46,5 +46,5 @@ class AnimeSpider(AnimerecSpider):
         if self.source == "jikan":
             return jikan_url(f"/anime/{anime_id}/full")
         if self.source == "malapi":
-            return malapi_anime_url(anime_id)
+            return malapi_anime_url(anime_id or 0)
         return mal_url(f"/anime/{anime_id}")
