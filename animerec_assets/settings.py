@@ -17,6 +17,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal, TypedDict
+from urllib.parse import urlsplit
 
 Environment = Literal["local", "prod"]
 ENVIRONMENTS: tuple[Environment, ...] = ("local", "prod")
@@ -26,6 +27,7 @@ JIKAN_BASE_URL = "https://api.jikan.moe/v4"
 MAL_API_BASE_URL = "https://api.myanimelist.net/v2"
 CrawlSource = Literal["mal", "jikan", "malapi"]
 CRAWL_SOURCES: tuple[CrawlSource, ...] = ("mal", "jikan", "malapi")
+MAL_PICTURE_HOST = "cdn.myanimelist.net"
 CRAWLER_SERVICE_URL = "http://127.0.0.1:8765"
 KAGGLE_DATASET = "animerec/myanimelist-anime-recommendations"
 
@@ -77,6 +79,40 @@ class Settings:
     @property
     def crawl_output_dir(self) -> Path:
         return self.home / "crawl"
+
+    @property
+    def crawl_hosts(self) -> frozenset[str]:
+        """``host[:port]`` the crawler may fetch from: MAL, Jikan, MAL's API, and the configured base
+        URLs (the local replica). Anything else is off-host (``crawler.middlewares``)."""
+        return frozenset(
+            _netloc(url)
+            for url in (
+                MAL_BASE_URL,
+                JIKAN_BASE_URL,
+                MAL_API_BASE_URL,
+                self.mal_base_url,
+                self.jikan_base_url,
+                self.mal_api_base_url,
+            )
+        )
+
+    @property
+    def picture_hosts(self) -> frozenset[str]:
+        """``host[:port]`` crawled picture URLs may point at: MAL's CDN, and the configured MAL
+        host when it is not MAL's own (the local replica serves its pictures itself)."""
+        hosts = {MAL_PICTURE_HOST}
+        if self.mal_base_url != MAL_BASE_URL:
+            hosts.add(_netloc(self.mal_base_url))
+        return frozenset(hosts)
+
+
+def _netloc(url: str) -> str:
+    """``host`` or ``host:port`` of a URL, lower-cased, default ports dropped."""
+    parts = urlsplit(url)
+    host = (parts.hostname or "").lower()
+    port = parts.port
+    default = {"http": 80, "https": 443}.get(parts.scheme)
+    return host if port is None or port == default else f"{host}:{port}"
 
 
 class _SharedSettings(TypedDict):

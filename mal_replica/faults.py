@@ -25,6 +25,8 @@ FAULT_KINDS = (
     "slow",
     "forbidden",
 )
+# Hostile pages (mal_replica.hostile): by explicit rule only, never drawn by rate.
+HOSTILE_KINDS = ("offhost_redirect", "identity_mismatch", "huge_numbers", "markup_title")
 
 
 class FaultConfigError(ValueError):
@@ -82,10 +84,17 @@ class FaultRule:
     status: int | None = None
     retry_after: int | None = None
     delay: float | None = None
+    location: str | None = None  # offhost_redirect: where to
 
     def validate(self) -> None:
-        if self.fault not in FAULT_KINDS:
-            raise FaultConfigError(f"fault must be one of {FAULT_KINDS}, got {self.fault!r}")
+        if self.fault not in FAULT_KINDS + HOSTILE_KINDS:
+            raise FaultConfigError(
+                f"fault must be one of {FAULT_KINDS + HOSTILE_KINDS}, got {self.fault!r}"
+            )
+        if self.fault == "offhost_redirect" and not (self.location or "").startswith(
+            ("http://", "https://", "//")
+        ):
+            raise FaultConfigError("an offhost_redirect rule needs an absolute 'location'")
         if not self.path.startswith("/"):
             raise FaultConfigError(f"rule path must start with '/', got {self.path!r}")
         if self.remaining is not None and self.remaining < 1:
@@ -114,6 +123,7 @@ class Fault:
     retry_after: int | None = None
     delay: float = 0.0
     draw: float = 0.0
+    location: str | None = None
 
 
 def uniform_draw(seed: int, url: str, attempt: int) -> float:
@@ -148,7 +158,10 @@ def _fault(kind: str, rates: FaultRates, rule: FaultRule | None, draw: float) ->
     delay = 0.0
     if kind == "slow":
         delay = rule.delay if rule and rule.delay is not None else rates.slow_seconds
-    return Fault(kind=kind, status=status, retry_after=retry_after, delay=delay, draw=draw)
+    if kind == "offhost_redirect":
+        status = 302
+    location = rule.location if rule is not None else None
+    return Fault(kind, status, retry_after, delay, draw, location)
 
 
 @dataclass
@@ -200,4 +213,5 @@ class FaultInjector:
                 "rates": asdict(self.rates),
                 "rules": [asdict(r) for r in self.rules],
                 "kinds": list(FAULT_KINDS),
+                "hostile_kinds": list(HOSTILE_KINDS),
             }

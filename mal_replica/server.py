@@ -26,8 +26,8 @@ from urllib.parse import parse_qs
 
 import numpy as np
 
-from mal_replica import images, jikan, malapi
-from mal_replica.faults import Fault, FaultInjector, FaultRates
+from mal_replica import hostile, images, jikan, malapi
+from mal_replica.faults import HOSTILE_KINDS, Fault, FaultInjector, FaultRates
 from mal_replica.index import WorldIndex
 from mal_replica.pages import anime as anime_pages
 from mal_replica.pages import animelist as animelist_pages
@@ -460,6 +460,8 @@ class ReplicaApp:
                     response = html(f"<h1>500 Internal Server Error</h1><p>{error!r}</p>", 500)
             if fault is not None and fault.kind in ("truncated", "malformed"):
                 response.body = _mangle(response.body, fault, is_json)
+            elif fault is not None and fault.kind in HOSTILE_KINDS and response.status == 200:
+                response.body = hostile.rewrite_body(fault.kind, response.body, is_json)
         if scope["method"] == "HEAD":
             response.body = b""
         with self._lock:
@@ -481,7 +483,9 @@ class ReplicaApp:
         self, fault: Fault | None, base: str, is_json: bool, mal_api: bool = False
     ) -> Response | None:
         """The response a status-changing fault answers with (None for body/latency faults)."""
-        if fault is None or fault.kind in ("slow", "truncated", "malformed"):
+        if fault is not None and fault.kind == "offhost_redirect":
+            return Response(302, b"", HTML, [(b"location", (fault.location or "").encode())])
+        if fault is None or fault.kind in ("slow", "truncated", "malformed", *HOSTILE_KINDS):
             return None
         if mal_api:
             return self.faulted_mal_api(fault)
