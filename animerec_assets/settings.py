@@ -82,8 +82,8 @@ class Settings:
 
     @property
     def crawl_hosts(self) -> frozenset[str]:
-        """``host[:port]`` the crawler may fetch from: MAL, Jikan, MAL's API, and the configured base
-        URLs (the local replica). Anything else is off-host (``crawler.middlewares``)."""
+        """``host[:port]`` the crawler may fetch from: MAL, Jikan, MAL's API, and the configured
+        base URLs (the local replica). Anything else is off-host (``crawler.middlewares``)."""
         return frozenset(
             _netloc(url)
             for url in (
