@@ -206,6 +206,7 @@ class AnimerecSpider(scrapy.Spider):
         """The page parsed, or a crawl_error item naming the URL asked for: a binary body or a
         redirect to a page no parser reads is a failure, never a silent "crawled"."""
         asked = self.asked_url(response.request) if response.request else response.url
+        self.stop_if_refused(response)
         if not isinstance(response, TextResponse):
             return self.error_item(asked, response.status, "binary response")
         info = parse_url(response.url)
