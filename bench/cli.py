@@ -155,16 +155,34 @@ def crawl_bench(
     batch_size: int = typer.Option(2000, "--batch-size", help="URLs per spider run."),
     workdir: str = typer.Option("", "--workdir", help="Scheduler DB and items (default: tmp)."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
+    source: str = typer.Option(
+        "mal",
+        "--source",
+        help="mal, jikan or malapi; several comma-separated crawl the same world each "
+        "and print their requests per entity side by side.",
+    ),
+    long_list_share: float = typer.Option(
+        0.02, "--long-list-share", min=0.0, max=1.0, help="Users with lists > 300 entries."
+    ),
 ) -> None:
     """Seed, then crawl a whole replica world by schedule; requests, pages/s, counts vs truth."""
+    import json
+    from dataclasses import asdict
     from pathlib import Path
 
-    from bench.crawl import run_crawl_bench
+    from bench.crawl import comparison, run_crawl_bench
 
-    result = run_crawl_bench(
-        users, anime, seed, batch_size, Path(workdir) if workdir else None, progress=True
-    )
-    typer.echo(result.report(as_json))
+    results = []
+    for name in [s.strip() for s in source.split(",") if s.strip()]:
+        base = Path(workdir) / name if workdir else None
+        result = run_crawl_bench(users, anime, seed, batch_size, base, True, name, long_list_share)
+        results.append(result)
+        if not as_json:
+            typer.echo(result.report())
+    if as_json:
+        typer.echo(json.dumps([asdict(r) for r in results], indent=2))
+    elif len(results) > 1:
+        typer.echo("\nrequests per entity, same world:\n" + comparison(results))
 
 
 @app.command("scale")
