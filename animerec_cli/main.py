@@ -31,6 +31,9 @@ COMMANDS: dict[str, LazyCommand] = {
         "crawler.cli", "app", "Crawl scheduling, crawl workers, the crawl service."
     ),
     "bench": LazyCommand("bench.cli", "app", "Benchmarks that print their figures."),
+    "optout": LazyCommand(
+        "crawler.cli", "optout_app", "Users who asked not to be crawled (add, list)."
+    ),
     "parse": LazyCommand(
         "crawler.cli",
         "parse",

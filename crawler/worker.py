@@ -30,6 +30,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from crawler.parsers.bounds import is_note
 from crawler.queue import Message, Queue
 from crawler.scheduler import CrawlScheduler
 from crawler.scheduler.urls import Kind, validate_urls
@@ -94,7 +95,8 @@ CrawlFunction = Callable[[Kind, list[str], SinkSettings], BatchResult]
 def summarize_items(
     lines: Iterable[str], requested: Iterable[str]
 ) -> tuple[dict[str, int], list[str]]:
-    """Count items per ``item_type``; list requested URLs named by a ``crawl_error`` item.
+    """Count items per ``item_type``; list requested URLs named by a ``crawl_error`` item (a
+    bounds note says the page was read with some values refused: not a failure).
 
     A line that is not a JSON object counts as ``"<unreadable>"`` rather than failing the batch:
     the file is kept as written, and staging decides what to do with it.
@@ -115,7 +117,7 @@ def summarize_items(
             continue
         item_type = str(item.get("item_type", "<untyped>"))
         counts[item_type] += 1
-        if item_type == "crawl_error" and item.get("url") in wanted:
+        if item_type == "crawl_error" and item.get("url") in wanted and not is_note(item):
             failed[item["url"]] = None
     return dict(counts), list(failed)
 

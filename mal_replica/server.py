@@ -26,8 +26,8 @@ from urllib.parse import parse_qs
 
 import numpy as np
 
-from mal_replica import images, jikan
-from mal_replica.faults import Fault, FaultInjector, FaultRates
+from mal_replica import hostile, images, jikan
+from mal_replica.faults import HOSTILE_KINDS, Fault, FaultInjector, FaultRates
 from mal_replica.index import WorldIndex
 from mal_replica.pages import anime as anime_pages
 from mal_replica.pages import animelist as animelist_pages
@@ -317,9 +317,16 @@ class ReplicaApp:
     """The ASGI application: routing, faults, counters, admin endpoints."""
 
     def __init__(
-        self, world: World, faults: FaultInjector | None = None, log_size: int = 2000
+        self,
+        world: World,
+        faults: FaultInjector | None = None,
+        log_size: int = 2000,
+        fault_control: bool = False,
     ) -> None:
         self.world = world
+        # /_replica/faults over HTTP: only when started with faults enabled (anyone who can
+        # reach the port could otherwise make the replica lie to a crawl)
+        self.fault_control = fault_control
         self.index = WorldIndex(world)
         self.faults = faults or FaultInjector(FaultRates(seed=world.params.seed))
         self.counts: Counter[tuple[str, int]] = Counter()
@@ -406,6 +413,8 @@ class ReplicaApp:
                     response = html(f"<h1>500 Internal Server Error</h1><p>{error!r}</p>", 500)
             if fault is not None and fault.kind in ("truncated", "malformed"):
                 response.body = _mangle(response.body, fault, is_json)
+            elif fault is not None and fault.kind in HOSTILE_KINDS and response.status == 200:
+                response.body = hostile.rewrite_body(fault.kind, response.body, is_json)
         if scope["method"] == "HEAD":
             response.body = b""
         with self._lock:
@@ -423,7 +432,9 @@ class ReplicaApp:
 
     def faulted(self, fault: Fault | None, base: str, is_json: bool) -> Response | None:
         """The response a status-changing fault answers with (None for body/latency faults)."""
-        if fault is None or fault.kind in ("slow", "truncated", "malformed"):
+        if fault is not None and fault.kind == "offhost_redirect":
+            return Response(302, b"", HTML, [(b"location", (fault.location or "").encode())])
+        if fault is None or fault.kind in ("slow", "truncated", "malformed", *HOSTILE_KINDS):
             return None
         if fault.kind == "not_found":
             if is_json:
@@ -446,6 +457,8 @@ class ReplicaApp:
         try:
             if path == "/_replica/health":
                 return as_json({"ok": True, "world": self.world.summary()})
+            if path == "/_replica/faults" and not self.fault_control:
+                return as_json({"error": "fault control is off (start with faults enabled)"}, 404)
             if path == "/_replica/faults":
                 if method == "GET":
                     return as_json(self.faults.snapshot())
@@ -585,11 +598,13 @@ def run_replica(
     host: str = "127.0.0.1",
     world: World | None = None,
     fault_rates: dict | None = None,
+    fault_control: bool = True,
     **world_overrides: object,
 ) -> Iterator[ReplicaHandle]:
-    """Serve a world (given, or generated from the arguments) until the block exits."""
+    """Serve a world (given, or generated from the arguments) until the block exits. In this
+    in-process harness ``/_replica/faults`` is on by default (the caller is a test)."""
     world = world or generate_world(n_users, n_anime, seed, **world_overrides)
-    app = ReplicaApp(world)
+    app = ReplicaApp(world, fault_control=fault_control)
     if fault_rates:
         app.faults.configure(rates=fault_rates)
     server = ReplicaServer(app, host, port)

@@ -43,8 +43,8 @@ from sqlalchemy.sql import Select
 from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.sql.functions import TableValuedAlias
 
-from crawler.scheduler.tables import scheduler_metadata, table_for
-from crawler.scheduler.urls import Kind, check_kind, validate_urls
+from crawler.scheduler.tables import optout_table, scheduler_metadata, table_for
+from crawler.scheduler.urls import Kind, check_kind, crawl_key, profile_url, validate_urls
 
 if TYPE_CHECKING:
     from animerec_assets.settings import Settings
@@ -186,11 +186,21 @@ class CrawlScheduler:
             return func.unnest(array).table_valued("value").render_derived(name="url_list")
         return func.json_each(bindparam("urls", json.dumps(urls))).table_valued("value")
 
-    def _url_list(self, urls: list[str], *extra_columns: ColumnElement[Any]) -> Select:
+    def _url_list(
+        self, urls: list[str], *extra_columns: ColumnElement[Any], kind: str = ""
+    ) -> Select:
         """``SELECT value, *extra_columns`` over ``urls``. The WHERE clause is not decoration:
-        SQLite cannot parse ``INSERT ... SELECT ... ON CONFLICT`` without one."""
+        SQLite cannot parse ``INSERT ... SELECT ... ON CONFLICT`` without one. For profiles
+        the opted-out users are left out, so no write ever brings one back."""
         source = self._url_source(urls)
-        return select(source.c.value, *extra_columns).where(source.c.value.is_not(None))
+        query = select(source.c.value, *extra_columns).where(source.c.value.is_not(None))
+        if kind == "profile":
+            query = query.where(source.c.value.not_in(select(self.optout.c.url)))
+        return query
+
+    @property
+    def optout(self) -> Table:
+        return optout_table(self.metadata)
 
     def _policy_order(self, table: Table) -> tuple:
         if self.dialect == "postgresql":
@@ -216,7 +226,7 @@ class CrawlScheduler:
             for batch in _chunks(checked, WRITE_BATCH_SIZE):
                 statement = (
                     self._insert(table)
-                    .from_select(["url"], self._url_list(batch))
+                    .from_select(["url"], self._url_list(batch, kind=kind))
                     .on_conflict_do_nothing(index_elements=[table.c.url])
                     .returning(table.c.url)
                 )
@@ -236,7 +246,7 @@ class CrawlScheduler:
             for batch in _chunks(checked, WRITE_BATCH_SIZE):
                 insert = self._insert(table).from_select(
                     ["url", date_column.name, count_column.name],
-                    self._url_list(batch, moment, literal(1)),
+                    self._url_list(batch, moment, literal(1), kind=kind),
                 )
                 statement = insert.on_conflict_do_update(
                     index_elements=[table.c.url],
@@ -302,6 +312,42 @@ class CrawlScheduler:
                 )
         return picked
 
+    # ---- opt-out ---------------------------------------------------------------------------
+
+    def opt_out(self, usernames: Iterable[str], now: datetime | None = None) -> int:
+        """Never crawl these users again: record their crawl keys and drop their schedule rows,
+        in one transaction. Returns how many were not opted out before."""
+        keys = list(dict.fromkeys(crawl_key("profile", profile_url(u)) for u in usernames))
+        if not keys:
+            return 0
+        table, moment = self.table("profile"), literal(naive_utc(now), DateTime())
+        added = 0
+        with self.engine.begin() as conn:
+            for batch in _chunks(keys, WRITE_BATCH_SIZE):
+                statement = (
+                    self._insert(self.optout)
+                    .from_select(["url", "opted_out_date"], self._url_list(batch, moment))
+                    .on_conflict_do_nothing(index_elements=[self.optout.c.url])
+                    .returning(self.optout.c.url)
+                )
+                added += len(conn.execute(statement).all())
+                conn.execute(table.delete().where(table.c.url.in_(self._url_list(batch))))
+        return added
+
+    def opted_out(self) -> list[str]:
+        """Crawl keys of every opted-out user, sorted."""
+        with self.engine.connect() as conn:
+            return list(conn.execute(select(self.optout.c.url).order_by("url")).scalars())
+
+    def without_opted_out(self, kind: str, urls: Iterable[str]) -> list[str]:
+        """``urls`` (crawl keys) less the opted-out users, in order (the service's enqueue)."""
+        checked = validate_urls(kind, urls)
+        if kind != "profile" or not checked:
+            return checked
+        with self.engine.connect() as conn:
+            kept: set[str] = set(conn.execute(self._url_list(checked, kind="profile")).scalars())
+        return [url for url in checked if url in kept]
+
     # ---- reads -----------------------------------------------------------------------------
 
     def stats(self, kind: str, now: datetime | None = None) -> ScheduleStats:
@@ -329,9 +375,15 @@ class CrawlScheduler:
     def row(self, kind: str, url: str) -> dict | None:
         """One row as a dict (for inspection and tests), or None."""
         table = self.table(kind)
+        key = crawl_key(check_kind(kind), url)
         with self.engine.connect() as conn:
-            found = conn.execute(select(table).where(table.c.url == url)).mappings().first()
+            found = conn.execute(select(table).where(table.c.url == key)).mappings().first()
         return dict(found) if found else None
+
+    def ping(self) -> None:
+        """One trivial round trip (the service's health check; no table scan)."""
+        with self.engine.connect() as conn:
+            conn.execute(select(literal(1)))
 
     def dispose(self) -> None:
         self.engine.dispose()

@@ -19,6 +19,8 @@ from sqlalchemy import Column, DateTime, Index, Integer, MetaData, String, Table
 from crawler.scheduler.urls import KINDS, MAX_URL_LENGTH, Kind, check_kind
 
 TABLE_NAMES: dict[Kind, str] = {"anime": "anime_schedule", "profile": "profile_schedule"}
+# users who asked not to be crawled: their crawl keys (lower-cased profile URLs)
+OPTOUT_TABLE = "profile_optout"
 
 
 def _schedule_table(metadata: MetaData, name: str) -> Table:
@@ -57,7 +59,18 @@ def scheduler_metadata(schema: str | None = None) -> MetaData:
     metadata = MetaData(schema=schema)
     for kind in KINDS:
         _schedule_table(metadata, TABLE_NAMES[kind])
+    Table(
+        OPTOUT_TABLE,
+        metadata,
+        Column("url", String(MAX_URL_LENGTH), primary_key=True),
+        Column("opted_out_date", DateTime(timezone=False), nullable=False),
+    )
     return metadata
+
+
+def optout_table(metadata: MetaData) -> Table:
+    key = OPTOUT_TABLE if metadata.schema is None else f"{metadata.schema}.{OPTOUT_TABLE}"
+    return metadata.tables[key]
 
 
 def table_for(metadata: MetaData, kind: str) -> Table:

@@ -12,14 +12,15 @@ from typing import Any, ClassVar
 
 import scrapy
 from scrapy import signals
-from scrapy.http import Response, TextResponse
+from scrapy.http import Request, Response, TextResponse
 from scrapy.settings import BaseSettings
 from twisted.python.failure import Failure
 
-from animerec_assets.settings import load_settings
+from animerec_assets.settings import MAL_BASE_URL, load_settings
 from crawler.hooks import HookBatcher, load_hooks
 from crawler.items import make_item
-from crawler.parsers import parse_response
+from crawler.parsers import ParseResult, parse_response, route
+from crawler.parsers.bounds import Notes, bound_item
 from crawler.pipelines import output_dir
 from crawler.urls import (
     InvalidUrlError,
@@ -149,16 +150,18 @@ class AnimerecSpider(scrapy.Spider):
         )
 
     def error_item(self, url: str, status: int | None, reason: str) -> dict[str, Any]:
+        """A crawl_error item; its text (a redirect target, an exception message) bounded too."""
         info = parse_url(url)
-        return make_item(
+        item = make_item(
             "crawl_error",
             crawl_date=datetime.now(UTC).isoformat(),
             source=info.source if info else self.source,
             url=url,
             page_type=info.page_type if info else None,
             status_code=status,
-            reason=reason,
+            reason=reason[:1000],
         )
+        return bound_item(item, Notes())
 
     def may_follow(self, url: str, entity: str | None, from_page_type: str | None) -> bool:
         """Follow sub-pages this spider reads; a list's next pages only up to its page cap."""
@@ -172,14 +175,42 @@ class AnimerecSpider(scrapy.Spider):
         self.pages_read[key] = self.pages_read.get(key, 1) + 1  # the first page was read
         return self.pages_read[key] <= int(limit)
 
-    def parse(self, response: Response, **kwargs: Any) -> Iterator[Any]:
-        entity = response.meta.get("entity")
+    def asked_url(self, request: Request) -> str:
+        """The page a request (or the redirect it became) was for, on MAL's own host."""
+        first = (request.meta.get("redirect_urls") or [request.url])[0]
+        return to_canonical_host(first, self.base_for(to_canonical_host(first, "")))
+
+    def parse_page(self, response: Response) -> ParseResult | dict[str, Any]:
+        """The page parsed, or a crawl_error item naming the URL asked for: a binary body or a
+        redirect to a page no parser reads is a failure, never a silent "crawled"."""
+        asked = self.asked_url(response.request) if response.request else response.url
         if not isinstance(response, TextResponse):
-            yield self.error_item(response.url, response.status, "binary response")
-            return
-        result = parse_response(
+            return self.error_item(asked, response.status, "binary response")
+        info = parse_url(response.url)
+        if info is None or route(response.url) is None:
+            hops = response.meta.get("redirect_urls") or []
+            where = f"redirected to {response.url[:200]}" if hops else "no parser for this URL"
+            return self.error_item(asked, response.status, f"unroutable page: {where}")
+        entity = response.meta.get("entity")
+        if (
+            response.meta.get("redirect_urls")
+            and isinstance(entity, str)
+            and entity.startswith(MAL_BASE_URL)
+            and info.canonical is not None
+            and info.canonical.lower() != entity.lower()
+        ):  # identity from the URL asked for: a redirect to another entity's page is no answer
+            reason = f"redirected to another {info.kind}: {info.canonical[:200]}"
+            return self.error_item(asked, response.status, reason)
+        return parse_response(
             response, datetime.now(UTC), base_url=self.base_for(to_canonical_host(response.url, ""))
         )
+
+    def parse(self, response: Response, **kwargs: Any) -> Iterator[Any]:
+        entity = response.meta.get("entity")
+        result = self.parse_page(response)
+        if not isinstance(result, ParseResult):
+            yield result
+            return
         if (retry := self.retry_damaged(response, result.items)) is not None:
             yield retry
             return
@@ -212,6 +243,6 @@ class AnimerecSpider(scrapy.Spider):
         """Network failures (after retries) become crawl_error items too."""
         request = failure.request  # type: ignore[attr-defined]
         status = getattr(getattr(failure.value, "response", None), "status", None)
-        url = to_canonical_host(request.url, "")
+        url = self.asked_url(request)
         error_name = type(failure.value).__name__
         yield self.error_item(url, status, f"{error_name}: {failure.getErrorMessage()}")

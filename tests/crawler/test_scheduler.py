@@ -112,12 +112,14 @@ def test_timezone_aware_now_is_stored_as_naive_utc(scheduler: CrawlScheduler) ->
 
 
 def test_marks_count_up_and_insert_unknown_urls(scheduler: CrawlScheduler) -> None:
-    assert scheduler.mark_inspected("profile", [profile("Bob"), profile("Bob")], now=T0) == 1
-    scheduler.mark_inspected("profile", [profile("Bob")], now=T0 + timedelta(hours=1))
+    # one user whatever the case: the scheduler keys profiles by the lower-cased URL
+    assert scheduler.mark_inspected("profile", [profile("Bob"), profile("BOB")], now=T0) == 1
+    scheduler.mark_inspected("profile", [profile("bob")], now=T0 + timedelta(hours=1))
     scheduler.mark_crawled("profile", [profile("Bob")], now=T0 + timedelta(hours=2))
     row = scheduler.row("profile", profile("Bob"))
+    assert scheduler.stats("profile").total == 1
     assert row == {
-        "url": profile("Bob"),
+        "url": profile("bob"),
         "last_scheduled_date": None,
         "scheduled_count": None,
         "last_crawled_date": T0 + timedelta(hours=2),

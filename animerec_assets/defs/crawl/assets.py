@@ -13,12 +13,14 @@ re-materializing an hour replaces that hour's rows, so a partition never holds d
 import dagster as dg
 import pandas as pd
 
-from animerec_assets.contracts.landing import LANDING_COLUMNS
+from animerec_assets.contracts.landing import LANDING_TABLE_COLUMNS
 from animerec_assets.defs.crawl.partitions import hourly_partitions
 from animerec_assets.defs.keys import DUCKDB_POOL, LANDING, landing_key
 from animerec_assets.lib.landing import (
     crawl_hour_value,
     items_to_landing_frames,
+    landing_description,
+    landing_metadata,
     read_jsonl_items,
 )
 from animerec_assets.resources import CrawlRunnerResource, SchedulerResource, WarehouseResource
@@ -102,10 +104,10 @@ def crawled_items(
         item_type: dg.AssetOut(
             key=landing_key(item_type),
             metadata={"partition_expr": "crawl_hour"},
-            description=f"Crawled `{item_type}` items, one partition per crawl hour.",
+            description=landing_description(item_type),
             kinds={"duckdb"},
         )
-        for item_type in LANDING_COLUMNS
+        for item_type in LANDING_TABLE_COLUMNS
     },
     group_name=LANDING,
     partitions_def=hourly_partitions,
@@ -126,4 +128,4 @@ def landing_tables(
         "landing rows: " + ", ".join(f"{name}={len(frame)}" for name, frame in frames.items())
     )
     for item_type, frame in frames.items():
-        yield dg.Output(frame, output_name=item_type, metadata={"rows": len(frame)})
+        yield dg.Output(frame, output_name=item_type, metadata=landing_metadata(frames, item_type))
