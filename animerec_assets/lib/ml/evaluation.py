@@ -94,8 +94,8 @@ def evaluate_seed(
         top = top_k(model.score, rows, K, exclude=encoded.seen)
         record(TUNED_EASE, "baseline", top, started)
     started = time.perf_counter()
-    model = RP3beta.fit(encoded.positives, config.user_anime.rp3_alpha, config.user_anime.rp3_beta)
-    record("RP3beta", "baseline", top_k(model.score, rows, K, exclude=encoded.seen), started)
+    walk = RP3beta.fit(encoded.positives, config.user_anime.rp3_alpha, config.user_anime.rp3_beta)
+    record("RP3beta", "baseline", top_k(walk.score, rows, K, exclude=encoded.seen), started)
     if not config.include_stages:
         frame = pd.DataFrame(results)
         frame.insert(0, "seed", seed)
