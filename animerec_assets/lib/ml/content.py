@@ -51,11 +51,11 @@ class AnimeContent:
         )
         n_types = len(type_names) + 1
         type_index = np.where(type_codes >= 0, type_codes, n_types - 1).astype(np.int64)
-        score = pd.to_numeric(table.get("score"), errors="coerce").to_numpy(np.float64)
+        score = _numeric(table, "score")
         score = np.where(
             np.isfinite(score), score, np.nanmean(score) if np.isfinite(score).any() else 0.0
         )
-        members = pd.to_numeric(table.get("members_count"), errors="coerce").to_numpy(np.float64)
+        members = _numeric(table, "members_count")
         members = np.where(
             np.isfinite(members),
             members,
@@ -95,3 +95,10 @@ class AnimeContent:
         out[..., 2] = self.mal_score[safe]
         out[..., 3] = self.log_members[safe]
         return out
+
+
+def _numeric(table: pd.DataFrame, column: str) -> np.ndarray:
+    """A metadata column as float64 (NaN where unreadable, all NaN when the column is absent)."""
+    if column not in table:
+        return np.full(len(table), np.nan)
+    return pd.to_numeric(table[column], errors="coerce").to_numpy(np.float64)

@@ -39,3 +39,11 @@ def test_duplicate_genres_count_once() -> None:
     norms = np.sqrt(np.asarray(content.genres.multiply(content.genres).sum(axis=1)).ravel())
     assert np.allclose(norms, 1.0)
     assert np.allclose(content.genres.toarray()[0], content.genres.toarray()[1])
+
+
+def test_an_anime_table_without_metadata_columns_gives_neutral_features() -> None:
+    content = AnimeContent.from_anime(ANIME[["anime_id"]], np.array([10, 20]))
+    liked = sparse.csr_matrix(np.array([[1, 0]], np.float32))
+    features = content.features(liked, np.array([[1, 0]]))
+    assert np.isfinite(features).all()
+    assert (features[..., CONTENT_FEATURES.index("genre_affinity")] == 0).all()
