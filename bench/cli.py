@@ -98,11 +98,18 @@ def serving_bench(
 
 @app.command("quality")
 def quality_bench(
-    ratings: str = typer.Option(..., "--ratings", help="Ratings CSV: user_id,anime_id,rating."),
+    ratings: list[str] = typer.Option(  # noqa: B008 (typer reads options from defaults)
+        ...,
+        "--ratings",
+        help="Ratings CSV: user_id,anime_id,rating; repeat for several sets (first = main).",
+    ),
     anime: str = typer.Option(..., "--anime", help="Anime CSV: anime_id,name,genre,..."),
     seed: int = typer.Option(None, "--seed", help="One seed (default: seeds 0, 1, 2)."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
     chart: str = typer.Option("", "--chart", help="Also write a PNG bar chart here."),
+    baselines_only: bool = typer.Option(
+        False, "--baselines-only", help="Only the closed-form baselines (no TensorFlow)."
+    ),
 ) -> None:
     """Recall@20, NDCG@20, Recall@300, coverage of every model stage and baseline."""
     from pathlib import Path
@@ -110,7 +117,14 @@ def quality_bench(
     from bench.quality import run_quality
 
     seeds = [seed] if seed is not None else [0, 1, 2]
-    report = run_quality(Path(ratings), Path(anime), seeds, as_json, Path(chart) if chart else None)
+    report = run_quality(
+        [Path(path) for path in ratings],
+        Path(anime),
+        seeds,
+        as_json,
+        Path(chart) if chart else None,
+        stages=not baselines_only,
+    )
     typer.echo(report)
 
 
