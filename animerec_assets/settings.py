@@ -24,6 +24,9 @@ ENVIRONMENTS: tuple[Environment, ...] = ("local", "prod")
 
 MAL_BASE_URL = "https://myanimelist.net"
 JIKAN_BASE_URL = "https://api.jikan.moe/v4"
+MAL_API_BASE_URL = "https://api.myanimelist.net/v2"
+CrawlSource = Literal["mal", "jikan", "malapi"]
+CRAWL_SOURCES: tuple[CrawlSource, ...] = ("mal", "jikan", "malapi")
 MAL_PICTURE_HOST = "cdn.myanimelist.net"
 CRAWLER_SERVICE_URL = "http://127.0.0.1:8765"
 KAGGLE_DATASET = "animerec/myanimelist-anime-recommendations"
@@ -52,7 +55,10 @@ class Settings:
     # where the crawler fetches from (MAL itself, or the local replica)
     mal_base_url: str
     jikan_base_url: str
-    crawl_source: Literal["mal", "jikan"]
+    mal_api_base_url: str
+    crawl_source: CrawlSource
+    # the client id MAL's API v2 asks for (header X-MAL-CLIENT-ID); needed for source malapi
+    mal_client_id: str | None
     # the crawl web service (crawler/service.py); the app asks it to enqueue unknown users
     crawler_service_url: str
     # Dagster instance storage: None means SQLite under DAGSTER_HOME
@@ -85,11 +91,18 @@ class Settings:
 
     @property
     def crawl_hosts(self) -> frozenset[str]:
-        """``host[:port]`` the crawler may fetch from: MAL and Jikan, and the configured base
-        URLs (the local replica). Anything else is off-host (``crawler.middlewares``)."""
+        """``host[:port]`` the crawler may fetch from: MAL, Jikan, MAL's API, and the configured
+        base URLs (the local replica). Anything else is off-host (``crawler.middlewares``)."""
         return frozenset(
             _netloc(url)
-            for url in (MAL_BASE_URL, JIKAN_BASE_URL, self.mal_base_url, self.jikan_base_url)
+            for url in (
+                MAL_BASE_URL,
+                JIKAN_BASE_URL,
+                MAL_API_BASE_URL,
+                self.mal_base_url,
+                self.jikan_base_url,
+                self.mal_api_base_url,
+            )
         )
 
     @property
@@ -118,7 +131,9 @@ class _SharedSettings(TypedDict):
     duckdb_path: Path
     mal_base_url: str
     jikan_base_url: str
-    crawl_source: Literal["mal", "jikan"]
+    mal_api_base_url: str
+    crawl_source: CrawlSource
+    mal_client_id: str | None
     crawler_service_url: str
     scrapy_overrides: dict[str, object]
     kaggle_dataset: str
@@ -168,11 +183,11 @@ def load_settings(env: str | None = None) -> Settings:
         raise SettingsError(f"ANIMEREC_ENV must be one of {ENVIRONMENTS}, got {chosen!r}")
     home = Path(_env("ANIMEREC_HOME", str(Path.cwd() / "data")) or "data").expanduser().resolve()
     crawl_source_name = (_env("ANIMEREC_CRAWL_SOURCE", "mal") or "mal").lower()
-    if crawl_source_name not in ("mal", "jikan"):
+    crawl_source = next((s for s in CRAWL_SOURCES if s == crawl_source_name), None)
+    if crawl_source is None:
         raise SettingsError(
-            f"ANIMEREC_CRAWL_SOURCE must be 'mal' or 'jikan', got {crawl_source_name!r}"
+            f"ANIMEREC_CRAWL_SOURCE must be one of {CRAWL_SOURCES}, got {crawl_source_name!r}"
         )
-    crawl_source: Literal["mal", "jikan"] = "jikan" if crawl_source_name == "jikan" else "mal"
     common = _SharedSettings(
         home=home,
         duckdb_path=Path(_env("ANIMEREC_DUCKDB_PATH") or home / "warehouse.duckdb"),
@@ -180,7 +195,11 @@ def load_settings(env: str | None = None) -> Settings:
         jikan_base_url=(_env("ANIMEREC_JIKAN_BASE_URL", JIKAN_BASE_URL) or JIKAN_BASE_URL).rstrip(
             "/"
         ),
+        mal_api_base_url=(
+            _env("ANIMEREC_MAL_API_BASE_URL", MAL_API_BASE_URL) or MAL_API_BASE_URL
+        ).rstrip("/"),
         crawl_source=crawl_source,
+        mal_client_id=_env("ANIMEREC_MAL_CLIENT_ID"),
         crawler_service_url=(
             _env("ANIMEREC_CRAWLER_SERVICE_URL", CRAWLER_SERVICE_URL) or CRAWLER_SERVICE_URL
         ).rstrip("/"),

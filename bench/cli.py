@@ -98,11 +98,18 @@ def serving_bench(
 
 @app.command("quality")
 def quality_bench(
-    ratings: str = typer.Option(..., "--ratings", help="Ratings CSV: user_id,anime_id,rating."),
+    ratings: list[str] = typer.Option(  # noqa: B008 (typer reads options from defaults)
+        ...,
+        "--ratings",
+        help="Ratings CSV: user_id,anime_id,rating; repeat for several sets (first = main).",
+    ),
     anime: str = typer.Option(..., "--anime", help="Anime CSV: anime_id,name,genre,..."),
     seed: int = typer.Option(None, "--seed", help="One seed (default: seeds 0, 1, 2)."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
     chart: str = typer.Option("", "--chart", help="Also write a PNG bar chart here."),
+    baselines_only: bool = typer.Option(
+        False, "--baselines-only", help="Only the closed-form baselines (no TensorFlow)."
+    ),
 ) -> None:
     """Recall@20, NDCG@20, Recall@300, coverage of every model stage and baseline."""
     from pathlib import Path
@@ -110,7 +117,14 @@ def quality_bench(
     from bench.quality import run_quality
 
     seeds = [seed] if seed is not None else [0, 1, 2]
-    report = run_quality(Path(ratings), Path(anime), seeds, as_json, Path(chart) if chart else None)
+    report = run_quality(
+        [Path(path) for path in ratings],
+        Path(anime),
+        seeds,
+        as_json,
+        Path(chart) if chart else None,
+        stages=not baselines_only,
+    )
     typer.echo(report)
 
 
@@ -155,16 +169,34 @@ def crawl_bench(
     batch_size: int = typer.Option(2000, "--batch-size", help="URLs per spider run."),
     workdir: str = typer.Option("", "--workdir", help="Scheduler DB and items (default: tmp)."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
+    source: str = typer.Option(
+        "mal",
+        "--source",
+        help="mal, jikan or malapi; several comma-separated crawl the same world each "
+        "and print their requests per entity side by side.",
+    ),
+    long_list_share: float = typer.Option(
+        0.02, "--long-list-share", min=0.0, max=1.0, help="Users with lists > 300 entries."
+    ),
 ) -> None:
     """Seed, then crawl a whole replica world by schedule; requests, pages/s, counts vs truth."""
+    import json
+    from dataclasses import asdict
     from pathlib import Path
 
-    from bench.crawl import run_crawl_bench
+    from bench.crawl import comparison, run_crawl_bench
 
-    result = run_crawl_bench(
-        users, anime, seed, batch_size, Path(workdir) if workdir else None, progress=True
-    )
-    typer.echo(result.report(as_json))
+    results = []
+    for name in [s.strip() for s in source.split(",") if s.strip()]:
+        base = Path(workdir) / name if workdir else None
+        result = run_crawl_bench(users, anime, seed, batch_size, base, True, name, long_list_share)
+        results.append(result)
+        if not as_json:
+            typer.echo(result.report())
+    if as_json:
+        typer.echo(json.dumps([asdict(r) for r in results], indent=2))
+    elif len(results) > 1:
+        typer.echo("\nrequests per entity, same world:\n" + comparison(results))
 
 
 @app.command("scale")

@@ -24,8 +24,19 @@ from typing import Any
 
 import pandas as pd
 
-# Replica page types that belong to one user / one anime (robots and listings are neither).
-USER_PAGE_TYPES = ("profile", "friends", "history", "animelist_json", "animelist", "profile_clubs")
+# Replica page types that belong to one user / one anime (robots and listings are neither),
+# whichever source fetched them: MAL's HTML pages, Jikan v4, MAL's API v2.
+USER_PAGE_TYPES = (
+    "profile",
+    "friends",
+    "history",
+    "animelist_json",
+    "animelist",
+    "profile_clubs",
+    *(f"jikan_user_{kind}" for kind in ("full", "profile", "statistics", "favorites")),
+    *(f"jikan_user_{kind}" for kind in ("friends", "history")),
+    "malapi_animelist",
+)
 ANIME_PAGE_TYPES = (
     "anime",
     "anime_stats",
@@ -33,7 +44,13 @@ ANIME_PAGE_TYPES = (
     "anime_reviews",
     "anime_pics",
     "anime_clubs",
+    *(f"jikan_anime_{kind}" for kind in ("full", "statistics", "recommendations")),
+    *(f"jikan_anime_{kind}" for kind in ("reviews", "pictures", "relations")),
+    "malapi_anime",
 )
+SOURCES = ("mal", "jikan", "malapi")
+LONG_LIST = 300  # load.json's page: longer lists cost the HTML source more than one request
+BENCH_CLIENT_ID = "animerec-bench"  # the replica accepts any non-empty client id
 # (label, item type, key columns, truth table, truth filter column)
 COMPARED: tuple[tuple[str, str, tuple[str, ...], str, str | None], ...] = (
     ("anime", "anime", ("anime_id",), "anime", None),
@@ -49,6 +66,7 @@ COMPARED: tuple[tuple[str, str, tuple[str, ...], str, str | None], ...] = (
 
 @dataclass
 class CrawlBenchResult:
+    source: str
     users: int
     anime: int
     rounds: int
@@ -62,17 +80,23 @@ class CrawlBenchResult:
     pages_per_second: float
     counts: list[dict[str, Any]] = field(default_factory=list)
     crawl_errors: int = 0
+    long_list_users: int = 0
+    requests_per_long_list_user: float = 0.0
+    requests_per_other_user: float = 0.0
 
     def report(self, as_json: bool = False) -> str:
         if as_json:
             return json.dumps(asdict(self), indent=2)
         lines = [
-            f"crawl bench: replica world of {self.users:,} users, {self.anime:,} anime",
+            f"crawl bench ({self.source}): replica world of {self.users:,} users, "
+            f"{self.anime:,} anime",
             f"  rounds                    {self.rounds}",
             f"  seeding listing pages     {self.seed_pages}",
             f"  requests (replica)        {self.requests:,}  {self.requests_by_status}",
             f"  requests per user         {self.requests_per_user:.2f}",
             f"  requests per anime        {self.requests_per_anime:.2f}",
+            f"  per user, list > {LONG_LIST}     {self.requests_per_long_list_user:.2f}"
+            f"  ({self.long_list_users} users; others {self.requests_per_other_user:.2f})",
             f"  pages/s                   {self.pages_per_second:.1f}",
             f"  crawl time                {self.crawl_seconds:.1f} s",
             f"  wall time                 {self.wall_seconds:.1f} s",
@@ -144,6 +168,40 @@ def count_errors(items_dir: Path) -> int:
     return total
 
 
+def comparison(results: list[CrawlBenchResult]) -> str:
+    """Requests per entity of each source, side by side (same world, same seeding)."""
+    lines = [
+        f"  {'source':<8}{'req/anime':>11}{'req/user':>10}{'list>300':>10}{'others':>8}"
+        f"{'user_anime':>12}{'truth':>8}"
+    ]
+    for r in results:
+        rows = {row["table"]: row for row in r.counts}
+        ua = rows.get("user_anime rows", {"crawled": 0, "truth": 0})
+        lines.append(
+            f"  {r.source:<8}{r.requests_per_anime:>11.2f}{r.requests_per_user:>10.2f}"
+            f"{r.requests_per_long_list_user:>10.2f}{r.requests_per_other_user:>8.2f}"
+            f"{ua['crawled']:>12,}{ua['truth']:>8,}"
+        )
+    return "\n".join(lines)
+
+
+def per_user_requests(
+    by_entity: dict[tuple[str, str], int], list_sizes: pd.Series
+) -> tuple[int, float, float]:
+    """(users with lists > 300, requests per such user, per other user), from the replica's
+    per-path counts; usernames match case-insensitively as on MAL."""
+    per_user: dict[str, int] = {}
+    for (kind, key), n in by_entity.items():
+        if kind in USER_PAGE_TYPES:
+            per_user[key.lower()] = per_user.get(key.lower(), 0) + n
+    sizes = {str(name).lower(): int(n) for name, n in list_sizes.items()}
+    long_users = [u for u in per_user if sizes.get(u, 0) > LONG_LIST]
+    others = [u for u in per_user if sizes.get(u, 0) <= LONG_LIST]
+    long_mean = sum(per_user[u] for u in long_users) / max(len(long_users), 1)
+    other_mean = sum(per_user[u] for u in others) / max(len(others), 1)
+    return len(long_users), long_mean, other_mean
+
+
 def run_crawl_bench(
     users: int = 2000,
     anime: int = 1000,
@@ -151,6 +209,8 @@ def run_crawl_bench(
     batch_size: int = 2000,
     workdir: Path | None = None,
     progress: bool = True,
+    source: str = "mal",
+    long_list_share: float = 0.0,
 ) -> CrawlBenchResult:
     from tqdm import tqdm
 
@@ -165,14 +225,20 @@ def run_crawl_bench(
     home = Path(workdir or tempfile.mkdtemp(prefix="animerec-crawl-bench-"))
     home.mkdir(parents=True, exist_ok=True)
     db_url = f"sqlite:///{home / 'scheduler.sqlite'}"
+    if source not in SOURCES:
+        raise ValueError(f"source must be one of {SOURCES}, got {source!r}")
     rng = random.Random(seed)
-    with run_replica(n_users=users, n_anime=anime, seed=seed) as replica:
+    overrides = {"long_list_share": long_list_share} if long_list_share else {}
+    with run_replica(n_users=users, n_anime=anime, seed=seed, **overrides) as replica:
         world = replica.world
         env = {
             "ANIMEREC_HOME": str(home),
             "ANIMEREC_SCHEDULER_DB_URL": db_url,
+            "ANIMEREC_CRAWL_SOURCE": source,
+            "ANIMEREC_MAL_CLIENT_ID": BENCH_CLIENT_ID,
             "ANIMEREC_MAL_BASE_URL": replica.base_url,
             "ANIMEREC_JIKAN_BASE_URL": replica.jikan_base_url,
+            "ANIMEREC_MAL_API_BASE_URL": replica.malapi_base_url,
             "ANIMEREC_SCRAPY_SETTINGS": json.dumps(LOOPBACK_SCRAPY_SETTINGS),
         }
         with _environment(env):
@@ -220,13 +286,17 @@ def run_crawl_bench(
             bar.close()
             scheduler.dispose()
         stats = replica.stats()
+        by_entity = replica.app.requests_by_entity()
         truth = processed_tables(world)
+    list_sizes = truth["user_anime"].groupby("user_id", observed=True).size()
+    long_users, per_long_user, per_other_user = per_user_requests(by_entity, list_sizes)
     by_type = stats["by_page_type"]
     crawled_users = loop.scheduled["profile"] - loop.failed["profile"]
     crawled_anime = loop.scheduled["anime"] - loop.failed["anime"]
     user_requests = sum(by_type.get(kind, 0) for kind in USER_PAGE_TYPES)
     anime_requests = sum(by_type.get(kind, 0) for kind in ANIME_PAGE_TYPES)
     return CrawlBenchResult(
+        source=source,
         users=users,
         anime=anime,
         rounds=loop.rounds,
@@ -240,4 +310,7 @@ def run_crawl_bench(
         pages_per_second=stats["total"] / max(crawl_seconds, 1e-9),
         counts=distinct_counts(home / "items", truth),
         crawl_errors=count_errors(home / "items"),
+        long_list_users=long_users,
+        requests_per_long_list_user=per_long_user,
+        requests_per_other_user=per_other_user,
     )

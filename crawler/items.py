@@ -17,6 +17,7 @@ from animerec_assets.contracts.landing import (
     LANDING_COLUMNS,
     PARTITION_COLUMN,
     SCORE_COUNT_FIELDS,
+    SOURCES,
     USER_ANIME_STATUSES,
     ColumnType,
     ItemType,
@@ -68,8 +69,8 @@ def make_item(
     unknown = set(fields) - allowed
     if unknown:
         raise ItemSchemaError(f"{item_type}: fields not in the contract: {sorted(unknown)}")
-    if source not in ("mal", "jikan"):
-        raise ItemSchemaError(f"source must be 'mal' or 'jikan', got {source!r}")
+    if source not in SOURCES:
+        raise ItemSchemaError(f"source must be one of {SOURCES}, got {source!r}")
     item: dict[str, Any] = {
         "item_type": item_type,
         "crawl_date": crawl_date,

@@ -60,6 +60,7 @@ ANIMEREC_MAX_PAGES = {
     "anime_reviews": 5,
     "profile_friends": 20,
     "animelist": 100,
+    "malapi_animelist": 100,
     "jikan_anime_reviews": 5,
     "jikan_user_friends": 20,
     "top_anime": 5,

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 from urllib.parse import parse_qs, urlencode, urlsplit, urlunsplit
 
-from animerec_assets.settings import JIKAN_BASE_URL, MAL_BASE_URL
+from animerec_assets.settings import JIKAN_BASE_URL, MAL_API_BASE_URL, MAL_BASE_URL
 
 Kind = Literal["anime", "profile"]
 KINDS: tuple[Kind, ...] = ("anime", "profile")
@@ -50,6 +50,16 @@ JIKAN_USER_SUBPAGES: dict[str, str] = {
 }
 
 
+# MAL's official API v2 (api.myanimelist.net/v2): what the crawler reads of it.
+MALAPI_ANIME_FIELDS = (
+    "id,title,main_picture,synopsis,mean,rank,popularity,num_list_users,num_scoring_users,"
+    "media_type,status,num_episodes,start_date,end_date,start_season,source,rating,genres,"
+    "studios,pictures,statistics,related_anime,recommendations"
+)
+MALAPI_LIST_LIMIT = 1000  # the API's largest page of a user's anime list
+UrlSource = Literal["mal", "jikan", "malapi"]
+
+
 class InvalidUrlError(ValueError):
     """A URL (or path) that names no MAL anime or profile page the crawler knows."""
 
@@ -63,7 +73,7 @@ class UrlInfo:
     """What a URL path says: page type, the anime or user it belongs to, and its query."""
 
     page_type: str
-    source: Literal["mal", "jikan"]
+    source: UrlSource
     anime_id: int | None = None
     username: str | None = None
     query: dict[str, str] = field(default_factory=dict)
@@ -112,6 +122,28 @@ def jikan_url(path: str, **query: object) -> str:
     return f"{url}?{urlencode(query)}" if query else url
 
 
+def malapi_url(path: str, **query: object) -> str:
+    """A URL on the canonical MAL API v2 host (``path`` relative to /v2, e.g. /anime/6)."""
+    url = f"{MAL_API_BASE_URL}{path}"
+    return f"{url}?{urlencode(query)}" if query else url
+
+
+def malapi_anime_url(anime_id: int) -> str:
+    """One request for an anime's details, statistics, pictures, relations, recommendations."""
+    return malapi_url(f"/anime/{int(anime_id)}", fields=MALAPI_ANIME_FIELDS)
+
+
+def malapi_animelist_url(username: str, offset: int = 0) -> str:
+    """A page of a user's whole list; ``nsfw=true`` so no entry is silently left out."""
+    return malapi_url(
+        f"/users/{validate_username(username)}/animelist",
+        fields="list_status",
+        limit=MALAPI_LIST_LIMIT,
+        nsfw="true",
+        offset=max(int(offset), 0),
+    )
+
+
 def mal_url(path: str, **query: object) -> str:
     url = f"{MAL_BASE_URL}{path}"
     return f"{url}?{urlencode(query)}" if query else url
@@ -145,7 +177,23 @@ def parse_url(url: str) -> UrlInfo | None:
     segs = _segments(parts.path)
     if "v4" in segs:
         return _parse_jikan(segs[segs.index("v4") + 1 :], query)
+    if "v2" in segs:
+        return _parse_malapi(segs[segs.index("v2") + 1 :], query)
     return _parse_mal(segs, query)
+
+
+def _parse_malapi(segs: list[str], query: dict[str, str]) -> UrlInfo | None:
+    if len(segs) == 2 and segs[0] == "anime":
+        anime_id = _positive_int(segs[1])
+        return (
+            UrlInfo("malapi_anime", "malapi", anime_id=anime_id, query=query) if anime_id else None
+        )
+    if len(segs) == 3 and segs[0] == "users" and segs[2] == "animelist":
+        username = _username_or_none(segs[1])
+        if username is None:
+            return None
+        return UrlInfo("malapi_animelist", "malapi", username=username, query=query)
+    return None
 
 
 def _parse_mal(segs: list[str], query: dict[str, str]) -> UrlInfo | None:
@@ -265,7 +313,7 @@ def to_fetch_url(canonical_or_path: str, base_url: str) -> str:
     if not base_url or not base_url.startswith(("http://", "https://")):
         raise InvalidUrlError(f"base URL must be http(s)://..., got {base_url!r}")
     text = canonical_or_path.strip()
-    for known in (JIKAN_BASE_URL, MAL_BASE_URL):
+    for known in (JIKAN_BASE_URL, MAL_API_BASE_URL, MAL_BASE_URL):
         if text.startswith(known + "/") or text == known:
             text = text[len(known) :] or "/"
             break
@@ -281,13 +329,17 @@ def to_fetch_url(canonical_or_path: str, base_url: str) -> str:
 def to_canonical_host(url: str, base_url: str) -> str:
     """Inverse of ``to_fetch_url``: put a fetched URL back on MAL's (or Jikan's) own host."""
     base = base_url.rstrip("/")
-    canonical_base = JIKAN_BASE_URL if "/v4" in urlsplit(url).path else MAL_BASE_URL
+    segs = _segments(urlsplit(url).path)
+    api_version = "v4" if "v4" in segs else "v2" if "v2" in segs else None
+    canonical_base = {"v4": JIKAN_BASE_URL, "v2": MAL_API_BASE_URL}.get(
+        api_version or "", MAL_BASE_URL
+    )
     if url.startswith(base + "/") or url == base:
         return canonical_base + (url[len(base) :] or "/")
     parts = urlsplit(url)
     path = parts.path
-    if canonical_base == JIKAN_BASE_URL:
-        path = path[path.index("/v4") + 3 :]
+    if api_version is not None:
+        path = path[path.index(f"/{api_version}") + 3 :]
     return canonical_base + urlunsplit(("", "", path, parts.query, ""))
 
 

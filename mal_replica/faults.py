@@ -15,7 +15,16 @@ import threading
 from collections import defaultdict
 from dataclasses import asdict, dataclass, field, fields
 
-FAULT_KINDS = ("not_found", "rate_limit", "server_error", "truncated", "malformed", "slow")
+# "forbidden" (last, so earlier kinds keep their draws) is MAL API's 403 "DoS detected".
+FAULT_KINDS = (
+    "not_found",
+    "rate_limit",
+    "server_error",
+    "truncated",
+    "malformed",
+    "slow",
+    "forbidden",
+)
 # Hostile pages (mal_replica.hostile): by explicit rule only, never drawn by rate.
 HOSTILE_KINDS = ("offhost_redirect", "identity_mismatch", "huge_numbers", "markup_title")
 
@@ -34,6 +43,7 @@ class FaultRates:
     truncated: float = 0.0
     malformed: float = 0.0
     slow: float = 0.0
+    forbidden: float = 0.0
     slow_seconds: float = 1.0
     retry_after: int = 1
     server_error_status: int = 503
@@ -103,7 +113,10 @@ class FaultRule:
         return rule
 
     def matches(self, path: str) -> bool:
-        return path == self.path or fnmatch.fnmatchcase(path, self.path)
+        # MAL usernames are case-insensitive, and so are the replica's routes: so are the rules.
+        return path.lower() == self.path.lower() or fnmatch.fnmatchcase(
+            path.lower(), self.path.lower()
+        )
 
 
 @dataclass(frozen=True)
@@ -136,6 +149,7 @@ def _fault(kind: str, rates: FaultRates, rule: FaultRule | None, draw: float) ->
     status = {
         "not_found": 404,
         "rate_limit": 429,
+        "forbidden": 403,
         "server_error": rates.server_error_status,
     }.get(kind, 200)
     if rule is not None and rule.status is not None:

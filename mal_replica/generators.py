@@ -42,6 +42,7 @@ STREAMS = (
 # MAL's list status codes 0..6 (5 unused) x scores 0..10: one counter cell per anime.
 STATUS_CODES = 7
 SCORES = 11
+LONG_LIST_MIN = 300  # load.json's page size: a "long" list needs more than one page
 
 
 def component_rngs(seed: int | list[int]) -> dict[str, np.random.Generator]:
@@ -405,6 +406,19 @@ def _usernames(rng: np.random.Generator, n: int) -> np.ndarray:
 # anime lists
 
 
+def _long_lists(
+    params: WorldParams, size: np.ndarray, n_anime: int, rng: np.random.Generator
+) -> np.ndarray:
+    """Some users draw lists well past load.json's 300-row page (repeats are dropped later)."""
+    cap = min(params.max_list_size, int(n_anime * 0.95))
+    if cap <= LONG_LIST_MIN:
+        return size
+    long = rng.random(len(size)) < params.long_list_share
+    size = size.copy()
+    size[long] = rng.integers(3 * LONG_LIST_MIN, 4 * cap + 1, int(long.sum()))
+    return size
+
+
 def generate_lists(
     params: WorldParams, anime: pd.DataFrame, users: pd.DataFrame, rng: np.random.Generator
 ) -> pd.DataFrame:
@@ -418,6 +432,8 @@ def generate_lists(
     size = np.round(rng.lognormal(mu, params.list_size_sigma, n_users)).astype(np.int64)
     size = np.clip(size, 1, min(params.max_list_size, max(1, int(n_anime * 0.6))))
     size[rng.random(n_users) < params.empty_list_share] = 0
+    if params.long_list_share > 0:  # drawn only when asked for: other worlds stay as they were
+        size = _long_lists(params, size, n_anime, rng)
 
     user = np.repeat(np.arange(n_users, dtype=np.int64), size)
     e = len(user)

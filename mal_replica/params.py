@@ -34,6 +34,8 @@ class WorldParams:
     popular_share: float = 0.22
     secondary_share: float = 0.18
     empty_list_share: float = 0.02
+    # users whose lists outgrow load.json's 300-row page (0: none beyond the lognormal tail)
+    long_list_share: float = 0.0
     unscored_share: float = 0.15
     favorites_share: float = 0.45
     mean_friends: float = 4.0
@@ -50,7 +52,13 @@ class WorldParams:
             raise WorldError(f"n_groups must be in 1..{len(vocab.TASTE_ARCHETYPES) * 8}")
         if self.popular_share + self.secondary_share >= 1.0:
             raise WorldError("popular_share + secondary_share must stay below 1")
-        for name in ("popular_share", "secondary_share", "empty_list_share", "unscored_share"):
+        for name in (
+            "popular_share",
+            "secondary_share",
+            "empty_list_share",
+            "unscored_share",
+            "long_list_share",
+        ):
             value = getattr(self, name)
             if not 0.0 <= value <= 1.0:
                 raise WorldError(f"{name} must be within [0, 1], got {value}")

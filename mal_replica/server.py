@@ -26,7 +26,7 @@ from urllib.parse import parse_qs
 
 import numpy as np
 
-from mal_replica import hostile, images, jikan
+from mal_replica import hostile, images, jikan, malapi
 from mal_replica.evolve import evolve_world
 from mal_replica.faults import HOSTILE_KINDS, Fault, FaultInjector, FaultRates
 from mal_replica.index import WorldIndex
@@ -49,6 +49,7 @@ class Request:
     query: dict[str, str]
     base: str
     groups: tuple[str, ...]
+    headers: dict[str, str] = field(default_factory=dict)
 
     def int_arg(self, name: str, default: int = 0) -> int:
         try:
@@ -243,6 +244,38 @@ def jikan_user(kind: str) -> Callable[[ReplicaApp, Request], Response]:
     return handle
 
 
+def _api_client_refused(app: ReplicaApp, req: Request) -> Response | None:
+    """MAL's API answers 401 without a client id it knows (any non-empty one by default)."""
+    client_id = req.headers.get("x-mal-client-id", "").strip()
+    known = app.malapi_client_ids
+    if not client_id or (known is not None and client_id not in known):
+        return as_json(malapi.unauthorized(), 401)
+    return None
+
+
+def malapi_anime(app: ReplicaApp, req: Request) -> Response:
+    if (refused := _api_client_refused(app, req)) is not None:
+        return refused
+    pos = app.index.anime_pos(int(req.groups[0]))
+    if pos is None:
+        return as_json(malapi.not_found(), 404)
+    return as_json(malapi.anime_details(req.base, app.index, pos))
+
+
+def malapi_animelist(app: ReplicaApp, req: Request) -> Response:
+    if (refused := _api_client_refused(app, req)) is not None:
+        return refused
+    pos = app.index.user_pos(req.groups[0])
+    if pos is None:
+        return as_json(malapi.not_found(), 404)
+    limit = req.int_arg("limit", malapi.DEFAULT_LIMIT)
+    offset = req.int_arg("offset", 0)
+    if not 1 <= limit <= malapi.MAX_LIMIT or offset < 0:
+        return as_json(malapi.error("bad_request", "invalid q"), 400)
+    nsfw = req.query.get("nsfw", "").lower() in ("true", "1")
+    return as_json(malapi.animelist(req.base, app.index, pos, limit, offset, nsfw))
+
+
 # (pattern, page type, handler, faults by rate apply?)
 USER = r"([A-Za-z0-9_\-]{2,16})"
 ROUTES: list[tuple[re.Pattern[str], str, Callable[[ReplicaApp, Request], Response], bool]] = [
@@ -303,6 +336,13 @@ ROUTES: list[tuple[re.Pattern[str], str, Callable[[ReplicaApp, Request], Respons
             ("/history(?:/anime)?", "history"),
         )
     ],
+    (re.compile(rf"^{malapi.API_PREFIX}/anime/(\d+)/?$"), "malapi_anime", malapi_anime, True),
+    (
+        re.compile(rf"^{malapi.API_PREFIX}/users/{USER}/animelist/?$"),
+        "malapi_animelist",
+        malapi_animelist,
+        True,
+    ),
 ]
 
 
@@ -348,7 +388,11 @@ class ReplicaApp:
         self.evolve_params.validate()
         self.entry_pages_served = 0
         self.faults = faults or FaultInjector(FaultRates(seed=world.params.seed))
+        # client ids the API accepts; None accepts any non-empty X-MAL-CLIENT-ID
+        self.malapi_client_ids: frozenset[str] | None = None
         self.counts: Counter[tuple[str, int]] = Counter()
+        # requests per (page type, the anime id or username in the path): per-entity costs
+        self.entity_counts: Counter[tuple[str, str]] = Counter()
         self.log: deque[dict] = deque(maxlen=log_size)
         self._users_draws = 0
         self._lock = threading.Lock()
@@ -400,9 +444,14 @@ class ReplicaApp:
             "by_page_type_status": detail,
         }
 
+    def requests_by_entity(self) -> dict[tuple[str, str], int]:
+        with self._lock:
+            return dict(self.entity_counts)
+
     def reset_stats(self) -> None:
         with self._lock:
             self.counts.clear()
+            self.entity_counts.clear()
             self.log.clear()
 
     def route(self, path: str) -> tuple[str, Callable, bool, tuple[str, ...]]:
@@ -434,18 +483,23 @@ class ReplicaApp:
             return
         query = {k: v[0] for k, v in parse_qs(raw_query).items()}
         kind, handler, rates_apply, groups = self.route(path)
-        is_json = kind.startswith("jikan") or kind == "animelist_json"
+        is_json = kind.startswith(("jikan", "malapi")) or kind == "animelist_json"
         url = f"{path}?{raw_query}" if raw_query else path
         fault = self.faults.decide(url, path, rates_apply)
         started = time.perf_counter()
-        response = self.faulted(fault, base, is_json)
+        response = self.faulted(fault, base, is_json, kind.startswith("malapi"))
         if response is None:
             if fault is not None and fault.kind == "slow":
                 await asyncio.sleep(fault.delay)
             if handler is None:
                 response = html(layout.not_found_page(base), 404)
             else:
-                request = Request(scope["method"], path, query, base, groups)
+                headers = {
+                    k.decode("latin-1").lower(): v.decode("latin-1")
+                    for k, v in scope["headers"]
+                    if k.lower() == b"x-mal-client-id"
+                }
+                request = Request(scope["method"], path, query, base, groups, headers)
                 try:
                     response = handler(self, request)
                 except Exception as error:  # a bug must answer 500, not kill the server
@@ -459,6 +513,8 @@ class ReplicaApp:
         self._count_entry_page(kind, response.status)
         with self._lock:
             self.counts[(kind, response.status)] += 1
+            if groups:
+                self.entity_counts[(kind, groups[0])] += 1
             self.log.append(
                 {
                     "path": url,
@@ -470,12 +526,18 @@ class ReplicaApp:
             )
         await _send(send, response)
 
-    def faulted(self, fault: Fault | None, base: str, is_json: bool) -> Response | None:
+    def faulted(
+        self, fault: Fault | None, base: str, is_json: bool, mal_api: bool = False
+    ) -> Response | None:
         """The response a status-changing fault answers with (None for body/latency faults)."""
         if fault is not None and fault.kind == "offhost_redirect":
             return Response(302, b"", HTML, [(b"location", (fault.location or "").encode())])
         if fault is None or fault.kind in ("slow", "truncated", "malformed", *HOSTILE_KINDS):
             return None
+        if mal_api:
+            return self.faulted_mal_api(fault)
+        if fault.kind == "forbidden":
+            return html("<html><body><h1>403 Forbidden</h1></body></html>", 403)
         if fault.kind == "not_found":
             if is_json:
                 return as_json(jikan.not_found("replica"), 404)
@@ -492,6 +554,19 @@ class ReplicaApp:
         if is_json:
             return as_json(jikan.server_error(fault.status), fault.status)
         return html("<html><body><h1>Service Unavailable</h1></body></html>", fault.status)
+
+    @staticmethod
+    def faulted_mal_api(fault: Fault) -> Response:
+        """The same faults in MAL API's own error bodies ({"error", "message"})."""
+        if fault.kind == "forbidden":
+            return as_json(malapi.forbidden(), 403)
+        if fault.kind == "not_found":
+            return as_json(malapi.not_found(), 404)
+        if fault.kind == "rate_limit":
+            response = as_json(malapi.error("too_many_requests"), fault.status)
+            response.headers = [(b"retry-after", str(fault.retry_after or 0).encode())]
+            return response
+        return as_json(malapi.error("internal_server_error"), fault.status)
 
     def admin(self, method: str, path: str, raw_query: str, body: bytes) -> Response:
         try:
@@ -575,6 +650,10 @@ class ReplicaHandle:
     @property
     def jikan_base_url(self) -> str:
         return f"{self.base_url}/jikan/v4"
+
+    @property
+    def malapi_base_url(self) -> str:
+        return f"{self.base_url}{malapi.API_PREFIX}"
 
     @property
     def world(self) -> World:

@@ -29,7 +29,8 @@ ItemType = Literal[
     "page_gone",
     "crawl_error",
 ]
-Source = Literal["mal", "jikan"]
+Source = Literal["mal", "jikan", "malapi"]
+SOURCES: tuple[Source, ...] = ("mal", "jikan", "malapi")
 ColumnType = Literal["VARCHAR", "BIGINT", "DOUBLE", "VARCHAR[]", "BIGINT[]"]
 
 SCORE_COUNT_FIELDS: list[str] = [f"score_{n:02d}_count" for n in range(10, 0, -1)]

@@ -159,7 +159,10 @@ def parse_anime(response: TextResponse, ctx: ParseContext) -> ParseResult:
 
 
 def _first_token(text: str | None) -> str | None:
-    return text.split()[0] if text else None
+    """'#394 2' -> '#394'; 'N/A' (with its footnote mark, 'N/A2') -> None, not rank 2."""
+    if not text or text.upper().startswith("N/A"):
+        return None
+    return text.split()[0]
 
 
 _SUMMARY_FIELDS = {

@@ -14,7 +14,7 @@ from scrapy.http import HtmlResponse, TextResponse
 
 from animerec_assets.contracts.landing import ITEM_KEYS
 from animerec_assets.settings import load_settings
-from crawler.parsers import jikan, mal_anime, mal_user
+from crawler.parsers import jikan, mal_anime, mal_user, malapi
 from crawler.parsers.base import PageStructureError, ParseContext, Parser, ParseResult
 from crawler.parsers.bounds import Limits
 from crawler.urls import canonical_or_none, parse_url, to_canonical_host
@@ -43,14 +43,18 @@ PARSERS: dict[str, Parser] = {
     "jikan_user_history": jikan.parse_jikan_user_history,
     "jikan_user_favorites": jikan.parse_jikan_user_favorites,
     "jikan_top_anime": jikan.parse_jikan_top_anime,
+    "malapi_anime": malapi.parse_malapi_anime,
+    "malapi_animelist": malapi.parse_malapi_animelist,
 }
 # Pages whose parser reads an error status itself (MAL answers 400/404 with a real body;
-# every Jikan error comes as a JSON body with a message).
+# every Jikan and MAL API error comes as a JSON body with a message).
 STATUS_AWARE: dict[str, frozenset[int]] = {
     "animelist": frozenset({400}),
     "profile_friends": frozenset({404}),
 }
-JSON_PAGE_TYPES = frozenset({"animelist"}) | frozenset(p for p in PARSERS if p.startswith("jikan"))
+JSON_PAGE_TYPES = frozenset({"animelist"}) | frozenset(
+    p for p in PARSERS if p.startswith(("jikan", "malapi"))
+)
 
 
 class UnroutableUrlError(ValueError):
@@ -131,7 +135,7 @@ def parse_response(
         limits=limits or default_limits(),
     )
     try:
-        reads_status = info.source == "jikan" or response.status in STATUS_AWARE.get(
+        reads_status = info.source in ("jikan", "malapi") or response.status in STATUS_AWARE.get(
             info.page_type, frozenset()
         )
         if response.status >= 400 and not reads_status:

@@ -1,11 +1,15 @@
-"""``scrapy crawl anime -a urls=https://myanimelist.net/anime/6``: anime pages and sub-pages."""
+"""``scrapy crawl anime -a urls=https://myanimelist.net/anime/6``: anime pages and sub-pages.
+
+With source ``malapi`` one API request carries details, statistics, pictures, relations and
+recommendations; the HTML stats, reviews and clubs pages add what the API lacks.
+"""
 
 from __future__ import annotations
 
 from typing import Any, ClassVar
 
 from crawler.spiders.base import AnimerecSpider
-from crawler.urls import jikan_url, mal_url, parse_url
+from crawler.urls import jikan_url, mal_url, malapi_anime_url, parse_url
 
 
 class AnimeSpider(AnimerecSpider):
@@ -24,17 +28,23 @@ class AnimeSpider(AnimerecSpider):
             }
         ),
     }
+    malapi_page_types: ClassVar[dict[str, frozenset[str]]] = {
+        "malapi": frozenset({"malapi_anime"}),
+        "mal": frozenset({"anime_stats", "anime_reviews", "anime_clubs"}),
+    }
 
     @classmethod
     def from_crawler(cls, crawler: Any, *args: Any, **kwargs: Any) -> AnimeSpider:
         spider = super().from_crawler(crawler, *args, **kwargs)
         subpages = crawler.settings.getlist("ANIMEREC_ANIME_SUBPAGES")
         if subpages:
-            spider.page_types["mal"] = frozenset(subpages) & cls.followed_page_types["mal"]
+            spider.page_types["mal"] = frozenset(subpages) & spider.page_types["mal"]
         return spider  # type: ignore[return-value]
 
     def entry_url(self, kind: str, canonical: str) -> str:
         anime_id = parse_url(canonical).anime_id  # type: ignore[union-attr]
         if self.source == "jikan":
             return jikan_url(f"/anime/{anime_id}/full")
+        if self.source == "malapi":
+            return malapi_anime_url(anime_id or 0)
         return mal_url(f"/anime/{anime_id}")

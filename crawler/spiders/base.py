@@ -12,13 +12,14 @@ from typing import Any, ClassVar
 
 import scrapy
 from scrapy import signals
+from scrapy.exceptions import CloseSpider
 from scrapy.http import Request, Response, TextResponse
 from scrapy.settings import BaseSettings
 from twisted.python.failure import Failure
 
 from animerec_assets.settings import MAL_BASE_URL, load_settings
 from crawler.hooks import HookBatcher, load_hooks
-from crawler.items import make_item
+from crawler.items import SOURCES, make_item
 from crawler.parsers import ParseResult, parse_response, route
 from crawler.parsers.bounds import Notes, bound_item
 from crawler.pipelines import output_dir
@@ -59,14 +60,17 @@ class AnimerecSpider(scrapy.Spider):
 
     urls: comma-separated canonical URLs; urls_file: one URL per line;
     url_source: ``package.module:callable`` returning an iterable of canonical URLs (a queue);
-    source: ``mal`` or ``jikan`` (default: settings.crawl_source).
+    source: ``mal``, ``jikan`` or ``malapi`` (default: settings.crawl_source).
     """
 
     kind: ClassVar[str] = ""
+    # page types followed, by the source of the followed URL, for sources mal and jikan
     followed_page_types: ClassVar[dict[str, frozenset[str]]] = {
         "mal": frozenset(),
         "jikan": frozenset(),
     }
+    # the same for source malapi: the API's pages, and the HTML pages for what it lacks
+    malapi_page_types: ClassVar[dict[str, frozenset[str]]] = {}
 
     @classmethod
     def update_settings(cls, settings: BaseSettings) -> None:
@@ -85,8 +89,11 @@ class AnimerecSpider(scrapy.Spider):
         super().__init__(**kwargs)
         self.app_settings = load_settings()
         self.source = (source or self.app_settings.crawl_source).lower()
-        if self.source not in ("mal", "jikan"):
-            raise ValueError(f"source must be 'mal' or 'jikan', got {self.source!r}")
+        if self.source not in SOURCES:
+            raise ValueError(f"source must be one of {SOURCES}, got {self.source!r}")
+        self.mal_client_id = self.app_settings.mal_client_id
+        if self.source == "malapi" and not self.mal_client_id:
+            raise ValueError("source malapi needs a MAL API client id: set ANIMEREC_MAL_CLIENT_ID")
         self.start_url_list = _split_urls(urls)
         if urls_file:
             self.start_url_list += _split_urls(Path(urls_file).read_text().splitlines())
@@ -94,11 +101,16 @@ class AnimerecSpider(scrapy.Spider):
         self.base_urls = {
             "mal": self.app_settings.mal_base_url,
             "jikan": self.app_settings.jikan_base_url,
+            "malapi": self.app_settings.mal_api_base_url,
         }
         self.pages_read: dict[tuple[str, str], int] = {}
         self.snapshots = SnapshotTracker()
         # per crawl: a subclass's from_crawler may narrow the class default by settings
-        self.page_types: dict[str, frozenset[str]] = dict(self.followed_page_types)
+        self.page_types: dict[str, frozenset[str]] = (
+            {"mal": frozenset(), "jikan": frozenset(), **self.malapi_page_types}
+            if self.source == "malapi"
+            else {"malapi": frozenset(), **self.followed_page_types}
+        )
         # set from the Scrapy settings in from_crawler
         self.batcher: HookBatcher
         self.max_pages: dict[str, int] = {}
@@ -137,6 +149,10 @@ class AnimerecSpider(scrapy.Spider):
         """First page to fetch for an entity (canonical host; rewritten on fetch)."""
         raise NotImplementedError
 
+    def entry_urls(self, kind: str, canonical: str) -> list[str]:
+        """Every page an entity's crawl starts from (the API source starts from two)."""
+        return [self.entry_url(kind, canonical)]
+
     async def start(self) -> AsyncIterator[Any]:
         for url in self.iter_start_urls():
             try:
@@ -152,25 +168,31 @@ class AnimerecSpider(scrapy.Spider):
                 yield self.error_item(canonical, None, f"not a {self.kind} URL")
                 continue
             snapshot_id = new_snapshot_id(canonical)
-            yield self.request_for(self.entry_url(kind, canonical), canonical, snapshot_id)
+            for entry in self.entry_urls(kind, canonical):
+                yield self.request_for(entry, canonical, snapshot_id)
 
     # ---- requests and parsing ------------------------------------------------------------
 
     def base_for(self, canonical_host_url: str) -> str:
         info = parse_url(canonical_host_url)
-        return self.base_urls["jikan" if info and info.source == "jikan" else "mal"]
+        return self.base_urls[info.source if info else "mal"]
 
     def request_for(
         self, canonical_host_url: str, entity: str | None = None, snapshot_id: str | None = None
     ) -> scrapy.Request:
         """A request carrying its parent crawl (entity, snapshot id); a page of a snapshot set
         counts as in flight from here until it is parsed or fails for good."""
-        if snapshot_id is not None and (info := parse_url(canonical_host_url)) is not None:
+        info = parse_url(canonical_host_url)
+        if snapshot_id is not None and info is not None:
             self.snapshots.page_requested(snapshot_id, info, info.source, entity or "")
+        headers = {}
+        if info is not None and info.source == "malapi" and self.mal_client_id:
+            headers["X-MAL-CLIENT-ID"] = self.mal_client_id
         return scrapy.Request(
             to_fetch_url(canonical_host_url, self.base_for(canonical_host_url)),
             callback=self.parse,
             errback=self.on_failure,
+            headers=headers,
             meta={"entity": entity, "snapshot_id": snapshot_id},
         )
 
@@ -209,6 +231,7 @@ class AnimerecSpider(scrapy.Spider):
         """The page parsed, or a crawl_error item naming the URL asked for: a binary body or a
         redirect to a page no parser reads is a failure, never a silent "crawled"."""
         asked = self.asked_url(response.request) if response.request else response.url
+        self.stop_if_refused(response)
         if not isinstance(response, TextResponse):
             return self.error_item(asked, response.status, "binary response")
         info = parse_url(response.url)
@@ -287,6 +310,21 @@ class AnimerecSpider(scrapy.Spider):
         kind = SCHEDULER_KIND[item["parent_kind"]]
         self.batcher.add("gone", {kind: {item["url"]}})
         yield item
+
+    def stop_if_refused(self, response: Response) -> None:
+        """MAL's API answers 401/403 to a bad client id or a crawl it calls a DoS: every
+        further request would be refused too, so the crawl stops instead of retrying."""
+        info = parse_url(response.url)
+        if info is None or info.source != "malapi" or response.status not in (401, 403):
+            return
+        body = response.text[:300] if isinstance(response, TextResponse) else ""
+        message = (
+            f"MAL API refused the crawl with HTTP {response.status} ({body.strip()}): "
+            "check ANIMEREC_MAL_CLIENT_ID, or wait before crawling again (403 'DoS detected' "
+            "means too many requests)"
+        )
+        self.logger.error(message)
+        raise CloseSpider(message[:500])
 
     def retry_damaged(self, response: Response, items: list[dict[str, Any]]) -> Any | None:
         """A fresh request when the body arrived cut short or garbled (a dropped connection, an

@@ -19,6 +19,7 @@ from crawler.urls import jikan_url, mal_url, parse_url, to_canonical_host
 DEFAULT_LISTINGS = {
     "mal": [mal_url("/topanime.php"), mal_url("/users.php")],
     "jikan": [jikan_url("/top/anime")],
+    "malapi": [mal_url("/topanime.php"), mal_url("/users.php")],  # the API lists no users
 }
 
 
@@ -27,6 +28,9 @@ class SeedSpider(AnimerecSpider):
     followed_page_types: ClassVar[dict[str, frozenset[str]]] = {
         "mal": frozenset({"top_anime", "users_listing", "club"}),
         "jikan": frozenset({"jikan_top_anime"}),
+    }
+    malapi_page_types: ClassVar[dict[str, frozenset[str]]] = {
+        "mal": frozenset({"top_anime", "users_listing", "club"}),
     }
 
     async def start(self) -> AsyncIterator[Any]:

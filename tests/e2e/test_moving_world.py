@@ -243,12 +243,15 @@ def test_every_crawled_parent_closed_its_sets(rounds: list[Round]) -> None:
     for state in rounds:
         snapshots: dict[tuple[str, str], list[dict]] = {}
         for snap in of_type(state.items, "crawl_snapshot"):
-            snapshots.setdefault((snap["parent_id"], snap["set_name"]), []).append(snap)
-        gone = {(g["parent_kind"], g["parent_id"]) for g in of_type(state.items, "page_gone")}
-        for user in {u["user_id"] for u in of_type(state.items, "user")}:
+            snapshots.setdefault((snap["parent_id"].lower(), snap["set_name"]), []).append(snap)
+        gone = {
+            (g["parent_kind"], g["parent_id"].lower()) for g in of_type(state.items, "page_gone")
+        }
+        cut = {name.lower() for name in state.cut_users}
+        for user in {u["user_id"].lower() for u in of_type(state.items, "user")}:
             lists = snapshots[(user, "user_anime")]
             complete = [s["complete"] for s in lists]
-            if user in state.cut_users or ("user", user) in gone:
+            if user in cut or ("user", user) in gone:
                 assert complete == [0], (state.number, user)
             else:
                 assert complete == [1], (state.number, user)
@@ -267,12 +270,12 @@ def test_every_crawled_parent_closed_its_sets(rounds: list[Round]) -> None:
 def test_gone_pages_land_with_their_reason_once(rounds: list[Round]) -> None:
     for state in rounds:
         landed = sorted(
-            (g["parent_kind"], g["parent_id"], g["reason"])
+            (g["parent_kind"], g["parent_id"].lower(), g["reason"])
             for g in of_type(state.items, "page_gone")
         )
         expected = sorted(
-            [("user", u, "not_found") for u in state.deleted_users]
-            + [("user", u, "private") for u in state.private_users]
+            [("user", u.lower(), "not_found") for u in state.deleted_users]
+            + [("user", u.lower(), "private") for u in state.private_users]
             + [("anime", str(a), "not_found") for a in state.deleted_anime]
         )
         assert landed == expected, state.number
@@ -288,11 +291,14 @@ def test_complete_snapshots_in_landing_rebuild_the_current_world(rounds: list[Ro
         lists = lists[lists["status"].notna()]  # favorites and reviews of unlisted anime
         columns = ["anime_id", "score", "status", "progress"]
         expected_lists = {
-            name: set(map(tuple, rows[columns].astype({"status": str}).to_numpy().tolist()))
+            name.lower(): set(map(tuple, rows[columns].astype({"status": str}).to_numpy().tolist()))
             for name, rows in lists.groupby("user_id")
         }
         friends = truth["user_user"]
-        expected_friends = {name: set(rows["userB"]) for name, rows in friends.groupby("userA")}
+        expected_friends = {
+            name.lower(): {friend.lower() for friend in rows["userB"]}
+            for name, rows in friends.groupby("userA")
+        }
         pairs = truth["anime_anime"]
         related = pairs[pairs["related"] == 1]
         recommended = pairs[pairs["recommendation"] == 1]
@@ -304,15 +310,16 @@ def test_complete_snapshots_in_landing_rebuild_the_current_world(rounds: list[Ro
                 r for r in of_type(state.items, snap["set_name"])
                 if r["snapshot_id"] == snap["snapshot_id"]
             ]  # fmt: skip
-            parent = snap["parent_id"]
-            if parent in private_names(state.world):
+            parent = snap["parent_id"].lower()
+            private = {name.lower() for name in private_names(state.world)}
+            if parent in private:
                 continue  # the set is real, but the user is gone from processed
             if snap["set_name"] == "user_anime":
                 got = {(r["anime_id"], r["score"], r["status"], r["progress"]) for r in rows}
                 assert got == expected_lists.get(parent, set()), (state.number, parent)
             elif snap["set_name"] == "user_user":
                 # a friend whose list turned private is still listed on MAL: processed drops it
-                got_friends = {r["userB"] for r in rows} - private_names(state.world)
+                got_friends = {r["userB"].lower() for r in rows} - private
                 assert got_friends == expected_friends.get(parent, set()), (state.number, parent)
             elif snap["set_name"] == "anime_relation":
                 mine = related[related["animeA"] == int(parent)]

@@ -63,3 +63,31 @@ class EASE:
 
     def score(self, users: np.ndarray) -> np.ndarray:
         return np.asarray(self.positives[users] @ self.weights)
+
+
+@dataclass(frozen=True)
+class RP3beta:
+    """Random walk user -> item -> user -> item, raised to ``alpha``, with the target item's
+    popularity discounted by ``beta`` (Paudel et al., 2017): a graph candidate source that
+    surfaces less popular anime than EASE does. Dense items x items, like EASE."""
+
+    positives: sparse.csr_matrix
+    weights: np.ndarray  # dense items x items, zero diagonal
+
+    @classmethod
+    def fit(cls, positives: sparse.csr_matrix, alpha: float = 1.0, beta: float = 0.3) -> RP3beta:
+        x = positives.astype(np.float32).tocsr()
+        user_degree = np.asarray(x.sum(axis=1)).ravel()
+        item_degree = np.asarray(x.sum(axis=0)).ravel()
+        user_to_item = sparse.diags(1.0 / np.maximum(user_degree, 1.0)) @ x
+        item_to_user = sparse.diags(1.0 / np.maximum(item_degree, 1.0)) @ x.T.tocsr()
+        if alpha != 1.0:
+            user_to_item = user_to_item.power(alpha)
+            item_to_user = item_to_user.power(alpha)
+        weights = np.asarray((item_to_user @ user_to_item).todense(), dtype=np.float32)
+        weights /= np.power(np.maximum(item_degree, 1.0), beta, dtype=np.float32)[None, :]
+        np.fill_diagonal(weights, 0.0)
+        return cls(x, weights)
+
+    def score(self, users: np.ndarray) -> np.ndarray:
+        return np.asarray(self.positives[users] @ self.weights)

@@ -41,6 +41,8 @@ def save_candidate_generator(generator: CandidateGenerator, folder: Path) -> dic
     config = {
         "retrieval": generator.retrieval.config.to_dict(),
         "ease_weight": generator.ease_weight,
+        # chosen with ease_weight on validation Recall@300 (see the candidate validation table)
+        "rp3_weight": generator.rp3_weight,
         "n_users": encoded.n_users,
         "n_anime": encoded.n_anime,
     }

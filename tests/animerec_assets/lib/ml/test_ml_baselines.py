@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from ml_world import ANIME_PER_CLUSTER, cluster_of_anime
 
-from animerec_assets.lib.ml.baselines import EASE, ItemKNN, Popularity
+from animerec_assets.lib.ml.baselines import EASE, ItemKNN, Popularity, RP3beta
 from animerec_assets.lib.ml.data import clean_user_anime, encode, load_kaggle_ratings, pairs_matrix
 from animerec_assets.lib.ml.metrics import evaluate_top_k
 from animerec_assets.lib.ml.split import holdout_split
@@ -24,7 +24,7 @@ def fit_all(world):
     return split, encoded, users, answers, n_answers, rows
 
 
-@pytest.mark.parametrize("model", [ItemKNN, EASE])
+@pytest.mark.parametrize("model", [ItemKNN, EASE, RP3beta])
 def test_neighbourhood_baselines_recommend_the_users_own_cluster(world, model) -> None:
     _, encoded, users, answers, n_answers, rows = fit_all(world)
     fitted = model.fit(encoded.positives)
@@ -67,3 +67,28 @@ def test_baselines_reproduce_the_reference_numbers(mal2020_dir: Path) -> None:
         metrics = evaluate_top_k(top, answers, n_answers, encoded.n_anime)
         assert metrics["recall@20"] == pytest.approx(recall20, abs=0.025), name
         assert metrics["recall@300"] == pytest.approx(recall300, abs=0.025), name
+
+
+def test_rp3beta_discounts_popular_targets(world) -> None:
+    """beta > 0 lowers the weight of walks ending at popular anime relative to beta = 0."""
+    _, encoded, *_ = fit_all(world)
+    plain = RP3beta.fit(encoded.positives, beta=0.0).weights
+    discounted = RP3beta.fit(encoded.positives, beta=0.5).weights
+    popularity = np.asarray(encoded.positives.sum(axis=0)).ravel()
+    ratio = discounted.sum(axis=0) / np.maximum(plain.sum(axis=0), 1e-9)
+    most, least = np.argmax(popularity), np.argmin(np.where(popularity > 0, popularity, 1e9))
+    assert ratio[most] < ratio[least]
+    assert np.allclose(np.diag(discounted), 0.0)
+
+
+def test_ease_lambda_is_chosen_on_an_inner_split_and_explained(world) -> None:
+    from animerec_assets.lib.ml.tuning import tune_ease, tune_rp3beta
+
+    split, *_ = fit_all(world)
+    tuned = tune_ease(split.train, seed=0, lambdas=(1.0, 50.0))
+    assert tuned.chosen in (1.0, 50.0)
+    assert set(tuned.validation_ndcg20) == {"1.0", "50.0"}
+    assert tuned.validation_ndcg20[str(tuned.chosen)] == max(tuned.validation_ndcg20.values())
+    assert tune_ease(split.train, seed=0, lambdas=(1.0, 50.0)) == tuned  # seeded, repeatable
+    rp3 = tune_rp3beta(split.train, seed=0, grid=((1.0, 0.0), (1.0, 0.5)))
+    assert rp3.chosen in ((1.0, 0.0), (1.0, 0.5))
