@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import dagster as dg
@@ -53,8 +54,10 @@ def materialize(database: Path) -> dg.ExecuteInProcessResult:
         [processed_dataset],
         resources={
             "warehouse": WarehouseResource(kind="duckdb", duckdb_path=str(database)),
-            # the environment's target: <ANIMEREC_HOME>/export, ANIMEREC_KAGGLE_DATASET
-            "export_target": export_target(load_settings()),
+            # the environment's target: <ANIMEREC_HOME>/export, ANIMEREC_KAGGLE_DATASET; real
+            # usernames, so the files can be compared row for row with processed (pseudonyms
+            # are tested in lib/export/test_export_pseudonyms.py)
+            "export_target": export_target(replace(load_settings(), export_real_usernames=True)),
         },
         raise_on_error=False,
     )
