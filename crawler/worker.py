@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
+from animerec_assets.lib.processes import die_with_parent
 from crawler.queue import Message, Queue
 from crawler.scheduler import CrawlScheduler
 from crawler.scheduler.urls import Kind, validate_urls
@@ -162,6 +163,8 @@ def crawl_batch(kind: Kind, urls: list[str], sink: SinkSettings) -> BatchResult:
                 stderr=subprocess.STDOUT,
                 timeout=sink.timeout_s,
                 check=False,
+                # a worker killed mid-batch takes its spider down with it (Linux)
+                preexec_fn=die_with_parent(),
             )
     except subprocess.TimeoutExpired as error:
         raise CrawlBatchError(f"{kind} batch {batch_id} timed out; log: {log_file}") from error

@@ -7,6 +7,7 @@ mean the real servers were exercised.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import socket
@@ -33,6 +34,55 @@ os.environ.setdefault("DO_NOT_TRACK", "1")
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+# Every process a test starts inherits this mark (unless a test builds an environment from
+# nothing): at the end of the session, any process still carrying it was left behind.
+SESSION_MARK = "ANIMEREC_TEST_SESSION"
+os.environ[SESSION_MARK] = f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
+LEFTOVER_GRACE_S = 5.0
+
+
+def processes_of_this_session() -> list[str]:
+    """Processes (other than pytest itself) started during this test session, still running."""
+    import psutil
+
+    mark, me = os.environ[SESSION_MARK], os.getpid()
+    found = []
+    for process in psutil.process_iter(["pid", "name", "cmdline"]):
+        try:
+            if process.pid == me or process.status() == psutil.STATUS_ZOMBIE:
+                continue
+            if process.environ().get(SESSION_MARK) != mark:
+                continue
+        except psutil.Error:
+            continue
+        command = " ".join(process.info["cmdline"] or [process.info["name"] or "?"])
+        found.append(f"pid {process.pid}: {command[:160]}")
+    return found
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Fail the session if a test left a process running (and stop it)."""
+    import time
+
+    import psutil
+
+    deadline = time.monotonic() + LEFTOVER_GRACE_S
+    leftovers = processes_of_this_session()
+    while leftovers and time.monotonic() < deadline:
+        time.sleep(0.25)
+        leftovers = processes_of_this_session()
+    if not leftovers:
+        return
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    message = "processes left running by the test session:\n  " + "\n  ".join(leftovers)
+    if reporter is not None:
+        reporter.write_line(message, red=True)
+    for line in leftovers:
+        with contextlib.suppress(psutil.Error, ValueError):
+            psutil.Process(int(line.split(":")[0].removeprefix("pid "))).kill()
+    session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
 
 def in_ci() -> bool:
