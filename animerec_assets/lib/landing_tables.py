@@ -15,6 +15,7 @@ import pandas as pd
 from animerec_assets.contracts.landing import LANDING_COLUMNS
 
 LANDING_SCHEMA = "landing"
+ITEM_ID = "item_id"
 
 
 class LandingContractError(ValueError):
@@ -37,7 +38,8 @@ def append_landing(
     """Append ``frame`` to ``landing.<item_type>`` (created if missing); returns rows written.
 
     Columns the frame lacks are NULL; a column the contract does not know is refused rather
-    than silently dropped.
+    than silently dropped. Rows whose ``item_id`` the table (or the frame) already holds are
+    exact repeats and are not written again.
     """
     known = {name for name, _ in LANDING_COLUMNS.get(item_type, [])}
     unknown = sorted(set(frame.columns) - known)
@@ -45,13 +47,28 @@ def append_landing(
         raise LandingContractError(f"landing.{item_type} has no columns {unknown}")
     connection.execute(f"CREATE SCHEMA IF NOT EXISTS {LANDING_SCHEMA}")
     connection.execute(landing_ddl(item_type))
+    table = f'{LANDING_SCHEMA}."{item_type}"'
+    # tables created before items carried an id gain the column (NULL for their rows)
+    connection.execute(f'ALTER TABLE {table} ADD COLUMN IF NOT EXISTS "{ITEM_ID}" VARCHAR')
     if frame.empty:
         return 0
     connection.register("_landing_frame", frame)
     try:
-        connection.execute(
-            f'INSERT INTO {LANDING_SCHEMA}."{item_type}" BY NAME SELECT * FROM _landing_frame'
-        )
+        if ITEM_ID in frame.columns and frame[ITEM_ID].notna().any():
+            # a batch written again (a retried sink batch, a reloaded file) adds nothing new
+            select = f"""
+                SELECT * FROM _landing_frame WHERE "{ITEM_ID}" IS NULL
+                UNION ALL BY NAME
+                SELECT * FROM (
+                    SELECT * FROM _landing_frame AS f
+                    WHERE f."{ITEM_ID}" IS NOT NULL AND NOT EXISTS (
+                        SELECT 1 FROM {table} AS l WHERE l."{ITEM_ID}" = f."{ITEM_ID}"
+                    )
+                    QUALIFY row_number() OVER (PARTITION BY f."{ITEM_ID}") = 1
+                )"""
+        else:
+            select = "SELECT * FROM _landing_frame"
+        written = connection.execute(f"INSERT INTO {table} BY NAME {select}").fetchone()
     finally:
         connection.unregister("_landing_frame")
-    return len(frame)
+    return int(written[0]) if written else len(frame)
