@@ -39,6 +39,7 @@ import pandas as pd
 from scrapy.settings import BaseSettings
 
 from animerec_assets.contracts.landing import LANDING_COLUMNS
+from animerec_assets.lib.crash_points import crash_point
 
 log = logging.getLogger(__name__)
 
@@ -332,6 +333,7 @@ class LandingSink(_BufferedSink):
                         if item_type in frames
                         else frame
                     )
+        crash_point("sink.before_send")
         try:
             self.written.update(self.writer.append(frames))
         except PartialAppendError as error:
@@ -436,6 +438,7 @@ class RedisStreamSink(_BufferedSink):
                 client=pipeline,
             )
         added = pipeline.execute()
+        crash_point("sink.after_send")  # sent, not yet known to be sent: resent after restart
         fresh = sum(1 for entry_id in added if entry_id)
         self.sent += fresh
         self.repeats += len(items) - fresh

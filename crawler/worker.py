@@ -7,9 +7,12 @@ and a crash takes down only that batch. The worker's side of the contract is
 in ``urls_file``, write items as JSON lines to the feed given with ``-O``".
 
 At-least-once: a batch's queue entries are acknowledged only after its JSON lines file has been
-renamed into place (an atomic rename), so a worker killed at any moment leaves its entries
-pending and another worker reclaims them (``CrawlQueue.reclaim_stale``). A batch may thus be
-crawled twice; staging dedupes to the latest crawl per key.
+renamed into place (an atomic rename) and recorded as complete in the landing manifest
+(``animerec_assets.lib.crawl_manifest``), and its URLs are marked crawled in the scheduler only
+then; a worker killed at any moment leaves its entries pending and another worker reclaims
+them (``CrawlQueue.reclaim_stale``). A batch may thus be crawled twice; staging dedupes to the
+latest crawl per key. A file without its marker (killed between rename and marker) is never
+loaded: its entries were not acknowledged, so the URLs are crawled again.
 """
 
 from __future__ import annotations
@@ -36,6 +39,8 @@ import redis
 import sqlalchemy.exc
 from tenacity import Retrying, retry_if_exception_type, stop_after_delay, wait_exponential_jitter
 
+from animerec_assets.lib.crash_points import crash_point
+from animerec_assets.lib.crawl_manifest import record_completed
 from animerec_assets.lib.processes import die_with_parent
 from crawler.queue import Message, Queue
 from crawler.scheduler import CrawlScheduler
@@ -160,6 +165,7 @@ def crawl_batch(kind: Kind, urls: list[str], sink: SinkSettings) -> BatchResult:
     }
     env.setdefault("SCRAPY_SETTINGS_MODULE", "crawler.settings")
     arguments = spider_arguments(sink, kind, urls_file, partial)
+    crash_point("worker.before_crawl")
     try:
         with log_file.open("wb") as log_stream:
             completed = subprocess.run(
@@ -183,6 +189,7 @@ def crawl_batch(kind: Kind, urls: list[str], sink: SinkSettings) -> BatchResult:
         partial.write_text("", encoding="utf-8")  # the spider produced no item at all
     with partial.open(encoding="utf-8") as lines:
         counts, failed = summarize_items(lines, checked)
+    crash_point("worker.before_rename")
     os.replace(partial, final)  # atomic: the batch is written, or it is not
     urls_file.unlink(missing_ok=True)
     log_file.unlink(missing_ok=True)
@@ -274,7 +281,7 @@ class CrawlWorker:
         self.stats = WorkerStats()
         # a written batch whose scheduler update or ack failed: finished before anything else,
         # so a Redis restart between write and ack does not make the batch crawled again
-        self._unfinished: list[tuple[Kind, list[str], list[str]]] = []
+        self._unfinished: list[tuple[BatchResult, list[str], list[str]]] = []
 
     def next_messages(self) -> list[Message]:
         """Entries abandoned by dead workers first, then new ones."""
@@ -304,7 +311,11 @@ class CrawlWorker:
             self.stats.items += result.items
             log.info("%s: %d %s URLs -> %s", self.consumer, len(urls), kind, result.item_counts)
             # the items are durable (renamed into place): only now are the URLs crawled
-            self._unfinished.append((kind, result.crawled_urls, [m.id for m in messages]))
+            crash_point("worker.before_manifest")
+            # complete: landing may load it (a batch without this marker is never loaded)
+            record_completed(result.output_path, kind, len(urls), result.items)
+            crash_point("worker.before_ack")
+            self._unfinished.append((result, result.crawled_urls, [m.id for m in messages]))
             acked += self._finish_written_batches()
         return acked
 
@@ -313,11 +324,11 @@ class CrawlWorker:
         transient errors for a while; what still fails stays for the next round)."""
         acked = 0
         while self._unfinished:
-            kind, crawled, message_ids = self._unfinished[0]
+            result, crawled, message_ids = self._unfinished[0]
             retrying = _retrying(min(30.0, self.give_up_after_s))
             if self.scheduler is not None and crawled:
-                retrying(self.scheduler.mark_crawled, kind, crawled)
-                self._unfinished[0] = (kind, [], message_ids)
+                retrying(self.scheduler.mark_crawled, result.kind, crawled)
+                self._unfinished[0] = (result, [], message_ids)
             acked += retrying(self.queue.ack, message_ids)
             self._unfinished.pop(0)
         self.stats.acked += acked
