@@ -103,3 +103,57 @@ def mark_loaded(items_dir: Path, hour: str, batches: list[CompletedBatch]) -> in
 def backlog(items_dir: Path) -> int:
     """How many complete batches wait for landing."""
     return sum(1 for _ in (Path(items_dir) / DONE).glob("*.json"))
+
+
+def files_loaded_marks(items_dir: Path, hour: str, files: list[Path]) -> list[CompletedBatch]:
+    """The manifest entries of ``files`` (as ``batches_for_hour`` listed them)."""
+    wanted = {Path(f).name for f in files}
+    return [b for b in batches_for_hour(items_dir, hour) if b.items_file.name in wanted]
+
+
+# ---- the in-process crawl's folder per hour --------------------------------------------------
+
+
+def new_crawl_folder(link: Path) -> Path:
+    """A fresh folder beside ``link`` for a crawl that replaces what ``link`` shows (and the
+    leftovers of crawls of the same hour killed before their swap are removed)."""
+    link.parent.mkdir(parents=True, exist_ok=True)
+    current = link.resolve() if link.is_symlink() else None
+    for leftover in link.parent.glob(f".{link.name}.*"):
+        if leftover.resolve() != current:
+            if leftover.is_symlink():
+                leftover.unlink(missing_ok=True)
+            else:
+                _remove_tree(leftover)
+    folder = link.parent / f".{link.name}.{datetime.now(UTC):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}"
+    folder.mkdir()
+    return folder
+
+
+def swap_in(folder: Path, link: Path) -> None:
+    """Make ``link`` show ``folder`` in one atomic step, then remove what it showed before.
+
+    ``link`` is a symbolic link replaced by rename: a process killed at any moment leaves it
+    naming the previous complete crawl or the new one, never nothing and never a half.
+    """
+    previous = link.resolve() if link.is_symlink() else None
+    if link.exists() and not link.is_symlink():  # a real folder from before links were used
+        legacy = link.parent / f".{link.name}.legacy-{uuid.uuid4().hex[:8]}"
+        os.replace(link, legacy)
+        previous = legacy
+    staged = link.parent / f".{link.name}.link-{uuid.uuid4().hex[:8]}"
+    os.symlink(folder.name, staged)
+    os.replace(staged, link)
+    if previous is not None and previous != folder.resolve():
+        _remove_tree(previous)
+
+
+def discard(folder: Path) -> None:
+    """Remove a crawl folder that was never swapped in (its crawl failed)."""
+    _remove_tree(folder)
+
+
+def _remove_tree(folder: Path) -> None:
+    import shutil
+
+    shutil.rmtree(folder, ignore_errors=True)

@@ -144,6 +144,16 @@ def _enqueue_killed_midway(url: str, urls: list[tuple[str, str]]) -> int:
     return done
 
 
+def _stream_length(url: str) -> int:
+    client = redis.Redis.from_url(url, socket_timeout=5)
+    try:
+        return int(client.xlen(ITEMS_STREAM))
+    except redis.RedisError:
+        return 0
+    finally:
+        client.close()
+
+
 def _wait_drained(url: str, timeout_s: float) -> None:
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
@@ -187,27 +197,40 @@ def test_workers_killed_at_random_points_lose_and_duplicate_nothing(
     for kind in ("anime", "profile"):
         queue.enqueue(kind, [u for k, u in urls if k == kind])
 
-    outcomes: list[tuple[str, int | None]] = []
+    outcomes: list[tuple[str, str]] = []
     for run in range(RUNS):
+        if _queue(private_redis.url).stats().backlog < 6:  # the next hour's batch
+            for kind in ("anime", "profile"):
+                queue.enqueue(kind, [u for k, u in urls if k == kind])
         point = CRASH_POINTS[run % len(CRASH_POINTS)] if run < 12 else rng.choice(CRASH_POINTS)
-        crash_at = None if point == "outside" else f"{point}:{rng.randint(1, 2)}"
+        nth = 1 if point == "sink.after_send" else rng.randint(1, 2)
+        crash_at = None if point == "outside" else f"{point}:{nth}"
+        streamed_before = _stream_length(private_redis.url)
         worker = _start_worker(
-            _worker_env(replica, private_redis, home, crash_at), items, f"chaos{run}"
+            _worker_env(replica, private_redis, home, crash_at), items, f"chaos{run}", 3
         )
         restart_redis = run % 7 == 3
-        deadline = time.monotonic() + (rng.uniform(2.0, 8.0) if point == "outside" else 15.0)
+        wait_s = rng.uniform(2.0, 8.0) if point == "outside" else 45.0
+        deadline = time.monotonic() + wait_s
         while worker.poll() is None and time.monotonic() < deadline:
-            if restart_redis and time.monotonic() > deadline - 12.0:
+            if restart_redis and time.monotonic() > deadline - wait_s + 2.0:
                 private_redis.kill()  # the queue's server dies under the worker...
                 time.sleep(1.0)
                 private_redis.start()  # ...and comes back with its append-only file
                 restart_redis = False
-            time.sleep(0.1)
+            if point == "sink.after_send" and _stream_length(private_redis.url) > streamed_before:
+                break  # a spider died right after its batch reached the stream
+            time.sleep(0.2)
+        died_at_its_point = worker.poll() == -signal.SIGKILL
         # a spider killed at its crash point fails only its batch: the worker goes on, so it
         # is killed from outside too (as is any worker whose crash point was not reached)
         _kill(worker)
-        outcomes.append((point, worker.returncode))
+        if point == "sink.after_send":  # the spider died after its batch reached the stream
+            died_at_its_point = _stream_length(private_redis.url) > streamed_before
+        outcomes.append((point, "crashed there" if died_at_its_point else "killed from outside"))
     assert len(outcomes) >= 20
+    for point in CRASH_POINTS[:-1]:
+        assert (point, "crashed there") in outcomes, f"{point} was never reached: {outcomes}"
 
     # recovery: one clean worker takes over whatever the dead ones left pending
     rescuer = _start_worker(

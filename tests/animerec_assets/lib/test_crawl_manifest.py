@@ -53,3 +53,31 @@ def test_a_marker_is_whole_or_absent(tmp_path: Path) -> None:
     (marker.parent / "broken.json").write_text("{not json")  # a foreign, damaged marker
     (batch,) = batches_for_hour(items, HOUR)
     assert batch.items == 7
+
+
+def test_a_crawl_folder_is_swapped_in_whole_or_not_at_all(tmp_path: Path) -> None:
+    from animerec_assets.lib.crawl_manifest import discard, new_crawl_folder, swap_in
+
+    link = tmp_path / "partitions" / "2024-05-01-1300"
+    link.parent.mkdir(parents=True)
+    link.mkdir()  # a folder from before links were used
+    (link / "old.jsonl").write_text("old\n")
+
+    first = new_crawl_folder(link)
+    (first / "a.jsonl").write_text("a\n")
+    swap_in(first, link)
+    assert sorted(p.name for p in link.iterdir()) == ["a.jsonl"]
+
+    failed = new_crawl_folder(link)  # a re-run that fails: the hour keeps its last crawl
+    (failed / "partial.jsonl").write_text("b\n")
+    discard(failed)
+    assert sorted(p.name for p in link.iterdir()) == ["a.jsonl"]
+
+    killed = new_crawl_folder(link)  # a re-run killed before its swap leaves a folder ...
+    second = new_crawl_folder(link)  # ... the next crawl of the hour removes
+    assert not killed.exists() and link.resolve() == first.resolve()
+    (second / "c.jsonl").write_text("c\n")
+    swap_in(second, link)
+    assert sorted(p.name for p in link.iterdir()) == ["c.jsonl"]
+    assert not first.exists()
+    assert {p.name for p in link.parent.iterdir()} == {link.name, second.name}
