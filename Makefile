@@ -13,7 +13,7 @@ export GX_ANALYTICS_ENABLED := false
 export TF_USE_LEGACY_KERAS := 1
 export TF_CPP_MIN_LOG_LEVEL := 2
 
-.PHONY: install demo demo-batch test lint format ui app replica dbt-prepare clean
+.PHONY: install demo demo-batch test test-fast lint format ui app replica dbt-prepare clean
 
 $(CURDIR)/.tools/bin/uv:
 	$(PYTHON) -m venv $(CURDIR)/.tools
@@ -26,7 +26,7 @@ $(VENV)/.installed: pyproject.toml uv.lock | $(UV)
 install: $(VENV)/.installed ## Install the locked environment into .venv
 
 dbt-prepare: install ## Parse the dbt project so dagster-dbt finds its manifest
-	$(BIN)/python -m animerec_assets.defs.transform.project
+	$(BIN)/python -m animerec_assets.lib.dbt_paths
 
 demo: install dbt-prepare ## Run the main job on the embedded defaults, then serve the UI and app
 	$(BIN)/animerec demo
@@ -37,9 +37,14 @@ demo-batch: install dbt-prepare ## The same main job, without starting any serve
 test: install dbt-prepare ## Install, then run the whole test suite
 	$(BIN)/pytest -q -ra
 
-lint: install
+test-fast: install dbt-prepare ## Unit tests only: no TensorFlow training, dbt builds, browser or demo runs
+	$(BIN)/pytest -q -ra -m "not slow and not browser"
+
+lint: install ## ruff, the layer contracts (import-linter) and the type checker (mypy)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
+	$(BIN)/mypy
 
 format: install
 	$(BIN)/ruff check --fix .

@@ -16,7 +16,7 @@ import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import Literal, TypedDict
 
 Environment = Literal["local", "prod"]
 ENVIRONMENTS: tuple[Environment, ...] = ("local", "prod")
@@ -73,6 +73,19 @@ class Settings:
         return self.home / "crawl"
 
 
+class _SharedSettings(TypedDict):
+    """The settings both environments decide the same way (typed, so ``**`` keeps the types)."""
+
+    home: Path
+    duckdb_path: Path
+    mal_base_url: str
+    jikan_base_url: str
+    crawl_source: Literal["mal", "jikan"]
+    crawler_service_url: str
+    scrapy_overrides: dict[str, object]
+    kaggle_dataset: str
+
+
 def _env(name: str, default: str | None = None) -> str | None:
     value = os.environ.get(name, "").strip()
     return value or default
@@ -104,12 +117,15 @@ def load_settings(env: str | None = None) -> Settings:
     if chosen not in ENVIRONMENTS:
         raise SettingsError(f"ANIMEREC_ENV must be one of {ENVIRONMENTS}, got {chosen!r}")
     home = Path(_env("ANIMEREC_HOME", str(Path.cwd() / "data")) or "data").expanduser().resolve()
-    crawl_source = (_env("ANIMEREC_CRAWL_SOURCE", "mal") or "mal").lower()
-    if crawl_source not in ("mal", "jikan"):
-        raise SettingsError(f"ANIMEREC_CRAWL_SOURCE must be 'mal' or 'jikan', got {crawl_source!r}")
-    common = dict(
+    crawl_source_name = (_env("ANIMEREC_CRAWL_SOURCE", "mal") or "mal").lower()
+    if crawl_source_name not in ("mal", "jikan"):
+        raise SettingsError(
+            f"ANIMEREC_CRAWL_SOURCE must be 'mal' or 'jikan', got {crawl_source_name!r}"
+        )
+    crawl_source: Literal["mal", "jikan"] = "jikan" if crawl_source_name == "jikan" else "mal"
+    common = _SharedSettings(
         home=home,
-        duckdb_path=Path(_env("ANIMEREC_DUCKDB_PATH", str(home / "warehouse.duckdb"))),
+        duckdb_path=Path(_env("ANIMEREC_DUCKDB_PATH") or home / "warehouse.duckdb"),
         mal_base_url=(_env("ANIMEREC_MAL_BASE_URL", MAL_BASE_URL) or MAL_BASE_URL).rstrip("/"),
         jikan_base_url=(_env("ANIMEREC_JIKAN_BASE_URL", JIKAN_BASE_URL) or JIKAN_BASE_URL).rstrip(
             "/"

@@ -98,12 +98,12 @@ def load_user_view(client: redis.Redis | None, raw_user: str | None) -> UserView
     except InvalidKeyError:
         return UserView(Status.INVALID, INVALID_USER_MESSAGE)
     status, _ = read_freshness(client)
-    if status is Status.UNAVAILABLE:
-        return UserView(status, REDIS_DOWN_MESSAGE, user_key, display_name=text)
+    if client is None or status is Status.UNAVAILABLE:
+        return UserView(Status.UNAVAILABLE, REDIS_DOWN_MESSAGE, user_key, display_name=text)
     if status is Status.NOT_PUBLISHED:
         return UserView(status, NOT_PUBLISHED_MESSAGE, user_key, display_name=text)
     try:
-        recs = get_recommendations(client, user_key)  # type: ignore[arg-type]
+        recs = get_recommendations(client, user_key)
     except ServingUnavailableError:
         return UserView(Status.UNAVAILABLE, REDIS_DOWN_MESSAGE, user_key, display_name=text)
     if not recs:

@@ -91,7 +91,10 @@ def _unknown_user(client: redis.Redis, user_key: str, display_name: str) -> None
         st.caption("No title matches that search.")
     labels.update({c.anime_id: cards.search_option_label(c) for c in found})
     chosen = st.multiselect(
-        "Anime you liked", options=list(labels), format_func=labels.get, key="liked-ids"
+        "Anime you liked",
+        options=list(labels),
+        format_func=lambda anime_id: labels.get(anime_id, str(anime_id)),
+        key="liked-ids",
     )
     st.session_state["liked-labels"] = {a: labels[a] for a in chosen}
     recs = logic.safe_from_anime(client, chosen)
@@ -112,7 +115,13 @@ def _similar(client: redis.Redis) -> None:
         st.info("No title matches that search.")
         return
     labels = {c.anime_id: cards.search_option_label(c) for c in found}
-    anime_id = st.selectbox("Anime", options=list(labels), format_func=labels.get)
+    anime_id = st.selectbox(
+        "Anime",
+        options=list(labels),
+        format_func=lambda anime_id: labels.get(anime_id, str(anime_id)),
+    )
+    if anime_id is None:  # no option chosen (cannot happen with a non-empty list; typed so)
+        return
     neighbours = logic.safe_similar(client, int(anime_id))
     if not neighbours:
         st.info("No similar anime are known for this one yet.")
@@ -128,7 +137,7 @@ def main() -> None:
     status, freshness = logic.read_freshness(client)
     if status is not logic.Status.UNAVAILABLE:
         st.markdown(cards.freshness_html(logic.freshness_text(freshness)), unsafe_allow_html=True)
-    if status is logic.Status.UNAVAILABLE:
+    if client is None or status is logic.Status.UNAVAILABLE:
         st.error(logic.REDIS_DOWN_MESSAGE)
         return
     if status is logic.Status.NOT_PUBLISHED:
@@ -136,9 +145,9 @@ def main() -> None:
         return
     for_you, similar = st.tabs(["For you", "Similar anime"])
     with for_you:
-        _for_you(client)  # type: ignore[arg-type]
+        _for_you(client)
     with similar:
-        _similar(client)  # type: ignore[arg-type]
+        _similar(client)
 
 
 try:

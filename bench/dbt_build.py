@@ -22,7 +22,7 @@ from pathlib import Path
 import duckdb
 import psutil
 
-from animerec_assets.defs.transform.project import DBT_PROJECT_DIR, dbt_executable
+from animerec_assets.lib.dbt_paths import DBT_PROJECT_DIR, dbt_executable
 
 
 @dataclass

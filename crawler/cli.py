@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
+
+if TYPE_CHECKING:
+    from crawler.scheduler import CrawlScheduler
 
 app = typer.Typer(no_args_is_help=True, add_completion=False)
 
@@ -41,7 +44,7 @@ def parse(
 KIND_HELP = "anime or profile"
 
 
-def _scheduler(db_url: str | None):  # type: ignore[no-untyped-def]
+def _scheduler(db_url: str | None) -> CrawlScheduler:
     from animerec_assets.settings import load_settings
     from crawler.scheduler import CrawlScheduler
 

@@ -18,11 +18,15 @@ import threading
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
-from typing import Protocol
+from typing import TYPE_CHECKING, Any, Protocol, cast
 
 import redis
+from redis.typing import EncodableT, FieldT
 
 from crawler.scheduler.urls import Kind, check_kind, is_canonical, validate_urls
+
+if TYPE_CHECKING:
+    from animerec_assets.settings import Settings
 
 DEFAULT_STREAM = "animerec:crawl"
 DEFAULT_GROUP = "crawlers"
@@ -67,8 +71,8 @@ class Queue(Protocol):
     def stats(self) -> QueueStats: ...
 
 
-def _text(value: bytes | str) -> str:
-    return value.decode("utf-8", "replace") if isinstance(value, bytes) else value
+def _text(value: bytes | str | int) -> str:
+    return value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
 
 
 class CrawlQueue:
@@ -121,10 +125,10 @@ class CrawlQueue:
         if rejected:
             pipeline = self.redis.pipeline(transaction=True)
             for message_id, fields in rejected:
-                pipeline.xadd(
-                    self.dead_letter_stream,
-                    {**fields, "original_id": message_id, "reason": "not a canonical kind+url"},
-                )
+                dead: dict[FieldT, EncodableT] = {k: v for k, v in fields.items()}
+                dead["original_id"] = message_id
+                dead["reason"] = "not a canonical kind+url"
+                pipeline.xadd(self.dead_letter_stream, dead)
             ids = [message_id for message_id, _ in rejected]
             pipeline.xack(self.stream, self.group, *ids)
             pipeline.xdel(self.stream, *ids)
@@ -138,8 +142,13 @@ class CrawlQueue:
         """
         if count < 1:
             raise ValueError(f"count must be >= 1, got {count}")
-        response = self.redis.xreadgroup(
-            self.group, consumer, {self.stream: ">"}, count=count, block=block_ms or None
+        # RESP2, the protocol these clients speak: [[stream, [(id, fields), ...]], ...]
+        # (redis-py types the reply as that or RESP3's mapping)
+        response = cast(
+            "list[list[Any]] | None",
+            self.redis.xreadgroup(
+                self.group, consumer, {self.stream: ">"}, count=count, block=block_ms or None
+            ),
         )
         entries = [entry for _stream, stream_entries in response or [] for entry in stream_entries]
         return self._parse(entries)
@@ -319,7 +328,7 @@ def queue_from_settings(
     redis_url: str | None = None,
     stream: str = DEFAULT_STREAM,
     group: str = DEFAULT_GROUP,
-    settings=None,  # type: ignore[no-untyped-def]
+    settings: Settings | None = None,
 ) -> CrawlQueue:
     """The crawl queue on this environment's Redis (REDIS_URL, or the embedded server)."""
     if redis_url:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 
 from fastapi import FastAPI, HTTPException
 from pydantic import BaseModel, Field, StrictInt, StrictStr, field_validator
@@ -21,6 +21,9 @@ from crawler.scheduler import CrawlScheduler
 from crawler.scheduler.seed import SeedResult, seed_scheduler
 from crawler.scheduler.urls import KINDS, Kind, canonicalize
 from crawler.worker import CrawlFunction, SinkSettings, crawl_batch
+
+if TYPE_CHECKING:
+    from animerec_assets.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -163,7 +166,7 @@ def create_app(
     return app
 
 
-def app_from_settings(settings=None) -> FastAPI:  # type: ignore[no-untyped-def]
+def app_from_settings(settings: Settings | None = None) -> FastAPI:
     """The service as ``animerec crawl serve`` runs it: components from ``load_settings()``."""
     from animerec_assets.settings import load_settings
     from crawler.queue import queue_from_settings

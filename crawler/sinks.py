@@ -33,13 +33,16 @@ from collections import Counter
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import pandas as pd
 from scrapy.settings import BaseSettings
 
 from animerec_assets.contracts.landing import LANDING_COLUMNS
 from animerec_assets.lib.crash_points import crash_point
+
+if TYPE_CHECKING:
+    from google.cloud.bigquery import LoadJobConfig
 
 log = logging.getLogger(__name__)
 
@@ -230,7 +233,7 @@ class BigQueryLandingWriter:
         self.client = bigquery.Client(project=project, location=location)
         self.dataset = f"{project}.{dataset}"
 
-    def job_config(self, item_type: str):  # type: ignore[no-untyped-def]
+    def job_config(self, item_type: str) -> LoadJobConfig:
         bq = self.bigquery
         return bq.LoadJobConfig(
             write_disposition=bq.WriteDisposition.WRITE_APPEND,
@@ -255,7 +258,8 @@ class BigQueryLandingWriter:
                     )
                 except Conflict:  # these rows were loaded (or are loading) under this id
                     job = self.client.get_job(job_id)
-                written[item_type] = int(job.result().output_rows or 0)
+                job.result()  # waits for the load; raises if BigQuery refused it
+                written[item_type] = int(job.output_rows or 0)
             except Exception as error:
                 failed[item_type] = error
         if failed:
@@ -352,7 +356,7 @@ def encode_entry(item: Mapping[str, Any]) -> dict[str, str]:
 
 def decode_entry(fields: Mapping[bytes | str, bytes | str]) -> dict[str, Any]:
     """The item of one stream entry (what a consumer of ``animerec:items`` reads)."""
-    raw = fields.get(STREAM_FIELD, fields.get(STREAM_FIELD.encode()))  # type: ignore[call-overload]
+    raw = fields.get(STREAM_FIELD, fields.get(STREAM_FIELD.encode()))
     if raw is None:
         raise ValueError(f"stream entry without an {STREAM_FIELD!r} field: {dict(fields)!r}")
     text = raw.decode("utf-8") if isinstance(raw, bytes) else raw

@@ -34,6 +34,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import redis
 import sqlalchemy.exc
@@ -45,6 +46,9 @@ from animerec_assets.lib.processes import die_with_parent
 from crawler.queue import Message, Queue
 from crawler.scheduler import CrawlScheduler
 from crawler.scheduler.urls import Kind, validate_urls
+
+if TYPE_CHECKING:
+    from animerec_assets.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -71,7 +75,7 @@ class SinkSettings:
     timeout_s: float = DEFAULT_BATCH_TIMEOUT_S
 
     @classmethod
-    def from_settings(cls, settings=None, **kwargs) -> SinkSettings:  # type: ignore[no-untyped-def]
+    def from_settings(cls, settings: Settings | None = None, **kwargs: Any) -> SinkSettings:
         from animerec_assets.settings import load_settings
 
         settings = settings or load_settings()

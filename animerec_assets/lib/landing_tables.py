@@ -1,10 +1,10 @@
 """Landing tables in a DuckDB warehouse, typed from the crawler's contract.
 
-The Dagster crawl asset writes landing through the IO manager; this module is for the places
-that fill landing without it (the dbt benchmark's synthetic world, test fixtures). Creating the
-tables from the landing contract (``animerec_assets.contracts.landing``) keeps their types the
-ones the crawler declares, and appending BY NAME means a frame may list its columns in any
-order.
+The Dagster crawl asset writes landing through the IO manager after ``create_landing_tables``;
+``append_landing`` is for the places that fill landing without it (the dbt benchmark's
+synthetic world, test fixtures). Creating the tables from the landing contract
+(``animerec_assets.contracts.landing``) keeps their types the ones the crawler declares, and
+appending BY NAME means a frame may list its columns in any order.
 """
 
 from __future__ import annotations
@@ -30,6 +30,13 @@ def landing_ddl(item_type: str) -> str:
         )
     columns = ", ".join(f'"{name}" {sql_type}' for name, sql_type in LANDING_COLUMNS[item_type])
     return f'CREATE TABLE IF NOT EXISTS {LANDING_SCHEMA}."{item_type}" ({columns})'
+
+
+def create_landing_tables(connection: duckdb.DuckDBPyConnection) -> None:
+    """Every landing table of the contract, created empty where missing."""
+    connection.execute(f"CREATE SCHEMA IF NOT EXISTS {LANDING_SCHEMA}")
+    for item_type in LANDING_COLUMNS:
+        connection.execute(landing_ddl(item_type))
 
 
 def append_landing(

@@ -107,7 +107,7 @@ def split_aired(text: str | None, now: datetime) -> tuple[str | None, str | None
 def unix_to_iso(value: int | str | None) -> str | None:
     """A unix time (MAL's ``updated_at``) -> ISO UTC; 0/empty -> None."""
     try:
-        seconds = int(value) if value not in (None, "") else 0
+        seconds = int(value) if value is not None and value != "" else 0
     except (TypeError, ValueError):
         return None
     if seconds <= 0:

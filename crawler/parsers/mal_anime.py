@@ -248,9 +248,8 @@ def parse_anime_reviews(response: TextResponse, ctx: ParseContext) -> ParseResul
     elements = root.css("div.review-element")
     for element in elements:
         permalink = element.css('a[href*="reviews.php?id="]::attr(href)').get() or ""
-        review_id = (
-            to_int(re.search(r"id=(\d+)", permalink).group(1)) if "id=" in permalink else None
-        )
+        id_match = re.search(r"id=(\d+)", permalink)
+        review_id = to_int(id_match.group(1)) if id_match else None
         user = text_of(element.css("div.username a"))
         if review_id is None or user is None:
             raise PageStructureError("review-element without permalink or div.username")

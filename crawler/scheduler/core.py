@@ -17,6 +17,7 @@ import json
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import (
     DateTime,
@@ -35,11 +36,18 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects.postgresql import Insert as PostgresInsert
+from sqlalchemy.dialects.sqlite import Insert as SqliteInsert
 from sqlalchemy.engine import make_url
 from sqlalchemy.sql import Select
+from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy.sql.functions import TableValuedAlias
 
 from crawler.scheduler.tables import scheduler_metadata, table_for
 from crawler.scheduler.urls import Kind, check_kind, validate_urls
+
+if TYPE_CHECKING:
+    from animerec_assets.settings import Settings
 
 DEFAULT_RESCHEDULING_WINDOW = timedelta(hours=24)
 WRITE_BATCH_SIZE = 10_000
@@ -79,7 +87,7 @@ def _configure_sqlite(engine: Engine) -> None:
     event.listen(engine, "begin", _sqlite_on_begin)
 
 
-def _sqlite_on_connect(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
+def _sqlite_on_connect(dbapi_connection: Any, _record: object) -> None:
     dbapi_connection.isolation_level = None  # let the "begin" hook issue BEGIN itself
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
@@ -87,7 +95,7 @@ def _sqlite_on_connect(dbapi_connection, _record) -> None:  # type: ignore[no-un
     cursor.close()
 
 
-def _sqlite_on_begin(connection) -> None:  # type: ignore[no-untyped-def]
+def _sqlite_on_begin(connection: Any) -> None:
     connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
@@ -125,8 +133,8 @@ def _chunks(values: Sequence[str], size: int) -> Iterator[list[str]]:
 class CrawlScheduler:
     """Scheduler tables ``anime_schedule`` / ``profile_schedule`` and the scheduling policy.
 
-    Policy (ARCHITECTURE.md): never-scheduled URLs first, then those crawled longest ago (never
-    crawled first), then the most recently inspected. URLs scheduled within
+    Policy (docs/data_contracts.md, "Scheduler"): never-scheduled URLs first, then those crawled
+    longest ago (never crawled first), then the most recently inspected. URLs scheduled within
     ``rescheduling_window`` and not crawled since are skipped: they failed, and retrying them
     every hour would only hammer MAL.
     """
@@ -152,7 +160,7 @@ class CrawlScheduler:
         self.metadata = scheduler_metadata(schema)
 
     @classmethod
-    def from_settings(cls, settings=None, **kwargs) -> CrawlScheduler:  # type: ignore[no-untyped-def]
+    def from_settings(cls, settings: Settings | None = None, **kwargs: Any) -> CrawlScheduler:
         from animerec_assets.settings import load_settings
 
         return cls((settings or load_settings()).scheduler_db_url, **kwargs)
@@ -170,7 +178,7 @@ class CrawlScheduler:
 
     # ---- SQL building blocks -------------------------------------------------------------
 
-    def _url_source(self, urls: list[str]):  # type: ignore[no-untyped-def]
+    def _url_source(self, urls: list[str]) -> TableValuedAlias:
         """A table-valued function with one column ``value`` over ``urls``, bound as ONE
         parameter (a PostgreSQL array, or JSON read by SQLite's ``json_each``)."""
         if self.dialect == "postgresql":
@@ -178,7 +186,7 @@ class CrawlScheduler:
             return func.unnest(array).table_valued("value").render_derived(name="url_list")
         return func.json_each(bindparam("urls", json.dumps(urls))).table_valued("value")
 
-    def _url_list(self, urls: list[str], *extra_columns) -> Select:  # type: ignore[no-untyped-def]
+    def _url_list(self, urls: list[str], *extra_columns: ColumnElement[Any]) -> Select:
         """``SELECT value, *extra_columns`` over ``urls``. The WHERE clause is not decoration:
         SQLite cannot parse ``INSERT ... SELECT ... ON CONFLICT`` without one."""
         source = self._url_source(urls)
@@ -194,7 +202,7 @@ class CrawlScheduler:
         # SQLite already sorts NULLs first on ASC and last on DESC (and its index matches)
         return (table.c.last_crawled_date.asc(), table.c.last_inspected_date.desc(), table.c.url)
 
-    def _insert(self, table: Table):  # type: ignore[no-untyped-def]
+    def _insert(self, table: Table) -> PostgresInsert | SqliteInsert:
         return (postgresql.insert if self.dialect == "postgresql" else sqlite.insert)(table)
 
     # ---- writes ----------------------------------------------------------------------------
@@ -273,7 +281,7 @@ class CrawlScheduler:
                 .limit(n)
                 .with_for_update(skip_locked=True)
             )
-            picked = list(conn.execute(never).scalars())
+            picked: list[str] = list(conn.execute(never).scalars())
             if len(picked) < n:
                 before = (
                     select(table.c.url)

@@ -140,7 +140,9 @@ def seed_scheduler(
                 continue
             for found_kind, urls in found.items():
                 collected[found_kind].update(dict.fromkeys(urls))
-    inserted = {k: scheduler.add_urls(k, list(urls)) for k, urls in collected.items() if urls}
+    inserted: dict[str, int] = {
+        k: scheduler.add_urls(k, list(urls)) for k, urls in collected.items() if urls
+    }
     return SeedResult(
         kind=checked,
         pages=len(paths),

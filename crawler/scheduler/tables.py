@@ -1,4 +1,4 @@
-"""The two scheduler tables, with the exact schema of ARCHITECTURE.md, and their indexes.
+"""The two scheduler tables (schema in docs/data_contracts.md, "Scheduler") and their indexes.
 
 Both tables share one shape, so one function builds either. The indexes follow the two reads
 ``CrawlScheduler.schedule`` makes, each an index-ordered scan that stops after ``n`` rows:

@@ -30,10 +30,7 @@ class AnimeSpider(AnimerecSpider):
         spider = super().from_crawler(crawler, *args, **kwargs)
         subpages = crawler.settings.getlist("ANIMEREC_ANIME_SUBPAGES")
         if subpages:
-            spider.followed_page_types = {
-                **cls.followed_page_types,
-                "mal": frozenset(subpages) & cls.followed_page_types["mal"],
-            }
+            spider.page_types["mal"] = frozenset(subpages) & cls.followed_page_types["mal"]
         return spider  # type: ignore[return-value]
 
     def entry_url(self, kind: str, canonical: str) -> str:

@@ -13,6 +13,7 @@ from typing import Any, ClassVar
 import scrapy
 from scrapy import signals
 from scrapy.http import Response, TextResponse
+from scrapy.settings import BaseSettings
 from twisted.python.failure import Failure
 
 from animerec_assets.settings import load_settings
@@ -56,7 +57,7 @@ class AnimerecSpider(scrapy.Spider):
     }
 
     @classmethod
-    def update_settings(cls, settings) -> None:  # type: ignore[no-untyped-def]
+    def update_settings(cls, settings: BaseSettings) -> None:
         """Layer ``ANIMEREC_SCRAPY_SETTINGS`` over the project settings (``-s`` still wins)."""
         super().update_settings(settings)
         settings.setdict(load_settings().scrapy_overrides, priority="spider")
@@ -83,6 +84,12 @@ class AnimerecSpider(scrapy.Spider):
             "jikan": self.app_settings.jikan_base_url,
         }
         self.pages_read: dict[tuple[str, str], int] = {}
+        # per crawl: a subclass's from_crawler may narrow the class default by settings
+        self.page_types: dict[str, frozenset[str]] = dict(self.followed_page_types)
+        # set from the Scrapy settings in from_crawler
+        self.batcher: HookBatcher
+        self.max_pages: dict[str, int] = {}
+        self.parse_retries = 2
 
     @classmethod
     def from_crawler(cls, crawler: Any, *args: Any, **kwargs: Any) -> AnimerecSpider:
@@ -156,7 +163,7 @@ class AnimerecSpider(scrapy.Spider):
     def may_follow(self, url: str, entity: str | None, from_page_type: str | None) -> bool:
         """Follow sub-pages this spider reads; a list's next pages only up to its page cap."""
         info = parse_url(url)
-        if info is None or info.page_type not in self.followed_page_types[info.source]:
+        if info is None or info.page_type not in self.page_types[info.source]:
             return False
         limit = self.max_pages.get(info.page_type)
         if limit is None or info.page_type != from_page_type:
@@ -206,4 +213,5 @@ class AnimerecSpider(scrapy.Spider):
         request = failure.request  # type: ignore[attr-defined]
         status = getattr(getattr(failure.value, "response", None), "status", None)
         url = to_canonical_host(request.url, "")
-        yield self.error_item(url, status, f"{failure.type.__name__}: {failure.getErrorMessage()}")
+        error_name = type(failure.value).__name__
+        yield self.error_item(url, status, f"{error_name}: {failure.getErrorMessage()}")

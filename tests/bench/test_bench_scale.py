@@ -20,6 +20,7 @@ def test_candidate_scores_are_the_dot_products() -> None:
     np.testing.assert_allclose(scores[2], full[2, [6, 5]], rtol=1e-5)
 
 
+@pytest.mark.slow  # dbt build + TensorFlow training
 @pytest.mark.timeout(120)
 def test_scale_bench_runs_every_stage(tmp_path) -> None:
     result = run_scale_bench(users=300, anime=150, workdir=tmp_path, progress=False)

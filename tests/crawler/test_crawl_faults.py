@@ -74,6 +74,7 @@ def _pick_gone_profile(world: Any) -> str:
     return str(world.users["username"].iloc[int(friendships["b"].iloc[0])])
 
 
+# A whole crawl of a faulty replica (~45 s on this machine): every test using it is slow.
 @pytest.fixture(scope="module")
 def scenario(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Scenario]:
     home = tmp_path_factory.mktemp("faults")
@@ -176,12 +177,14 @@ def errors_by_entity(items: list[dict[str, Any]]) -> dict[str, list[dict[str, An
     return grouped
 
 
+@pytest.mark.slow
 def test_the_faults_really_happened(scenario: Scenario) -> None:
     statuses = scenario.replica.stats()["by_status"]
     assert {"429", "503", "404"} <= set(statuses)
     assert scenario.first_pass.rounds >= 2  # later rounds crawl what earlier ones discovered
 
 
+@pytest.mark.slow
 def test_every_crawlable_url_is_crawled(scenario: Scenario) -> None:
     world = scenario.replica.world
     crawled_anime = {item["anime_id"] for item in of_type(scenario.items, "anime")}
@@ -195,6 +198,7 @@ def test_every_crawlable_url_is_crawled(scenario: Scenario) -> None:
         assert (stats.total, stats.crawled) == (total, total - 1)
 
 
+@pytest.mark.slow
 def test_what_cannot_be_crawled_leaves_an_error_record(scenario: Scenario) -> None:
     errors = errors_by_entity(scenario.items)
     for gone in (scenario.gone_anime, scenario.gone_profile):
@@ -206,6 +210,7 @@ def test_what_cannot_be_crawled_leaves_an_error_record(scenario: Scenario) -> No
         assert error["url"].startswith("https://myanimelist.net/") and error["reason"]
 
 
+@pytest.mark.slow
 def test_failed_urls_wait_for_the_rescheduling_window(scenario: Scenario) -> None:
     for kind, gone in (("anime", scenario.gone_anime), ("profile", scenario.gone_profile)):
         assert gone in scenario.skipped_within_window[kind]
@@ -214,6 +219,7 @@ def test_failed_urls_wait_for_the_rescheduling_window(scenario: Scenario) -> Non
         assert gone not in scenario.scheduler.schedule(kind, 10_000)
 
 
+@pytest.mark.slow
 def test_damaged_bodies_are_fetched_again_not_recorded_as_errors(scenario: Scenario) -> None:
     errors = errors_by_entity(scenario.items)
     stats_anime = anime_url(scenario.damaged_stats_anime)
@@ -226,6 +232,7 @@ def test_damaged_bodies_are_fetched_again_not_recorded_as_errors(scenario: Scena
     assert not [e for e in errors.get(user, []) if e["page_type"] == "animelist"]
 
 
+@pytest.mark.slow
 def test_items_of_parsed_pages_equal_ground_truth(scenario: Scenario) -> None:
     truth, items = scenario.truth, scenario.items
     errors = errors_by_entity(items)
@@ -307,6 +314,7 @@ def test_items_of_parsed_pages_equal_ground_truth(scenario: Scenario) -> None:
         )
 
 
+@pytest.mark.slow
 def test_retries_wait_as_long_as_retry_after_says(scenario: Scenario, tmp_path: Path) -> None:
     """One 429 saying "retry after 3 s" (and a fallback backoff of 60 s that must not be used):
     the page is fetched again after 3 s, not at once and not after the backoff."""

@@ -427,9 +427,9 @@ def test_dockerfile_installs_the_lock_and_parses_the_dbt_manifest():
     lines = " ".join(DOCKERFILE.read_text(encoding="utf-8").replace("\\\n", " ").split("\n"))
     assert "uv sync --frozen --no-dev --no-install-project" in lines
     assert "uv sync --frozen --no-dev " in lines
-    assert "python -m animerec_assets.defs.transform.project" in lines
+    assert "python -m animerec_assets.lib.dbt_paths" in lines
     # the build-time parse runs with ANIMEREC_ENV=prod: every required setting must be given
-    parse_step = lines.split("python -m animerec_assets.defs.transform.project")[0].rsplit("RUN", 1)
+    parse_step = lines.split("python -m animerec_assets.lib.dbt_paths")[0].rsplit("RUN", 1)
     given = {word.split("=")[0] for word in shlex.split(parse_step[1]) if "=" in word}
     assert _settings_calls({"_required"}) <= given
     # everything the image copies exists, and every package the project builds is copied
@@ -545,19 +545,8 @@ def test_model_job_executor_follows_the_environment():
     assert {limit["key"]: limit["value"]} == TRAINING_RUN_TAGS
 
 
-@pytest.fixture
-def automation_module(monkeypatch):
-    """The automation definitions module, re-imported by the test under other environments
-    and afterwards re-imported under the session's own (it reads ANIMEREC_ENV on import)."""
-    import animerec_assets.defs.automation.definitions as automation
-
-    yield automation
-    monkeypatch.undo()
-    importlib.reload(automation)
-
-
 def test_code_location_runs_the_model_job_on_kubernetes_only_in_prod(
-    animerec_home, prod_env, monkeypatch, automation_module
+    animerec_home, prod_env, monkeypatch
 ):
     """The real code location (every stage merged, resources bound) in each environment."""
     from animerec_assets.definitions import build_definitions
@@ -568,7 +557,6 @@ def test_code_location_runs_the_model_job_on_kubernetes_only_in_prod(
         if environment == "prod":
             for name, value in prod_env.items():
                 monkeypatch.setenv(name, value)
-        importlib.reload(automation_module)
         definitions = build_definitions()
         executors[environment] = {
             name: definitions.resolve_job_def(name).executor_def

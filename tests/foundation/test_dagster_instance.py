@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dagster as dg
+import pytest
 import sqlalchemy as sa
 
 from animerec_assets.instance import (
@@ -19,6 +20,7 @@ def tiny_number() -> int:
     return 42
 
 
+@pytest.mark.slow  # a real Dagster instance runs a job (5-9 s)
 def test_local_instance_is_sqlite(animerec_home, tmp_path):
     settings = load_settings()
     assert instance_yaml_for(settings) == LOCAL_INSTANCE_YAML
@@ -29,6 +31,7 @@ def test_local_instance_is_sqlite(animerec_home, tmp_path):
         assert len(instance.get_runs()) == 1
 
 
+@pytest.mark.slow  # a real Dagster instance runs a job (5-9 s)
 def test_production_instance_stores_runs_in_postgres(
     monkeypatch, animerec_home, tmp_path, postgres_database
 ):

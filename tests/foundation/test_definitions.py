@@ -13,6 +13,7 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 DAGSTER = Path(sys.executable).parent / "dagster"
 
 
+@pytest.mark.slow  # a `dagster definitions validate` subprocess per environment (~30 s)
 @pytest.mark.parametrize("environment", ["local", "prod"])
 def test_dagster_definitions_validate(environment, animerec_home, tmp_path, prod_env):
     env = {**os.environ, "ANIMEREC_ENV": environment, "DAGSTER_HOME": str(tmp_path)}

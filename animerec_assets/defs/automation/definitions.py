@@ -21,12 +21,14 @@ from typing import Any
 
 import dagster as dg
 
+from animerec_assets.defs.keys import LANDING, PROCESSED, STAGING
 from animerec_assets.deploy_tags import TRAINING_RUN_TAGS
-from animerec_assets.settings import Environment, load_settings
+from animerec_assets.settings import Environment
 
-CRAWL_SELECTION = dg.AssetSelection.groups("crawl", "landing")
-TRANSFORM_SELECTION = dg.AssetSelection.groups("staging", "processed")
+CRAWL_SELECTION = dg.AssetSelection.groups("crawl", LANDING)
+TRANSFORM_SELECTION = dg.AssetSelection.groups(STAGING, PROCESSED)
 MODEL_SELECTION = dg.AssetSelection.groups("ml", "serving", "export")
+MODEL_JOB = "model_job"
 PROCESSED_FRESHNESS = dg.FreshnessPolicy.time_window(
     fail_window=timedelta(hours=6), warn_window=timedelta(hours=2)
 )
@@ -56,15 +58,13 @@ def model_executor(env: Environment) -> dg.ExecutorDefinition | None:
 def model_job_for(env: Environment) -> dg.UnresolvedAssetJobDefinition:
     """The model job with the executor of ``env``."""
     return dg.define_asset_job(
-        "model_job",
+        MODEL_JOB,
         selection=MODEL_SELECTION,
         description="Train, evaluate, publish recommendations to Redis, export the dataset.",
         executor_def=model_executor(env),
         tags=TRAINING_RUN_TAGS,
     )
 
-
-model_job = model_job_for(load_settings().env)
 
 hourly_crawl_schedule = dg.build_schedule_from_partitioned_job(
     crawl_job, default_status=dg.DefaultScheduleStatus.RUNNING
@@ -85,11 +85,11 @@ def _latest_storage_id(
 
 
 def _new_materializations_sensor(
-    name: str, watched: dg.AssetSelection, job: Any, description: str
+    name: str, watched: dg.AssetSelection, job_name: str, description: str
 ) -> dg.SensorDefinition:
     @dg.sensor(
         name=name,
-        job=job,
+        job_name=job_name,
         minimum_interval_seconds=60,
         default_status=dg.DefaultSensorStatus.RUNNING,
         description=description,
@@ -107,20 +107,22 @@ def _new_materializations_sensor(
 
 landing_sensor = _new_materializations_sensor(
     "landing_sensor",
-    dg.AssetSelection.key_prefixes(["landing"]),
-    transform_job,
+    dg.AssetSelection.key_prefixes([LANDING]),
+    transform_job.name,
     "Build staging and processed when landing has new partitions.",
 )
 retrain_sensor = _new_materializations_sensor(
     "retrain_sensor",
-    dg.AssetSelection.key_prefixes(["processed"]),
-    model_job,
+    dg.AssetSelection.key_prefixes([PROCESSED]),
+    MODEL_JOB,
     "Retrain, evaluate and publish when the processed tables changed.",
 )
 
 
-defs = dg.Definitions(
-    jobs=[crawl_job, transform_job, model_job],
-    schedules=[hourly_crawl_schedule],
-    sensors=[landing_sensor, retrain_sensor],
-)
+def automation_definitions(env: Environment) -> dg.Definitions:
+    """The jobs, schedule and sensors; only the model job's executor depends on ``env``."""
+    return dg.Definitions(
+        jobs=[crawl_job, transform_job, model_job_for(env)],
+        schedules=[hourly_crawl_schedule],
+        sensors=[landing_sensor, retrain_sensor],
+    )

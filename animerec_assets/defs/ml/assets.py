@@ -1,4 +1,4 @@
-"""ML assets: user -> anime retrieval and ranking, anime -> anime, and their evaluation.
+"""ML assets: user -> anime retrieval and ranking, and anime -> anime (evaluation.py judges them).
 
 Inputs are the processed tables, loaded by the default ``io_manager`` (DuckDB locally,
 BigQuery in production); outputs are warehouse tables plus versioned model artifacts in the
@@ -8,190 +8,52 @@ only when an asset runs, so loading the code location stays fast.
 
 # No ``from __future__ import annotations``: Dagster inspects the real annotations.
 
-import base64
-import json
 import tempfile
 import time
 from pathlib import Path
 
 import dagster as dg
-import numpy as np
 import pandas as pd
-from pydantic import Field
 
+from animerec_assets.defs.keys import (
+    DUCKDB_POOL,
+    ML_ANIME_ANIME_RANKED,
+    ML_USER_ANIME_RANKED,
+    ML_USER_ANIME_RANKING_LISTS,
+    ML_USER_ANIME_RETRIEVAL,
+    PROCESSED_ANIME,
+    PROCESSED_ANIME_ANIME,
+    PROCESSED_USER_ANIME,
+)
+from animerec_assets.defs.ml.config import (
+    AnimeAnimeTraining,
+    UserAnimeTraining,
+    anime_anime_config,
+    user_anime_config,
+)
 from animerec_assets.deploy_tags import TRAINING_OP_TAGS
 from animerec_assets.resources import ArtifactStoreResource
 
-USER_ANIME = dg.AssetKey(["processed", "user_anime"])
-ANIME = dg.AssetKey(["processed", "anime"])
-ANIME_ANIME = dg.AssetKey(["processed", "anime_anime"])
-RETRIEVAL = dg.AssetKey(["ml", "user_anime_retrieval"])
-RANKING_LISTS = dg.AssetKey(["ml", "user_anime_ranking_lists"])
-RANKED = dg.AssetKey(["ml", "user_anime_ranked"])
-ANIME_RANKED = dg.AssetKey(["ml", "anime_anime_ranked"])
-EVALUATION = dg.AssetKey(["ml", "evaluation"])
 KINDS = {"tensorflow"}
-
-
-class UserAnimeTraining(dg.Config):
-    """Training knobs (defaults = the values measured in ``animerec bench quality``)."""
-
-    retrieval_epochs: int = 12
-    embedding_dim: int = 64
-    ranking_epochs: int = 5
-    n_candidates: int = 300
-    seed: int = 0
-
-
-class AnimeAnimeTraining(dg.Config):
-    retrieval_epochs: int = 8
-    ranking_epochs: int = 4
-    co_completion_window_days: float = 14.0
-    co_completion_min_users: int = 3
-    n_candidates: int = 300
-    seed: int = 0
-
-
-class EvaluationSettings(dg.Config):
-    seeds: list[int] = Field(default_factory=lambda: [0])
-    retrieval_epochs: int = 12
-    ranking_epochs: int = 5
-    anime_anime_epochs: int = 8
-
-
-def user_anime_config(config: UserAnimeTraining):
-    from animerec_assets.lib.ml.ranking import RankingConfig
-    from animerec_assets.lib.ml.user_anime import RetrievalConfig
-    from animerec_assets.lib.ml.user_pipeline import UserAnimeConfig
-
-    return UserAnimeConfig(
-        retrieval=RetrievalConfig(
-            epochs=config.retrieval_epochs, embedding_dim=config.embedding_dim, seed=config.seed
-        ),
-        ranking=RankingConfig(epochs=config.ranking_epochs, seed=config.seed),
-        n_candidates=config.n_candidates,
-        seed=config.seed,
-    )
-
-
-def anime_anime_config(config: AnimeAnimeTraining):
-    from animerec_assets.lib.ml.anime_anime import AnimeAnimeConfig
-
-    return AnimeAnimeConfig(
-        retrieval_epochs=config.retrieval_epochs,
-        ranking_epochs=config.ranking_epochs,
-        co_completion_window_days=config.co_completion_window_days,
-        co_completion_min_users=config.co_completion_min_users,
-        n_candidates=config.n_candidates,
-        seed=config.seed,
-    )
-
-
-# ------------------------------------------------------------- lists <-> warehouse tables
-
-
-def lists_to_frame(lists, anime_ids: np.ndarray) -> pd.DataFrame:
-    """The rankers' labelled lists as a long table (one row per user and candidate)."""
-    from animerec_assets.lib.ml.user_pipeline import FEATURES
-
-    rows, positions = np.nonzero(lists.candidates >= 0)
-    frame = pd.DataFrame(
-        {
-            "user_id": lists.user_ids[rows].astype(str),
-            "anime_id": anime_ids[lists.candidates[rows, positions]],
-            "position": positions.astype(np.int32),
-            "label": lists.labels[rows, positions],
-            "n_answers": lists.n_answers[rows].astype(np.int32),
-            "is_validation": lists.is_validation[rows],
-        }
-    )
-    for index, name in enumerate(FEATURES):
-        frame[name] = lists.features[rows, positions, index]
-    return frame
-
-
-def frame_to_lists(frame: pd.DataFrame):
-    """Back from the long table to [users, k] arrays; anime ids re-indexed densely."""
-    from animerec_assets.lib.ml.user_pipeline import FEATURES, RankerLists
-
-    user_codes, user_ids = pd.factorize(frame["user_id"].astype(str), sort=True)
-    anime_codes, anime_ids = pd.factorize(frame["anime_id"].astype("int64"), sort=True)
-    positions = frame["position"].to_numpy()
-    width = int(positions.max()) + 1 if len(frame) else 0
-    shape = (len(user_ids), width)
-    candidates = np.full(shape, -1, dtype=np.int64)
-    labels = np.full(shape, -1.0, dtype=np.float32)
-    features = np.zeros((*shape, len(FEATURES)), dtype=np.float32)
-    candidates[user_codes, positions] = anime_codes
-    labels[user_codes, positions] = frame["label"].to_numpy(np.float32)
-    features[user_codes, positions] = frame[list(FEATURES)].to_numpy(np.float32)
-    per_user = frame.groupby(user_codes)[["n_answers", "is_validation"]].first()
-    lists = RankerLists(
-        user_ids=np.asarray(user_ids, dtype=object),
-        candidates=candidates,
-        features=features,
-        labels=labels,
-        n_answers=per_user["n_answers"].to_numpy(),
-        is_validation=per_user["is_validation"].to_numpy(bool),
-    )
-    return lists, np.asarray(anime_ids, dtype=np.int64)
-
-
-def candidate_frame(generator, k: int, log) -> pd.DataFrame:
-    """Top-k candidates of every user with their ranking features, one block of users at a time."""
-    from animerec_assets.lib.ml.user_pipeline import FEATURES, reason_ids
-
-    encoded = generator.encoded
-    parts = []
-    block = 4096
-    for start in range(0, encoded.n_users, block):
-        users = np.arange(start, min(start + block, encoded.n_users))
-        candidates = generator.candidates(users, k)
-        features = generator.features(users, candidates)
-        reasons = generator.reasons(users, candidates)
-        rows, positions = np.nonzero(candidates >= 0)
-        part = pd.DataFrame(
-            {
-                "user_id": encoded.user_ids[users[rows]].astype(str),
-                "anime_id": encoded.anime_ids[candidates[rows, positions]],
-                "rank": (positions + 1).astype(np.int32),
-                "score": features[rows, positions, FEATURES.index("fused_score")].astype(float),
-                "reason_anime_id": reason_ids(encoded, reasons[rows, positions]),
-            }
-        )
-        for index, name in enumerate(FEATURES):
-            part[name] = features[rows, positions, index]
-        parts.append(part)
-        log(f"candidates: {users[-1] + 1:,}/{encoded.n_users:,} users")
-    return pd.concat(parts, ignore_index=True)
-
-
-def publish(artifacts: ArtifactStoreResource, kind: str, folder: Path, metadata: dict):
-    from animerec_assets.lib.artifacts import ArtifactStore
-
-    return ArtifactStore(artifacts.uri).publish(kind, folder, metadata)
-
-
-# ------------------------------------------------------------- assets
 
 
 @dg.multi_asset(
     outs={
         "user_anime_retrieval": dg.AssetOut(
-            key=RETRIEVAL,
+            key=ML_USER_ANIME_RETRIEVAL,
             kinds=KINDS,
             description="Top-300 candidates per user (TFRS retrieval blended with EASE), "
             "with the ranking features of each candidate.",
         ),
         "user_anime_ranking_lists": dg.AssetOut(
-            key=RANKING_LISTS,
+            key=ML_USER_ANIME_RANKING_LISTS,
             kinds=KINDS,
             description="Labelled candidate lists of an inner hold-out split: ranker data.",
         ),
     },
-    ins={"user_anime": dg.AssetIn(key=USER_ANIME)},
+    ins={"user_anime": dg.AssetIn(key=PROCESSED_USER_ANIME)},
     group_name="ml",
-    pool="duckdb",
+    pool=DUCKDB_POOL,
     op_tags=TRAINING_OP_TAGS,
 )
 def user_anime_retrieval(
@@ -202,6 +64,7 @@ def user_anime_retrieval(
 ):
     from animerec_assets.lib.ml.data import clean_user_anime
     from animerec_assets.lib.ml.persist import save_candidate_generator
+    from animerec_assets.lib.ml.tables import candidate_frame, lists_to_frame
     from animerec_assets.lib.ml.user_pipeline import fit_candidates
 
     started = time.monotonic()
@@ -212,11 +75,8 @@ def user_anime_retrieval(
     lists = lists_to_frame(stage.lists, stage.generator.encoded.anime_ids)
     with tempfile.TemporaryDirectory() as folder:
         saved = save_candidate_generator(stage.generator, Path(folder))
-        ref = publish(
-            artifacts,
-            "user_anime_retrieval",
-            Path(folder),
-            {**saved, "validation": stage.validation},
+        ref = artifacts.publish(
+            "user_anime_retrieval", Path(folder), {**saved, "validation": stage.validation}
         )
     context.log.info(f"published {ref.uri}")
     best = max(stage.validation.values(), key=lambda m: m.get("recall@300", 0.0))
@@ -241,14 +101,14 @@ def user_anime_retrieval(
 
 
 @dg.asset(
-    key=RANKED,
+    key=ML_USER_ANIME_RANKED,
     ins={
-        "candidates": dg.AssetIn(key=RETRIEVAL),
-        "ranking_lists": dg.AssetIn(key=RANKING_LISTS),
+        "candidates": dg.AssetIn(key=ML_USER_ANIME_RETRIEVAL),
+        "ranking_lists": dg.AssetIn(key=ML_USER_ANIME_RANKING_LISTS),
     },
     group_name="ml",
     kinds=KINDS,
-    pool="duckdb",
+    pool=DUCKDB_POOL,
     op_tags=TRAINING_OP_TAGS,
     description="Every user's 300 candidates re-ranked by the better of the pointwise (MSE) and "
     "listwise (ListMLE) rankers on validation (or left in candidate order if neither helps).",
@@ -261,53 +121,21 @@ def user_anime_ranked(
     ranking_lists: pd.DataFrame,
 ) -> dg.Output:
     from animerec_assets.lib.ml.persist import save_rankers
+    from animerec_assets.lib.ml.tables import lists_on_catalogue, rerank_candidates
     from animerec_assets.lib.ml.user_pipeline import fit_rankers
 
     started = time.monotonic()
-    lists, list_anime = frame_to_lists(ranking_lists)
-    catalogue = np.union1d(list_anime, candidates["anime_id"].to_numpy(np.int64))
-    lists.candidates = np.where(
-        lists.candidates >= 0,
-        np.searchsorted(catalogue, list_anime[np.maximum(lists.candidates, 0)]),
-        -1,
-    )
+    lists, catalogue = lists_on_catalogue(ranking_lists, candidates)
     rankers, chosen, validation = fit_rankers(
         lists, len(catalogue), user_anime_config(config), log=context.log.info
     )
-    ranked = candidates[["user_id", "anime_id", "rank", "score", "reason_anime_id"]].copy()
-    if chosen != "candidates":
-        table, _ = frame_to_lists(
-            candidates.assign(
-                position=candidates["rank"] - 1, label=0.0, n_answers=0, is_validation=False
-            )
-        )
-        anime_index = np.searchsorted(catalogue, np.sort(candidates["anime_id"].unique()))
-        table.candidates = np.where(
-            table.candidates >= 0, anime_index[np.maximum(table.candidates, 0)], -1
-        )
-        scores = rankers[chosen].score(table.candidates, table.features)
-        order = np.argsort(-scores, axis=1, kind="stable")
-        best = np.take_along_axis(table.candidates, order, axis=1)
-        best_scores = np.take_along_axis(scores, order, axis=1)
-        rows, positions = np.nonzero(best >= 0)
-        ranked = pd.DataFrame(
-            {
-                "user_id": table.user_ids[rows].astype(str),
-                "anime_id": catalogue[best[rows, positions]],
-                "rank": (positions + 1).astype(np.int32),
-                "score": best_scores[rows, positions].astype(float),
-            }
-        )
-        ranked = ranked.merge(
-            candidates[["user_id", "anime_id", "reason_anime_id"]],
-            on=["user_id", "anime_id"],
-            how="left",
-        )
+    ranked = rerank_candidates(
+        candidates, catalogue, None if chosen == "candidates" else rankers[chosen]
+    )
     with tempfile.TemporaryDirectory() as folder:
-        saved = save_rankers(rankers, chosen, Path(folder))
-        np.save(Path(folder) / "anime_ids.npy", catalogue)
-        ref = publish(
-            artifacts, "user_anime_ranking", Path(folder), {**saved, "validation": validation}
+        saved = save_rankers(rankers, chosen, Path(folder), catalogue)
+        ref = artifacts.publish(
+            "user_anime_ranking", Path(folder), {**saved, "validation": validation}
         )
     context.log.info(f"ranking = {chosen}; published {ref.uri}")
     return dg.Output(
@@ -328,15 +156,15 @@ def user_anime_ranked(
 
 
 @dg.asset(
-    key=ANIME_RANKED,
+    key=ML_ANIME_ANIME_RANKED,
     ins={
-        "anime": dg.AssetIn(key=ANIME),
-        "anime_anime": dg.AssetIn(key=ANIME_ANIME),
-        "user_anime": dg.AssetIn(key=USER_ANIME),
+        "anime": dg.AssetIn(key=PROCESSED_ANIME),
+        "anime_anime": dg.AssetIn(key=PROCESSED_ANIME_ANIME),
+        "user_anime": dg.AssetIn(key=PROCESSED_USER_ANIME),
     },
     group_name="ml",
     kinds=KINDS,
-    pool="duckdb",
+    pool=DUCKDB_POOL,
     op_tags=TRAINING_OP_TAGS,
     description="For every anime, 300 anime to watch next: pairs from related anime, MAL "
     "recommendations, genre similarity and co-completion -> TFRS retrieval -> pairwise ranking.",
@@ -363,8 +191,8 @@ def anime_anime_ranked(
     table = model.table("ranked")
     with tempfile.TemporaryDirectory() as folder:
         saved = save_anime_anime(model, Path(folder))
-        ref = publish(
-            artifacts, "anime_anime", Path(folder), {**saved, "pairs_by_source": by_source}
+        ref = artifacts.publish(
+            "anime_anime", Path(folder), {**saved, "pairs_by_source": by_source}
         )
     context.log.info(f"published {ref.uri}")
     return dg.Output(
@@ -376,105 +204,5 @@ def anime_anime_ranked(
             "anime": int(table["animeA"].nunique()),
             "rows": len(table),
             "seconds": round(time.monotonic() - started, 1),
-        },
-    )
-
-
-@dg.asset(
-    key=EVALUATION,
-    ins={
-        "user_anime": dg.AssetIn(key=USER_ANIME),
-        "anime": dg.AssetIn(key=ANIME),
-        "anime_anime": dg.AssetIn(key=ANIME_ANIME),
-    },
-    group_name="ml",
-    kinds=KINDS,
-    pool="duckdb",
-    op_tags=TRAINING_OP_TAGS,
-    description="Recall@20, NDCG@20, Recall@300 and top-20 coverage of every model stage and "
-    "baseline under the hold-out protocol (docs: shared mal2020 README).",
-)
-def evaluation(
-    context: dg.AssetExecutionContext,
-    config: EvaluationSettings,
-    artifacts: ArtifactStoreResource,
-    user_anime: pd.DataFrame,
-    anime: pd.DataFrame,
-    anime_anime: pd.DataFrame,
-) -> dg.Output:
-    from animerec_assets.lib.ml.anime_anime import AnimeAnimeConfig
-    from animerec_assets.lib.ml.data import clean_user_anime
-    from animerec_assets.lib.ml.evaluation import (
-        EvaluationConfig,
-        chart_png,
-        evaluate_seed,
-        markdown_table,
-        summarize,
-    )
-
-    ua = user_anime_config(
-        UserAnimeTraining(
-            retrieval_epochs=config.retrieval_epochs, ranking_epochs=config.ranking_epochs
-        )
-    )
-    eval_config = EvaluationConfig(
-        user_anime=ua, anime_anime=AnimeAnimeConfig(retrieval_epochs=config.anime_anime_epochs)
-    )
-    interactions = clean_user_anime(user_anime)
-    frames = []
-    for seed in config.seeds:
-        context.log.info(f"evaluating seed {seed} ({len(frames) + 1}/{len(config.seeds)})")
-        frames.append(
-            evaluate_seed(interactions, anime, anime_anime, seed, eval_config, context.log.info)
-        )
-    per_seed = pd.concat(frames, ignore_index=True)
-    summary = summarize(per_seed)
-    png = chart_png(summary, f"seeds {config.seeds}")
-    with tempfile.TemporaryDirectory() as folder:
-        (Path(folder) / "chart.png").write_bytes(png)
-        (Path(folder) / "summary.json").write_text(
-            json.dumps(summary.to_dict(orient="records"), indent=2)
-        )
-        ref = publish(artifacts, "evaluation", Path(folder), {"seeds": config.seeds})
-    image = base64.b64encode(png).decode()
-    return dg.Output(
-        summary,
-        metadata={
-            "table": dg.MetadataValue.md(markdown_table(summary)),
-            "chart": dg.MetadataValue.md(f"![quality](data:image/png;base64,{image})"),
-            "chart_uri": f"{ref.uri}/chart.png",
-            **{
-                f"{row['model']} ndcg@20": float(row["ndcg@20_mean"])
-                for _, row in summary.iterrows()
-            },
-        },
-    )
-
-
-@dg.asset_check(
-    asset=RANKED,
-    additional_ins={"summary": dg.AssetIn(key=EVALUATION)},
-    blocking=True,
-    description="Blocks publishing recommendations from a model that loses to popularity.",
-)
-def final_model_beats_popularity(summary: pd.DataFrame) -> dg.AssetCheckResult:
-    return popularity_gate(summary)
-
-
-def popularity_gate(summary: pd.DataFrame) -> dg.AssetCheckResult:
-    """Pass only when the final user -> anime list beats popularity on Recall@20 and NDCG@20."""
-    indexed = summary.set_index("model")
-    if "user_anime final" not in indexed.index or "popularity" not in indexed.index:
-        return dg.AssetCheckResult(
-            passed=False, description="evaluation lacks the final model or popularity rows"
-        )
-    final, popularity = indexed.loc["user_anime final"], indexed.loc["popularity"]
-    metrics = ("recall@20_mean", "ndcg@20_mean")
-    passed = all(final[m] > popularity[m] for m in metrics)
-    return dg.AssetCheckResult(
-        passed=bool(passed),
-        metadata={
-            **{f"final {m}": float(final[m]) for m in metrics},
-            **{f"popularity {m}": float(popularity[m]) for m in metrics},
         },
     )

@@ -13,15 +13,19 @@ import time
 import dagster as dg
 import pandas as pd
 
+from animerec_assets.defs.keys import (
+    DUCKDB_POOL,
+    ML_ANIME_ANIME_RANKED,
+    ML_USER_ANIME_RANKED,
+    PROCESSED_ANIME,
+    SERVING_REDIS_RECOMMENDATIONS,
+)
 from animerec_assets.resources import RedisResource
 
-USER_RECS_KEY = dg.AssetKey(["ml", "user_anime_ranked"])
-SIMILAR_KEY = dg.AssetKey(["ml", "anime_anime_ranked"])
-ANIME_KEY = dg.AssetKey(["processed", "anime"])
 LOG_EVERY_FRACTION = 0.1
 
 
-def model_version_of(instance: dg.DagsterInstance, key: dg.AssetKey = USER_RECS_KEY) -> str:
+def model_version_of(instance: dg.DagsterInstance, key: dg.AssetKey = ML_USER_ANIME_RANKED) -> str:
     """The model version the recommendations came from.
 
     The ML asset's ``model_version`` metadata when it records one, else the id of the run
@@ -53,15 +57,15 @@ class _ProgressLog:
 
 
 @dg.asset(
-    key=dg.AssetKey(["serving", "redis_recommendations"]),
+    key=SERVING_REDIS_RECOMMENDATIONS,
     ins={
-        "user_anime_ranked": dg.AssetIn(key=USER_RECS_KEY),
-        "anime_anime_ranked": dg.AssetIn(key=SIMILAR_KEY),
-        "anime": dg.AssetIn(key=ANIME_KEY),
+        "user_anime_ranked": dg.AssetIn(key=ML_USER_ANIME_RANKED),
+        "anime_anime_ranked": dg.AssetIn(key=ML_ANIME_ANIME_RANKED),
+        "anime": dg.AssetIn(key=PROCESSED_ANIME),
     },
     group_name="serving",
     kinds={"redis", "python"},
-    pool="duckdb",
+    pool=DUCKDB_POOL,
     description=(
         "Top-20 recommendations per user, ranked similar anime, anime cards and a title index, "
         "published to Redis as a new version and switched live atomically."

@@ -10,7 +10,6 @@ stage's assets.
 
 # (no postponed annotations: Dagster reads context and resource annotations at runtime)
 
-import os
 from collections.abc import Iterator, Mapping
 from typing import Any
 
@@ -18,10 +17,12 @@ import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource
 from dagster_dbt import dbt_assets as dbt_assets_decorator
 
-from animerec_assets.defs.transform.project import animerec_dbt_project, prepare_manifest
+from animerec_assets.defs.keys import DUCKDB_POOL, LANDING
+from animerec_assets.defs.transform.project import animerec_dbt_project
+from animerec_assets.lib.dbt_paths import prepare_manifest
 from animerec_assets.resources import WarehouseResource
+from animerec_assets.settings import load_settings
 
-DUCKDB_POOL = "duckdb"
 # Unit tests run in CI (`dbt test --select test_type:unit`), not on every materialization.
 DBT_BUILD = ["build", "--exclude-resource-type", "unit_test"]
 
@@ -38,25 +39,23 @@ class AnimerecDbtTranslator(DagsterDbtTranslator):
 
     def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str | None:
         if dbt_resource_props["resource_type"] == "source":
-            return "landing"
+            return LANDING
         return dbt_resource_props.get("config", {}).get("schema") or "transform"
 
 
 translator = AnimerecDbtTranslator(settings=DagsterDbtTranslatorSettings(enable_asset_checks=True))
-dbt_project = animerec_dbt_project()
-manifest_path = prepare_manifest()
+# Built when the code location loads (the manifest must exist before ``@dbt_assets`` reads it).
+_settings = load_settings()
+dbt_project = animerec_dbt_project(_settings)
+manifest_path = prepare_manifest(_settings)
 
 
 def _build(
     context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource
 ) -> Iterator[Any]:
-    """dbt build on the warehouse file the IO manager and the gates use. The dbt profile reads
-    ANIMEREC_DUCKDB_PATH and DbtCliResource passes this process's environment on (it has no
-    env parameter), so the path is set from the run's own warehouse resource."""
-    os.environ["DO_NOT_TRACK"] = "1"
-    if warehouse.kind == "duckdb":
-        os.environ["ANIMEREC_DUCKDB_PATH"] = warehouse.duckdb_path
-    yield from dbt.cli(DBT_BUILD, context=context).stream()
+    """dbt build on the warehouse the IO manager and the gates use: the run's ``warehouse``
+    resource names it on the dbt command line (``--vars``), never in the process environment."""
+    yield from dbt.cli([*DBT_BUILD, *warehouse.dbt_args()], context=context).stream()
 
 
 @dbt_assets_decorator(

@@ -7,14 +7,13 @@ failed, why, and sample rows, so the Dagster UI shows exactly which rows to look
 
 # (no postponed annotations: Dagster reads context and resource annotations at runtime)
 
-from collections.abc import Callable
-
 import dagster as dg
 
+from animerec_assets.contracts.processed import PROCESSED_TABLES
+from animerec_assets.defs.keys import DUCKDB_POOL, processed_key, staging_key
 from animerec_assets.lib.quality.report import QualityReport
 from animerec_assets.resources import WarehouseResource
 
-DUCKDB_POOL = "duckdb"
 STAGING_GATES = [
     "stg_anime",
     "stg_anime_stats",
@@ -25,12 +24,8 @@ STAGING_GATES = [
     "stg_anime_relation",
     "stg_anime_recommendation",
 ]
-PROCESSED_GATES = ["anime", "user", "user_anime", "anime_anime", "user_user"]
-# Tables whose rows must name a crawled anime, and where the crawled anime are.
-ANIME_REFERENCE = {
-    "stg_user_anime": "select anime_id from staging.stg_anime",
-    "user_anime": "select anime_id from processed.anime",
-}
+# every published table
+PROCESSED_GATES = list(PROCESSED_TABLES)
 
 
 def report_metadata(report: QualityReport) -> dict[str, dg.MetadataValue]:
@@ -51,33 +46,20 @@ def report_metadata(report: QualityReport) -> dict[str, dg.MetadataValue]:
     }
 
 
-def run_gate(schema: str, table: str, warehouse: WarehouseResource) -> QualityReport:
-    """Read the table (and the anime it must reference) and validate it."""
-    from animerec_assets.lib.quality import validate
-    from animerec_assets.lib.quality.suites import columns_needed
+def quality_gate(key: dg.AssetKey) -> dg.AssetChecksDefinition:
+    """The blocking Great Expectations check of the warehouse table ``key`` = [schema, table]."""
+    schema, table = key.path
 
-    quote = "`" if warehouse.kind == "bigquery" else '"'
-    relation = f"{schema}.{quote}{table}{quote}"
-    present = warehouse.read_sql(f"select * from {relation} limit 0").columns
-    # only what the suite reads: at 10M user_anime rows the whole table would not fit twice
-    wanted = [c for c in present if c in columns_needed(table)] or list(present)
-    listed = ", ".join(f"{quote}{c}{quote}" for c in wanted)
-    frame = warehouse.read_sql(f"select {listed} from {relation}")
-    known = None
-    if table in ANIME_REFERENCE:
-        known = warehouse.read_sql(ANIME_REFERENCE[table])["anime_id"].dropna().astype("int64")
-    return validate(table, frame, known_anime_ids=known)
-
-
-def quality_gate(schema: str, table: str) -> dg.AssetChecksDefinition:
     @dg.asset_check(
-        asset=dg.AssetKey([schema, table]),
+        asset=key,
         name="great_expectations",
         description=f"Great Expectations suite for {schema}.{table}; blocks downstream assets.",
         blocking=True,
         pool=DUCKDB_POOL,
     )
     def gate(context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource):
+        from animerec_assets.lib.quality.gate import run_gate
+
         report = run_gate(schema, table, warehouse)
         if not report.success:
             context.log.error(report.summary())
@@ -91,7 +73,5 @@ def quality_gate(schema: str, table: str) -> dg.AssetChecksDefinition:
 
 
 def all_gates() -> list[dg.AssetChecksDefinition]:
-    build: Callable[[str, str], dg.AssetChecksDefinition] = quality_gate
-    return [build("staging", t) for t in STAGING_GATES] + [
-        build("processed", t) for t in PROCESSED_GATES
-    ]
+    keys = [staging_key(t) for t in STAGING_GATES] + [processed_key(t) for t in PROCESSED_GATES]
+    return [quality_gate(key) for key in keys]

@@ -1,48 +1,21 @@
-"""The dbt project as Dagster sees it, and preparing its manifest.
+"""The dbt project as Dagster sees it (a ``DbtProject``); paths and ``dbt parse`` live in
+``animerec_assets/lib/dbt_paths.py``, which the benchmarks use without Dagster.
 
-``@dbt_assets`` reads ``target/manifest.json`` when the code location loads. ``dagster dev``
-refreshes it (``prepare_if_dev``), but tests, CI and production do not, so ``prepare_manifest``
-runs ``dbt parse`` (also ``python -m animerec_assets.defs.transform.project``), and the assets
-module calls it when no manifest exists yet.
+``python -m animerec_assets.defs.transform.project`` prepares the manifest (make, Dockerfile).
 """
 
 from __future__ import annotations
 
 import os
-import shutil
-import subprocess
-import sys
-from pathlib import Path
 
 from dagster_dbt import DbtProject
 
-from animerec_assets.settings import Settings, load_settings
-
-REPO_ROOT = Path(__file__).resolve().parents[3]
-DBT_PROJECT_DIR = REPO_ROOT / "dbt_project"
-MANIFEST_PATH = DBT_PROJECT_DIR / "target" / "manifest.json"
+from animerec_assets.lib.dbt_paths import DBT_PROJECT_DIR, prepare_manifest
+from animerec_assets.settings import Settings
 
 
-def dbt_executable() -> str:
-    """The environment's dbt (dagster-dbt no longer ships one; PATH may not include the venv,
-    and a code server may run under a resolved interpreter path outside the venv)."""
-    for candidate in (Path(sys.prefix) / "bin" / "dbt", Path(sys.executable).with_name("dbt")):
-        if candidate.exists():
-            return str(candidate)
-    return shutil.which("dbt") or "dbt"
-
-
-def dbt_environment(settings: Settings | None = None) -> dict[str, str]:
-    """What the dbt profile reads: the warehouse file, and no usage tracking."""
-    settings = settings or load_settings()
-    env = {"DO_NOT_TRACK": "1", "ANIMEREC_DUCKDB_PATH": str(settings.duckdb_path)}
-    if settings.gcp_project:
-        env["GCP_PROJECT"] = settings.gcp_project
-    return env
-
-
-def animerec_dbt_project(settings: Settings | None = None) -> DbtProject:
-    settings = settings or load_settings()
+def animerec_dbt_project(settings: Settings) -> DbtProject:
+    """The project for the settings' dbt target, built when the code location loads."""
     # Not ``project.prepare_if_dev()``: under ``dagster dev`` it runs the ``dbt`` found on PATH,
     # which need not be this environment's. ``prepare_manifest`` runs ours instead.
     if os.environ.get("DAGSTER_IS_DEV_CLI"):
@@ -50,32 +23,6 @@ def animerec_dbt_project(settings: Settings | None = None) -> DbtProject:
     return DbtProject(
         project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR, target=settings.dbt_target
     )
-
-
-def prepare_manifest(settings: Settings | None = None, *, force: bool = False) -> Path:
-    """``dbt parse`` into dbt_project/target (no warehouse connection needed)."""
-    if MANIFEST_PATH.exists() and not force:
-        return MANIFEST_PATH
-    settings = settings or load_settings()
-    env = {**os.environ, **dbt_environment(settings)}
-    env.setdefault("GCP_PROJECT", "unset-gcp-project")  # the prod profile renders it
-    result = subprocess.run(
-        [
-            dbt_executable(),
-            "parse",
-            "--project-dir", str(DBT_PROJECT_DIR),
-            "--profiles-dir", str(DBT_PROJECT_DIR),
-            "--target", settings.dbt_target,
-            "--quiet",
-        ],
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
-    )  # fmt: skip
-    if result.returncode != 0 or not MANIFEST_PATH.exists():
-        raise RuntimeError(f"dbt parse failed:\n{result.stdout}\n{result.stderr}")
-    return MANIFEST_PATH
 
 
 if __name__ == "__main__":

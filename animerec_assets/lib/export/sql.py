@@ -7,11 +7,8 @@ list columns are written as JSON text there; Parquet keeps them as lists.
 
 from __future__ import annotations
 
-from typing import Literal
-
 from animerec_assets.lib.export.tables import Column, is_date_type, is_list_type
-
-Dialect = Literal["duckdb", "bigquery"]
+from animerec_assets.lib.warehouse import Dialect
 
 
 def quote_identifier(name: str, dialect: Dialect) -> str:

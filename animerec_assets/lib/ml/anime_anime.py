@@ -244,7 +244,10 @@ def _train_retrieval(weights: sparse.csr_matrix, config: AnimeAnimeConfig) -> An
         init = tf.keras.initializers.RandomNormal(stddev=0.05, seed=seed)
         return tf.keras.layers.Embedding(n, dim, embeddings_initializer=init)
 
-    class AnimeAnimeRetrieval(tfrs.Model):
+    # A lazily imported base class: typed Any, as TensorFlow ships no stubs.
+    tfrs_model: Any = tfrs.Model
+
+    class AnimeAnimeRetrieval(tfrs_model):
         def __init__(self) -> None:
             super().__init__()
             self.query = embedding(config.seed + 1)
@@ -316,7 +319,10 @@ def _train_pairwise(n: int, examples: dict[str, np.ndarray], config: AnimeAnimeC
     tf, tfrs = import_tf()
     seed_everything(config.seed)
 
-    class PairScorer(tf.keras.Model):
+    # A lazily imported base class: typed Any, as TensorFlow ships no stubs.
+    keras_model: Any = tf.keras.Model
+
+    class PairScorer(keras_model):
         def __init__(self) -> None:
             super().__init__()
             init = tf.keras.initializers.RandomNormal(stddev=0.05, seed=config.seed + 3)
@@ -330,7 +336,10 @@ def _train_pairwise(n: int, examples: dict[str, np.ndarray], config: AnimeAnimeC
             a, r = self.anchor(anime), self.other(retrieved)
             return tf.squeeze(self.mlp(tf.concat([a, r, a * r], axis=-1)), axis=-1)
 
-    class PairwiseRanking(tfrs.Model):
+    # A lazily imported base class: typed Any, as TensorFlow ships no stubs.
+    tfrs_model: Any = tfrs.Model
+
+    class PairwiseRanking(tfrs_model):
         def __init__(self) -> None:
             super().__init__()
             self.scorer = PairScorer()

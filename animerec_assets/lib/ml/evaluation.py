@@ -8,9 +8,11 @@ evaluation asset and ``animerec bench quality`` both call these.
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -106,16 +108,16 @@ def evaluate_seed(
         if pairs.empty:
             log(f"seed {seed}: no anime_anime pairs; stage skipped")
         else:
-            model = fit_anime_anime(pairs, anime, split.train, aa_config)
+            aa_model = fit_anime_anime(pairs, anime, split.train, aa_config)
             anchors = last_completed(split.train, seed).set_index("user_id")["anime_id"]
             anchor_ids = anchors.reindex(users).fillna(-1).to_numpy(np.int64)
             for which in ("retrieved", "ranked"):
                 top = user_lists_from_anchor(
-                    model, anchor_ids, encoded.anime_ids, encoded.seen, rows, K, which
+                    aa_model, anchor_ids, encoded.anime_ids, encoded.seen, rows, K, which
                 )
                 stage = "retrieval" if which == "retrieved" else "ranking"
                 record(f"anime_anime {which} (last completed)", stage, top, started)
-            similarity = similarity_matrix(model, encoded.anime_ids)
+            similarity = similarity_matrix(aa_model, encoded.anime_ids)
             positives = encoded.positives
 
             def from_all(block: np.ndarray) -> np.ndarray:
@@ -140,6 +142,28 @@ def _final_from(chosen: str, results: list[dict[str, Any]]) -> dict[str, Any]:
         "candidates": "user_anime candidates (TFRS+EASE)",
     }[chosen]
     return next(dict(row) for row in results if row["model"] == wanted)
+
+
+def evaluate_seeds(
+    user_anime: pd.DataFrame,
+    anime: pd.DataFrame,
+    anime_anime: pd.DataFrame,
+    seeds: list[int],
+    config: EvaluationConfig | None = None,
+    log: Log = print,
+) -> pd.DataFrame:
+    """Every model stage evaluated on each seed's hold-out split, summarized over the seeds."""
+    frames = []
+    for number, seed in enumerate(seeds, start=1):
+        log(f"evaluating seed {seed} ({number}/{len(seeds)})")
+        frames.append(evaluate_seed(user_anime, anime, anime_anime, seed, config, log))
+    return summarize(pd.concat(frames, ignore_index=True))
+
+
+def save_report(summary: pd.DataFrame, chart: bytes, folder: Path) -> None:
+    """The evaluation as artifact files: ``chart.png`` and ``summary.json`` (one row a model)."""
+    (folder / "chart.png").write_bytes(chart)
+    (folder / "summary.json").write_text(json.dumps(summary.to_dict(orient="records"), indent=2))
 
 
 def summarize(per_seed: pd.DataFrame) -> pd.DataFrame:
@@ -204,3 +228,31 @@ def chart_png(summary: pd.DataFrame, title: str = "Recommendation quality") -> b
     axis.set_title(title)
     axis.legend(loc="lower right")
     return figure_png(figure)
+
+
+@dataclass(frozen=True)
+class PopularityVerdict:
+    """Whether the final user -> anime list beats popularity, with the numbers compared."""
+
+    passed: bool
+    metrics: dict[str, float]
+    problem: str | None = None
+
+
+GATE_METRICS = ("recall@20_mean", "ndcg@20_mean")
+
+
+def beats_popularity(summary: pd.DataFrame) -> PopularityVerdict:
+    """Pass only when the final user -> anime list beats popularity on Recall@20 and NDCG@20."""
+    indexed = summary.set_index("model")
+    if "user_anime final" not in indexed.index or "popularity" not in indexed.index:
+        return PopularityVerdict(False, {}, "evaluation lacks the final model or popularity rows")
+    final, popularity = indexed.loc["user_anime final"], indexed.loc["popularity"]
+    passed = all(final[m] > popularity[m] for m in GATE_METRICS)
+    return PopularityVerdict(
+        passed=bool(passed),
+        metrics={
+            **{f"final {m}": float(final[m]) for m in GATE_METRICS},
+            **{f"popularity {m}": float(popularity[m]) for m in GATE_METRICS},
+        },
+    )

@@ -48,8 +48,13 @@ def save_candidate_generator(generator: CandidateGenerator, folder: Path) -> dic
     return config
 
 
-def save_rankers(rankers: dict[str, TrainedRanker], chosen: str, folder: Path) -> dict[str, Any]:
+def save_rankers(
+    rankers: dict[str, TrainedRanker], chosen: str, folder: Path, anime_ids: np.ndarray
+) -> dict[str, Any]:
+    """Every ranker's weights and which one serves; ``anime_ids`` is the catalogue the rankers'
+    anime indices point into."""
     folder.mkdir(parents=True, exist_ok=True)
+    _vocabulary(folder, None, anime_ids)
     for loss, ranker in rankers.items():
         _weights(ranker.model, folder, f"ranker_{loss}")
     config = {

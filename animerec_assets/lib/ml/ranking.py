@@ -48,7 +48,10 @@ def list_mle_loss_class() -> Any:
     """
     tf, _ = import_tf()
 
-    class ListMLELoss(tf.keras.losses.Loss):
+    # A lazily imported base class: typed Any, as TensorFlow ships no stubs.
+    keras_loss: Any = tf.keras.losses.Loss
+
+    class ListMLELoss(keras_loss):
         def call(self, y_true: Any, y_pred: Any) -> Any:
             y_true = tf.cast(y_true, tf.float32)
             y_pred = tf.cast(y_pred, tf.float32)
@@ -81,7 +84,10 @@ def build_ranking_model(
     """
     tf, tfrs = import_tf()
 
-    class CandidateRanker(tfrs.Model):
+    # A lazily imported base class: typed Any, as TensorFlow ships no stubs.
+    tfrs_model: Any = tfrs.Model
+
+    class CandidateRanker(tfrs_model):
         def __init__(self) -> None:
             super().__init__()
             self.normalize = tf.keras.layers.Normalization(axis=-1)

@@ -264,7 +264,7 @@ def top_k_dot(
         exclude = sparse.csr_matrix((n_users, n_items), dtype=np.float32)
     indptr, indices = _csr_arrays(exclude)
     workers = workers or os.cpu_count() or 1
-    buffers = queue.SimpleQueue()
+    buffers: queue.SimpleQueue[np.ndarray] = queue.SimpleQueue()
     for _ in range(workers):
         buffers.put(np.empty((block_size, n_items), dtype=np.float32))
     selected = out if k_eff == k else np.empty((n_users, k_eff), dtype=np.int64)

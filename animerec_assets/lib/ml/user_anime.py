@@ -71,7 +71,10 @@ def build_retrieval_model(
     dim = config.embedding_dim
     pad = n_anime
 
-    class UserAnimeRetrieval(tfrs.Model):
+    # A lazily imported base class: typed Any, as TensorFlow ships no stubs.
+    tfrs_model: Any = tfrs.Model
+
+    class UserAnimeRetrieval(tfrs_model):
         def __init__(self) -> None:
             super().__init__()
             self.user_embedding = tf.keras.layers.Embedding(

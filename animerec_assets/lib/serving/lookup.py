@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
 import redis
 
@@ -121,7 +122,9 @@ def _layout(prefix: str | None) -> KeyLayout:
     return KeyLayout(prefix) if prefix else KeyLayout()
 
 
-def _read_reply(client: redis.Redis, layout: KeyLayout, op: str, *args: object) -> list | None:
+def _read_reply(
+    client: redis.Redis, layout: KeyLayout, op: str, *args: str | bytes | int
+) -> list | None:
     try:
         script = client.register_script(_READ)  # EVALSHA, loading the script on first use
         return script(keys=[layout.current], args=[layout.version_root, op, *args])
@@ -129,8 +132,14 @@ def _read_reply(client: redis.Redis, layout: KeyLayout, op: str, *args: object) 
         raise ServingUnavailableError(f"cannot read the serving store: {error}") from error
 
 
-def _read(client: redis.Redis, layout: KeyLayout, op: str, *args: object) -> tuple[str, object]:
-    """(version, result) of one versioned read; ("", None) when nothing is published."""
+def _read(
+    client: redis.Redis, layout: KeyLayout, op: str, *args: str | bytes | int
+) -> tuple[str, Any]:
+    """(version, result) of one versioned read; ("", None) when nothing is published.
+
+    The result's shape is the Redis reply of ``op`` (a flat list for HGETALL and MGET), so it is
+    typed ``Any`` and each caller unpacks the shape it asked for.
+    """
     reply = _read_reply(client, layout, op, *args)
     if not reply:
         return "", None
@@ -201,7 +210,7 @@ def get_freshness(client: redis.Redis, prefix: str | None = None) -> Freshness |
     version, raw = _read(client, _layout(prefix), "HGETALL", META_SUFFIX)
     if not version or not raw:
         return None
-    pairs = list(raw)  # type: ignore[arg-type]
+    pairs = list(raw)
     meta = {_text(k) or "": _text(v) or "" for k, v in zip(pairs[0::2], pairs[1::2], strict=True)}
     counts = {k[2:]: int(v) for k, v in meta.items() if k.startswith("n_") and v.isdigit()}
     return Freshness(
@@ -290,7 +299,7 @@ def search_titles(
     )
     if not members:
         return []
-    ids = _title_candidates(members)  # type: ignore[arg-type]
+    ids = _title_candidates(members)
     cards = get_cards(client, ids, version=version, prefix=prefix)
     return rank_search_results(query, cards.values(), limit)
 
@@ -331,7 +340,7 @@ def recommend_from_anime(
         return []
     lists = {
         anime_id: [(int(b), float(s)) for b, s in json.loads(payload)]
-        for anime_id, payload in zip(liked, payloads, strict=True)  # type: ignore[arg-type]
+        for anime_id, payload in zip(liked, payloads, strict=True)
         if payload
     }
     blended = blend_similar_lists(lists, limit)

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import dagster as dg
+import pytest
 
 from animerec_assets.definitions import build_definitions
 from animerec_assets.defs.automation.definitions import (
     hourly_crawl_schedule,
     landing_sensor,
-    model_job,
+    model_job_for,
     retrain_sensor,
     transform_job,
 )
@@ -32,7 +33,7 @@ def fake_model() -> None:
 def _definitions() -> dg.Definitions:
     return dg.Definitions(
         assets=[fake_landing_anime, fake_processed_anime, fake_model],
-        jobs=[transform_job, model_job],
+        jobs=[transform_job, model_job_for("local")],
         sensors=[landing_sensor, retrain_sensor],
     )
 
@@ -49,6 +50,7 @@ def test_automation_starts_running():
     assert retrain_sensor.default_status == dg.DefaultSensorStatus.RUNNING
 
 
+@pytest.mark.slow  # a Dagster instance, two materializations, sensor ticks (~10 s)
 def test_landing_sensor_runs_transform_once_per_new_landing_data():
     with dg.instance_for_test() as instance:
         first = _evaluate(landing_sensor, instance, None)

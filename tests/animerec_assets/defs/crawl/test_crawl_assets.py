@@ -16,6 +16,9 @@ from crawler.scheduler import CrawlScheduler
 from crawler.urls import anime_url, profile_url
 from mal_replica.server import run_replica
 
+# Each test serves a replica and runs the crawl's Scrapy subprocess over HTTP.
+pytestmark = pytest.mark.slow
+
 HOUR = "2026-11-20-05:00"
 ASSETS = [scheduled_batch, crawled_items, landing_tables]
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import dagster as dg
@@ -10,23 +9,23 @@ import duckdb
 import pandas as pd
 import pytest
 from dagster_duckdb_pandas import DuckDBPandasIOManager
+from ml_world import make_world
 
+from animerec_assets.defs.keys import PROCESSED_ANIME as ANIME
+from animerec_assets.defs.keys import PROCESSED_ANIME_ANIME as ANIME_ANIME
+from animerec_assets.defs.keys import PROCESSED_USER_ANIME as USER_ANIME
 from animerec_assets.defs.ml.assets import (
-    ANIME,
-    ANIME_ANIME,
-    USER_ANIME,
     anime_anime_ranked,
-    evaluation,
-    final_model_beats_popularity,
-    popularity_gate,
     user_anime_ranked,
     user_anime_retrieval,
 )
+from animerec_assets.defs.ml.evaluation import (
+    evaluation,
+    final_model_beats_popularity,
+    popularity_gate,
+)
 from animerec_assets.lib.artifacts import ArtifactStore
 from animerec_assets.resources import ArtifactStoreResource
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "lib" / "ml"))
-from ml_world import make_world
 
 TINY = {"retrieval_epochs": 3, "embedding_dim": 16, "ranking_epochs": 2, "n_candidates": 30}
 
@@ -49,6 +48,7 @@ def processed_sources() -> list[dg.AssetsDefinition]:
     return [processed_user_anime, processed_anime, processed_anime_anime]
 
 
+@pytest.mark.slow  # TensorFlow training
 def test_ml_assets_materialize_publish_artifacts_and_pass_the_gate(tmp_path: Path) -> None:
     database = tmp_path / "warehouse.duckdb"
     result = dg.materialize(

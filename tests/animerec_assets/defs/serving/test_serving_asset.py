@@ -8,13 +8,10 @@ import dagster as dg
 import pandas as pd
 import pytest
 
-from animerec_assets.defs.serving.assets import (
-    ANIME_KEY,
-    SIMILAR_KEY,
-    USER_RECS_KEY,
-    model_version_of,
-    redis_recommendations,
-)
+from animerec_assets.defs.keys import ML_ANIME_ANIME_RANKED as SIMILAR_KEY
+from animerec_assets.defs.keys import ML_USER_ANIME_RANKED as USER_RECS_KEY
+from animerec_assets.defs.keys import PROCESSED_ANIME as ANIME_KEY
+from animerec_assets.defs.serving.assets import model_version_of, redis_recommendations
 from animerec_assets.defs.serving.definitions import defs
 from animerec_assets.lib.redis_conn import connect
 from animerec_assets.lib.serving import get_freshness, get_recommendations, get_similar

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 from dagster_dbt import DbtCliResource
 
-from animerec_assets.defs.transform.project import DBT_PROJECT_DIR, dbt_executable
+from animerec_assets.lib.dbt_paths import DBT_PROJECT_DIR, dbt_executable
 from animerec_assets.lib.landing_tables import append_landing
 from animerec_assets.resources import WarehouseResource
 

@@ -46,6 +46,7 @@ def test_popularity_orders_by_positive_count(world) -> None:
     assert len(counts) <= 4 * ANIME_PER_CLUSTER
 
 
+@pytest.mark.slow
 def test_baselines_reproduce_the_reference_numbers(mal2020_dir: Path) -> None:
     """README of the dataset: pop 0.197, item-kNN 0.270, EASE 0.352 Recall@20 (3 seeds).
 

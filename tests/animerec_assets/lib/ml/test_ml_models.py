@@ -59,6 +59,7 @@ def user_clusters(user_ids: np.ndarray) -> np.ndarray:
     return np.array([int(str(u)[4]) for u in user_ids])
 
 
+@pytest.mark.slow
 def test_list_mle_matches_the_plackett_luce_likelihood() -> None:
     import tensorflow as tf
 
@@ -71,6 +72,7 @@ def test_list_mle_matches_the_plackett_luce_likelihood() -> None:
     assert loss.numpy()[0] == pytest.approx(expected, rel=1e-5)
 
 
+@pytest.mark.slow
 def test_top_k_agrees_with_tensorflow_top_k() -> None:
     """The fused kernel against an independent implementation (``tf.math.top_k``)."""
     import tensorflow as tf
@@ -86,6 +88,7 @@ def test_top_k_agrees_with_tensorflow_top_k() -> None:
     assert not (seen[users[:, None], ours].toarray() > 0).any()
 
 
+@pytest.mark.slow
 def test_retrieval_alone_learns_the_clusters(world) -> None:
     encoded = encode(clean_user_anime(world[0]))
     trained = train_retrieval(encoded.positives, TINY_RETRIEVAL)
@@ -94,6 +97,7 @@ def test_retrieval_alone_learns_the_clusters(world) -> None:
     assert purity(encoded.anime_ids[top], user_clusters(encoded.user_ids)) > 0.7
 
 
+@pytest.mark.slow
 def test_user_pipeline_ranks_unseen_anime_of_the_users_cluster(world) -> None:
     user_anime = clean_user_anime(world[0])
     recommender = fit_user_anime(user_anime, TINY_USER, log=lambda _: None)
@@ -155,6 +159,7 @@ def test_co_completion_needs_dates_and_respects_the_window(world) -> None:
     assert co_completion_pairs(undated, window_days=30, min_users=1).empty
 
 
+@pytest.mark.slow
 def test_anime_anime_model_retrieves_reranks_and_serves_users(world) -> None:
     user_anime, anime, anime_anime = clean_user_anime(world[0]), world[1], world[2]
     pairs = candidate_pairs(anime, anime_anime, user_anime, TINY_ANIME)
@@ -185,6 +190,7 @@ def test_anime_anime_model_retrieves_reranks_and_serves_users(world) -> None:
     assert not (encoded.seen[rows, np.maximum(lists, 0)].toarray()[lists >= 0] > 0).any()
 
 
+@pytest.mark.slow
 def test_evaluation_table_covers_every_stage_and_baseline(world) -> None:
     user_anime, anime, anime_anime = clean_user_anime(world[0]), world[1], world[2]
     config = EvaluationConfig(user_anime=TINY_USER, anime_anime=TINY_ANIME)

@@ -181,6 +181,7 @@ KILLED_PUBLISHER = textwrap.dedent(
 )
 
 
+@pytest.mark.slow  # a publisher subprocess killed mid-publish (4-8 s)
 def test_sigkill_mid_publish_leaves_readers_on_the_old_version_and_debris_is_cleaned(
     serving_redis, serving_redis_dir, prefix, small_model_output
 ) -> None:

@@ -1,0 +1,101 @@
+"""The environment's resources: what ``build_resources`` picks, and what each one does."""
+
+from __future__ import annotations
+
+import os
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from animerec_assets.contracts.landing import LANDING_COLUMNS
+from animerec_assets.lib.dbt_paths import DUCKDB_PATH_VAR
+from animerec_assets.resources import (
+    FolderExportTarget,
+    GcsExportTarget,
+    InProcessCrawlRunner,
+    QueueCrawlRunner,
+    RedisResource,
+    WarehouseResource,
+    build_resources,
+)
+from animerec_assets.settings import load_settings
+from crawler.queue import CrawlQueue
+from crawler.urls import anime_url, profile_url
+
+HOUR = "2026-11-20-05:00"
+START = datetime(2026, 11, 20, 5, tzinfo=UTC)
+END = START + timedelta(hours=1)
+
+
+def test_local_crawls_in_the_run_and_exports_to_a_folder(animerec_home: Path) -> None:
+    resources = build_resources(load_settings())
+    runner = resources["crawl_runner"]
+    assert isinstance(runner, InProcessCrawlRunner)
+    assert runner.output_dir == str(animerec_home / "crawl")
+    target = resources["export_target"]
+    assert isinstance(target, FolderExportTarget)
+    assert target.folder == str(animerec_home / "export")
+
+
+def test_prod_enqueues_for_the_workers_and_exports_to_gcs(
+    animerec_home: Path, prod_env: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name, value in prod_env.items():
+        monkeypatch.setenv(name, value)
+    resources = build_resources(load_settings())
+    runner = resources["crawl_runner"]
+    assert isinstance(runner, QueueCrawlRunner)
+    assert runner.redis.url == prod_env["REDIS_URL"]
+    target = resources["export_target"]
+    assert isinstance(target, GcsExportTarget)
+    assert target.uri == "gs://animerec-models/artifacts/dataset_export"
+
+
+def test_in_process_runner_reads_only_its_hours_folder(tmp_path: Path) -> None:
+    runner = InProcessCrawlRunner(output_dir=str(tmp_path))
+    folder = runner.partition_folder(HOUR)
+    assert folder == tmp_path / "partitions" / "2026-11-20-0500"
+    (folder / "anime").mkdir(parents=True)
+    (folder / "anime" / "batch.jsonl").write_text("{}\n")
+    other = runner.partition_folder("2026-11-20-06:00")
+    other.mkdir(parents=True)
+    (other / "batch.jsonl").write_text("{}\n")
+    assert runner.item_files(HOUR, START, END) == [folder / "anime" / "batch.jsonl"]
+
+
+def test_queue_runner_enqueues_on_redis_and_loads_the_files_finished_in_the_hour(
+    animerec_home: Path,
+) -> None:
+    redis = RedisResource(url="", embedded_dir=str(animerec_home / "redis"))
+    runner = QueueCrawlRunner(output_dir=str(animerec_home / "crawl"), redis=redis)
+    urls = {"anime": [anime_url(1), anime_url(5)], "profile": [profile_url("alice")]}
+    summary = runner.crawl(HOUR, urls, lambda _: None)
+    assert summary["enqueued"] == {"anime": 2, "profile": 1}
+    assert CrawlQueue(redis.get_client()).stats().length == 3
+
+    items = animerec_home / "crawl" / "items"
+    items.mkdir(parents=True)
+    for name, finished in [("before", START - timedelta(seconds=1)), ("inside", START),
+                           ("late", END - timedelta(seconds=1)), ("after", END)]:  # fmt: skip
+        path = items / f"{name}.jsonl"
+        path.write_text("{}\n")
+        os.utime(path, (finished.timestamp(), finished.timestamp()))
+    found = [path.name for path in runner.item_files(HOUR, START, END)]
+    assert found == ["inside.jsonl", "late.jsonl"]
+
+
+def test_duckdb_warehouse_creates_landing_and_names_itself_to_dbt(tmp_path: Path) -> None:
+    path = tmp_path / "warehouse.duckdb"
+    warehouse = WarehouseResource(kind="duckdb", duckdb_path=str(path))
+    warehouse.ensure_landing_tables()
+    warehouse.ensure_landing_tables()  # idempotent
+    with duckdb.connect(str(path), read_only=True) as connection:
+        tables = connection.execute(
+            "select table_name from information_schema.tables where table_schema = 'landing'"
+        ).fetchall()
+    assert {name for (name,) in tables} == set(LANDING_COLUMNS)
+    flag, value = warehouse.dbt_args()
+    assert flag == "--vars" and DUCKDB_PATH_VAR in value and str(path) in value
+    assert WarehouseResource(kind="bigquery", gcp_project="p").dbt_args() == []
