@@ -256,10 +256,13 @@ class BigQueryLandingWriter:
                         job_config=self.job_config(item_type),
                         job_id=job_id,
                     )
+                    job.result()  # waits for the load; raises if BigQuery refused it
+                    rows = job.output_rows
                 except Conflict:  # these rows were loaded (or are loading) under this id
-                    job = self.client.get_job(job_id)
-                job.result()  # waits for the load; raises if BigQuery refused it
-                written[item_type] = int(job.output_rows or 0)
+                    earlier = self.client.get_job(job_id)
+                    earlier.result()
+                    rows = getattr(earlier, "output_rows", 0)
+                written[item_type] = int(rows or 0)
             except Exception as error:
                 failed[item_type] = error
         if failed:
