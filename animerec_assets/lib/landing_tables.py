@@ -37,6 +37,37 @@ def create_landing_tables(connection: duckdb.DuckDBPyConnection) -> None:
     connection.execute(f"CREATE SCHEMA IF NOT EXISTS {LANDING_SCHEMA}")
     for item_type in LANDING_COLUMNS:
         connection.execute(landing_ddl(item_type))
+        _add_item_id(connection, item_type)
+
+
+def _add_item_id(connection: duckdb.DuckDBPyConnection, item_type: str) -> None:
+    """A table created before items carried an id is rebuilt in the contract's column order
+    with ``item_id`` NULL for its rows (writers that insert by position need that order)."""
+    columns = [
+        name
+        for (name,) in connection.execute(
+            "SELECT column_name FROM information_schema.columns "
+            "WHERE table_schema = ? AND table_name = ? ORDER BY ordinal_position",
+            [LANDING_SCHEMA, item_type],
+        ).fetchall()
+    ]
+    if not columns or ITEM_ID in columns:
+        return
+    table = f'{LANDING_SCHEMA}."{item_type}"'
+    rebuilt = f'{LANDING_SCHEMA}."{item_type}__with_item_id"'
+    select = ", ".join(
+        f'"{name}"' if name in columns else f'CAST(NULL AS {sql_type}) AS "{name}"'
+        for name, sql_type in LANDING_COLUMNS[item_type]
+    )
+    connection.execute("BEGIN TRANSACTION")
+    try:
+        connection.execute(f"CREATE TABLE {rebuilt} AS SELECT {select} FROM {table}")
+        connection.execute(f"DROP TABLE {table}")
+        connection.execute(f'ALTER TABLE {rebuilt} RENAME TO "{item_type}"')
+        connection.execute("COMMIT")
+    except Exception:
+        connection.execute("ROLLBACK")
+        raise
 
 
 def append_landing(
@@ -55,8 +86,7 @@ def append_landing(
     connection.execute(f"CREATE SCHEMA IF NOT EXISTS {LANDING_SCHEMA}")
     connection.execute(landing_ddl(item_type))
     table = f'{LANDING_SCHEMA}."{item_type}"'
-    # tables created before items carried an id gain the column (NULL for their rows)
-    connection.execute(f'ALTER TABLE {table} ADD COLUMN IF NOT EXISTS "{ITEM_ID}" VARCHAR')
+    _add_item_id(connection, item_type)
     if frame.empty:
         return 0
     connection.register("_landing_frame", frame)
