@@ -118,6 +118,22 @@ def _wait_until_none_left(home: Path, timeout_s: float) -> list[str]:
     return left
 
 
+def _wait_for_run(home: Path, job_name: str, timeout_s: float) -> None:
+    """Until the demo's instance records a started run of ``job_name``."""
+    import dagster as dg
+
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        with dg.DagsterInstance.from_config(str(home / "dagster_home")) as instance:
+            runs = instance.get_runs(
+                filters=dg.RunsFilter(job_name=job_name, statuses=[dg.DagsterRunStatus.STARTED])
+            )
+        if runs:
+            return
+        time.sleep(0.5)
+    raise AssertionError(f"no {job_name} run started within {timeout_s}s")
+
+
 @pytest.fixture
 def demo_home():
     home = Path(f"/tmp/ar-stop-{os.getpid()}-{time.monotonic_ns() % 10**6}")
@@ -154,7 +170,8 @@ def test_a_demo_killed_mid_transform_runs_again_to_completion(demo_home):
     seen: list[str] = []
     try:
         _read_until(first, r"transform_job started", 900, seen)
-        time.sleep(8)  # its first DuckDB step claims the pool's only slot
+        _wait_for_run(demo_home, "transform_job", 180)
+        time.sleep(3)  # its first DuckDB step claims the pool's only slot
     finally:
         os.kill(first.pid, signal.SIGKILL)  # no cleanup of any kind
         first.wait()
