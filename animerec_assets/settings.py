@@ -17,12 +17,14 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal, TypedDict
+from urllib.parse import urlsplit
 
 Environment = Literal["local", "prod"]
 ENVIRONMENTS: tuple[Environment, ...] = ("local", "prod")
 
 MAL_BASE_URL = "https://myanimelist.net"
 JIKAN_BASE_URL = "https://api.jikan.moe/v4"
+MAL_PICTURE_HOST = "cdn.myanimelist.net"
 CRAWLER_SERVICE_URL = "http://127.0.0.1:8765"
 KAGGLE_DATASET = "animerec/myanimelist-anime-recommendations"
 
@@ -59,6 +61,9 @@ class Settings:
     scrapy_overrides: dict[str, object] = field(default_factory=dict)
     # the Kaggle dataset the export stage describes ("<owner>/<slug>")
     kaggle_dataset: str = KAGGLE_DATASET
+    # bearer token of the crawl web service (ANIMEREC_SERVICE_TOKEN): the service requires it
+    # when set (and refuses to start in prod without it); the app sends it
+    crawler_service_token: str | None = field(default=None, repr=False)
 
     @property
     def embedded_redis_dir(self) -> Path:
@@ -72,6 +77,33 @@ class Settings:
     def crawl_output_dir(self) -> Path:
         return self.home / "crawl"
 
+    @property
+    def crawl_hosts(self) -> frozenset[str]:
+        """``host[:port]`` the crawler may fetch from: MAL and Jikan, and the configured base
+        URLs (the local replica). Anything else is off-host (``crawler.middlewares``)."""
+        return frozenset(
+            _netloc(url)
+            for url in (MAL_BASE_URL, JIKAN_BASE_URL, self.mal_base_url, self.jikan_base_url)
+        )
+
+    @property
+    def picture_hosts(self) -> frozenset[str]:
+        """``host[:port]`` crawled picture URLs may point at: MAL's CDN, and the configured MAL
+        host when it is not MAL's own (the local replica serves its pictures itself)."""
+        hosts = {MAL_PICTURE_HOST}
+        if self.mal_base_url != MAL_BASE_URL:
+            hosts.add(_netloc(self.mal_base_url))
+        return frozenset(hosts)
+
+
+def _netloc(url: str) -> str:
+    """``host`` or ``host:port`` of a URL, lower-cased, default ports dropped."""
+    parts = urlsplit(url)
+    host = (parts.hostname or "").lower()
+    port = parts.port
+    default = {"http": 80, "https": 443}.get(parts.scheme)
+    return host if port is None or port == default else f"{host}:{port}"
+
 
 class _SharedSettings(TypedDict):
     """The settings both environments decide the same way (typed, so ``**`` keeps the types)."""
@@ -84,6 +116,7 @@ class _SharedSettings(TypedDict):
     crawler_service_url: str
     scrapy_overrides: dict[str, object]
     kaggle_dataset: str
+    crawler_service_token: str | None
 
 
 def _env(name: str, default: str | None = None) -> str | None:
@@ -136,6 +169,7 @@ def load_settings(env: str | None = None) -> Settings:
         ).rstrip("/"),
         scrapy_overrides=_scrapy_overrides(),
         kaggle_dataset=_env("ANIMEREC_KAGGLE_DATASET", KAGGLE_DATASET) or KAGGLE_DATASET,
+        crawler_service_token=_env("ANIMEREC_SERVICE_TOKEN"),
     )
     if chosen == "local":
         return Settings(

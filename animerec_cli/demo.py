@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
 import signal
 import subprocess
 import sys
@@ -323,6 +324,9 @@ def demo(
             "ANIMEREC_JIKAN_BASE_URL": f"{base_url}/jikan/v4",
             "ANIMEREC_SCRAPY_SETTINGS": json.dumps(LOOPBACK_SCRAPY_SETTINGS),
             "ANIMEREC_CRAWLER_SERVICE_URL": f"http://127.0.0.1:{crawler_port}",
+            # the crawl service wants this bearer token; the app (same environment) sends it
+            "ANIMEREC_SERVICE_TOKEN": os.environ.get("ANIMEREC_SERVICE_TOKEN")
+            or secrets.token_urlsafe(32),
             "DO_NOT_TRACK": "1",
             "GX_ANALYTICS_ENABLED": "false",
             "TF_USE_LEGACY_KERAS": "1",

@@ -31,11 +31,15 @@ COMMANDS: dict[str, LazyCommand] = {
         "crawler.cli", "app", "Crawl scheduling, crawl workers, the crawl service."
     ),
     "bench": LazyCommand("bench.cli", "app", "Benchmarks that print their figures."),
+    "optout": LazyCommand(
+        "crawler.cli", "optout_app", "Users who asked not to be crawled (add, list)."
+    ),
     "parse": LazyCommand(
         "crawler.cli",
         "parse",
         "Parse a saved page as the spider would; print items as JSON lines.",
     ),
+    "api": LazyCommand("api.cli", "app", "The public JSON API over the published recommendations."),
     "demo": LazyCommand(
         "animerec_cli.demo", "demo", "Run the main job on the local embedded defaults."
     ),

@@ -1,23 +1,34 @@
-"""The HTML of the anime cards: every value from the data is escaped here.
+"""The HTML of the anime cards: every value from the data is plain text here.
 
-Streamlit renders this with ``unsafe_allow_html=True``, so this module is the one place that
-decides what reaches the page: titles, genres, reasons and image URLs all pass through
-``html.escape``, and only http(s) image URLs are used at all.
+Titles, genres and reasons come from crawled pages, which somebody else controls. Streamlit
+renders these strings with ``st.html`` (DOMPurify, no Markdown, no scripts), and on top of that
+every value is reduced to one line of text (control and bidi-override characters dropped,
+whitespace collapsed, length capped) and ``html.escape``d: a title can neither end an HTML block
+nor become Markdown, an image or a link. Pictures are shown only from MAL's CDN
+(``cdn.myanimelist.net``) or, for the local demo, from the ``/images/`` path of the configured
+MAL base URL (the replica serves its covers there); anything else gets a neutral placeholder.
 """
 
 from __future__ import annotations
 
 import html
-from collections.abc import Sequence
-from urllib.parse import urlparse
+import re
+import unicodedata
+from collections.abc import Collection, Sequence
+from urllib.parse import urlsplit
 
 from animerec_assets.lib.serving import AnimeCard, Recommendation, SimilarAnime
+from animerec_assets.settings import MAL_BASE_URL
 from app.logic import reason_text
 
 PLACEHOLDER_COVER = (
     "data:image/svg+xml;utf8,<svg xmlns='http://www.w3.org/2000/svg' width='225' height='320'>"
     "<rect width='100%25' height='100%25' fill='%23dfe3ea'/></svg>"
 )
+MAL_CDN_ORIGIN = "https://cdn.myanimelist.net"
+MAX_TEXT_CHARS = 200
+# bidi overrides/isolates and zero-width marks: they reorder or hide what a reader sees
+_INVISIBLE = re.compile("[\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]")
 
 CSS = """
 <style>
@@ -46,16 +57,46 @@ CSS = """
 """
 
 
+def plain_text(value: object, limit: int = MAX_TEXT_CHARS) -> str:
+    """One line of visible text: control, format and bidi characters dropped, whitespace
+    collapsed (a blank line cannot end anything), at most ``limit`` characters."""
+    text = _INVISIBLE.sub("", str(value))
+    text = "".join(c if unicodedata.category(c)[0] != "C" else " " for c in text)
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 def _e(value: object) -> str:
-    return html.escape(str(value), quote=True)
+    return html.escape(plain_text(value), quote=True)
 
 
-def safe_image_url(url: str | None) -> str:
-    """The cover URL if it is a plain http(s) URL, else a neutral placeholder."""
-    if not url or not isinstance(url, str):
+def image_origins(mal_base_url: str | None = None) -> frozenset[str]:
+    """Where covers may come from: MAL's CDN, plus the crawled site when it is not MAL (the
+    local replica serves the covers it links under its own ``/images/``)."""
+    origins = {MAL_CDN_ORIGIN}
+    if mal_base_url and mal_base_url.rstrip("/") != MAL_BASE_URL:
+        parts = urlsplit(mal_base_url)
+        if parts.scheme in ("http", "https") and parts.netloc:
+            origins.add(f"{parts.scheme}://{parts.netloc}".lower())
+    return frozenset(origins)
+
+
+def safe_image_url(url: str | None, origins: Collection[str] = (MAL_CDN_ORIGIN,)) -> str:
+    """The cover URL if it is an ``/images/`` URL on an allowed origin, else a placeholder."""
+    if not url or not isinstance(url, str) or len(url) > 500:
         return PLACEHOLDER_COVER
-    parsed = urlparse(url.strip())
-    if parsed.scheme not in ("http", "https") or not parsed.netloc:
+    try:
+        parts = urlsplit(url.strip())
+    except ValueError:
+        return PLACEHOLDER_COVER
+    origin = f"{parts.scheme}://{parts.netloc}".lower()
+    if (
+        origin not in origins
+        or "@" in parts.netloc
+        or not parts.path.startswith("/images/")
+        or ".." in parts.path
+        or any(c.isspace() or c in "\"'<>" for c in url.strip())
+    ):
         return PLACEHOLDER_COVER
     return url.strip()
 
@@ -74,17 +115,19 @@ def card_html(
     label: str = "",
     reason: str = "",
     data_test: str = "anime-card",
+    origins: Collection[str] = (MAL_CDN_ORIGIN,),
 ) -> str:
     title = card.title if card and card.title else f"Anime #{anime_id}"
     genres = "".join(
         f'<span class="ar-genre">{_e(g)}</span>' for g in (card.genres if card else ())
     )
     mal_url = f"https://myanimelist.net/anime/{int(anime_id)}"
+    cover = safe_image_url(card.main_pic if card else None, origins)
     label_html = f'<div class="ar-rank">{_e(label)}</div>' if label else ""
     reason_html = f'<div class="ar-reason">{_e(reason)}</div>' if reason else ""
     return (
         f'<div class="ar-card" data-testid="{_e(data_test)}" data-anime-id="{int(anime_id)}">'
-        f'<img class="ar-cover" src="{_e(safe_image_url(card.main_pic if card else None))}" '
+        f'<img class="ar-cover" src="{html.escape(cover)}" '
         f'alt="{_e(title)}" loading="lazy" referrerpolicy="no-referrer">'
         f'<div class="ar-body">{label_html}'
         f'<div class="ar-title"><a href="{mal_url}" target="_blank" rel="noopener">{_e(title)}</a>'
@@ -94,21 +137,28 @@ def card_html(
     )
 
 
-def recommendation_cards_html(recs: Sequence[Recommendation]) -> str:
+def recommendation_cards_html(
+    recs: Sequence[Recommendation], origins: Collection[str] = (MAL_CDN_ORIGIN,)
+) -> str:
     cards = "".join(
-        card_html(r.anime_id, r.anime, label=f"#{r.rank} for you", reason=reason_text(r))
+        card_html(
+            r.anime_id, r.anime, label=f"#{r.rank} for you", reason=reason_text(r), origins=origins
+        )
         for r in recs
     )
     return f'<div class="ar-grid" data-testid="rec-grid">{cards}</div>'
 
 
-def similar_cards_html(similar: Sequence[SimilarAnime]) -> str:
+def similar_cards_html(
+    similar: Sequence[SimilarAnime], origins: Collection[str] = (MAL_CDN_ORIGIN,)
+) -> str:
     cards = "".join(
         card_html(
             s.anime_id,
             s.anime,
             label=f"#{s.rank} · similarity {s.score:.2f}",
             data_test="similar-card",
+            origins=origins,
         )
         for s in similar
     )
@@ -128,8 +178,9 @@ def freshness_html(text: str) -> str:
 
 
 def search_option_label(card: AnimeCard) -> str:
-    """Plain text for a select box (Streamlit escapes widget labels itself)."""
+    """Plain text for a select box (Streamlit escapes widget labels; one line, no Markdown)."""
     details = " · ".join(
         p for p in (card.type or "", f"{card.score:.2f}" if card.score else "") if p
     )
-    return f"{card.title} ({details})" if details else card.title
+    title = plain_text(card.title)
+    return f"{title} ({details})" if details else title

@@ -1,7 +1,8 @@
 """Ask the crawler's web service to crawl a visitor's profile (``POST /enqueue``).
 
 The service may be down or slow; the visitor then gets a friendly sentence, never an error.
-Only a validated username reaches the request, always as MAL's canonical profile URL.
+Only a validated username reaches the request, always as MAL's canonical profile URL. The
+service's bearer token (``ANIMEREC_SERVICE_TOKEN``; the demo generates one) goes with it.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ class CrawlRequestResult:
 
 
 def request_profile_crawl(
-    username: str, service_url: str, *, timeout_s: float = TIMEOUT_S
+    username: str, service_url: str, *, token: str | None = None, timeout_s: float = TIMEOUT_S
 ) -> CrawlRequestResult:
     """Queue the profile for crawling; the result says what happened in plain words."""
     try:
@@ -32,13 +33,21 @@ def request_profile_crawl(
     except InvalidKeyError as error:
         return CrawlRequestResult(False, str(error))
     url = PROFILE_URL.format(username=key)
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
     try:
         response = httpx.post(
-            f"{service_url.rstrip('/')}/enqueue", json={"urls": [url]}, timeout=timeout_s
+            f"{service_url.rstrip('/')}/enqueue",
+            json={"urls": [url]},
+            headers=headers,
+            timeout=timeout_s,
         )
     except httpx.HTTPError:
         return CrawlRequestResult(
             False, "The crawl service is not reachable right now; please try again later."
+        )
+    if response.status_code in (429, 503):
+        return CrawlRequestResult(
+            False, "The crawl service is busy right now; please try again in a minute."
         )
     if response.status_code >= 400:
         return CrawlRequestResult(

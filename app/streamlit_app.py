@@ -71,15 +71,23 @@ def _for_you(client: redis.Redis) -> None:
         return
     st.subheader(f"Picked for {view.display_name}", anchor=False)
     picks = _rotating_picks("user-picks", view.recommendations, "Another 5")
-    st.markdown(cards.recommendation_cards_html(picks), unsafe_allow_html=True)
+    st.html(cards.recommendation_cards_html(picks, _image_origins()))
+
+
+def _image_origins() -> frozenset[str]:
+    """Where covers may be loaded from (MAL's CDN; the replica's /images/ in the demo)."""
+    return cards.image_origins(load_settings().mal_base_url)
 
 
 def _unknown_user(client: redis.Redis, user_key: str, display_name: str) -> None:
     notice = cards.notice_html(display_name, logic.UNKNOWN_USER_MESSAGE)
-    st.markdown(notice, unsafe_allow_html=True)
+    st.html(notice)
     requests: dict = st.session_state.setdefault("crawl-requests", {})
     if st.button("Crawl my profile", key="crawl-request"):
-        requests[user_key] = request_profile_crawl(user_key, load_settings().crawler_service_url)
+        settings = load_settings()
+        requests[user_key] = request_profile_crawl(
+            user_key, settings.crawler_service_url, token=settings.crawler_service_token
+        )
     if user_key in requests:  # kept on screen across the reruns that follow
         result = requests[user_key]
         (st.success if result.ok else st.warning)(result.message)
@@ -102,7 +110,7 @@ def _unknown_user(client: redis.Redis, user_key: str, display_name: str) -> None
         st.caption("We know no similar anime for those yet.")
     if recs:
         picks = _rotating_picks("liked-picks", recs, "Another 5 like these")
-        st.markdown(cards.recommendation_cards_html(picks), unsafe_allow_html=True)
+        st.html(cards.recommendation_cards_html(picks, _image_origins()))
 
 
 def _similar(client: redis.Redis) -> None:
@@ -126,17 +134,17 @@ def _similar(client: redis.Redis) -> None:
     if not neighbours:
         st.info("No similar anime are known for this one yet.")
         return
-    st.markdown(cards.similar_cards_html(neighbours), unsafe_allow_html=True)
+    st.html(cards.similar_cards_html(neighbours, _image_origins()))
 
 
 def main() -> None:
     st.set_page_config(page_title="animerec", page_icon="🎴", layout="wide")
-    st.markdown(cards.CSS, unsafe_allow_html=True)
+    st.html(cards.CSS)
     st.title("animerec", anchor=False)
     client = logic.connect_or_none(_cached_client)
     status, freshness = logic.read_freshness(client)
     if status is not logic.Status.UNAVAILABLE:
-        st.markdown(cards.freshness_html(logic.freshness_text(freshness)), unsafe_allow_html=True)
+        st.html(cards.freshness_html(logic.freshness_text(freshness)))
     if client is None or status is logic.Status.UNAVAILABLE:
         st.error(logic.REDIS_DOWN_MESSAGE)
         return

@@ -26,6 +26,20 @@ def scheduler_bench(
     typer.echo(run_scheduler_bench(db_url=db_url, rows=rows, n=n, rounds=rounds).report())
 
 
+@app.command("service")
+def service_bench(
+    flood: int = typer.Option(200, min=1, help="Concurrent /enqueue calls from one client."),
+    crawl_flood: int = typer.Option(41, min=0, help="Concurrent /crawl calls (0: none)."),
+    redis_url: str = typer.Option(
+        "redis://127.0.0.1:6379/0", help="Redis server (the bench uses a stream of its own)."
+    ),
+) -> None:
+    """/health p50/p99 while one client floods the crawl service; how many calls were refused."""
+    from bench.service import run_service_bench
+
+    typer.echo(run_service_bench(redis_url, flood, crawl_flood).report())
+
+
 @app.command("parse")
 def parse_bench(
     repeat: int = typer.Option(20, min=1, help="Parses of each page per measurement."),
@@ -69,11 +83,16 @@ def serving_bench(
     redis_url: str = typer.Option(
         "", "--redis-url", help="Bench a Redis server (own key prefix) instead of the embedded."
     ),
+    api: bool = typer.Option(True, "--api/--no-api", help="Measure the JSON API too."),
+    top_n: int = typer.Option(20, "--top-n", help="Recommendations published per user."),
 ) -> None:
-    """Redis lookup latency p50/p99 under concurrency, and time to five cards in the browser."""
+    """Lookup latency p50/p99 under concurrency (Redis, the API with and without filters), and
+    time to five cards in the browser."""
     from bench.serving import run_serving_bench
 
-    result = run_serving_bench(users, anime, clients, per_client, browser_runs, redis_url or None)
+    result = run_serving_bench(
+        users, anime, clients, per_client, browser_runs, redis_url or None, api=api, top_n=top_n
+    )
     typer.echo(result.report())
 
 

@@ -4,7 +4,11 @@
    throw-away embedded Redis (or a Redis server given by URL, under its own key prefix).
 2. Lookup latency: N concurrent client threads call ``get_recommendations`` (what the app
    calls: versioned read + card fetch) and ``get_similar`` for random users/anime; p50/p99.
-3. Browser: start the Streamlit app on that Redis and measure, in headless Chromium, the time
+3. API: start ``animerec api serve`` (its own process) on that Redis and measure
+   ``GET /v1/users/{u}/recommendations`` with N concurrent HTTP clients, once with every
+   read-time filter off and once with the default filters plus a type, a genre and a
+   members filter and hidden ids (target: filtered p99 within 2x of unfiltered).
+4. Browser: start the Streamlit app on that Redis and measure, in headless Chromium, the time
    from navigation (then typing the username and submitting) until the fifth card is visible.
 
 Nothing here runs inside the test suite.
@@ -22,6 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -43,8 +48,12 @@ class LatencyFigures:
         rate = len(self.samples_ms) / self.wall_s if self.wall_s else 0.0
         return (
             f"{self.name:<28} n={len(self.samples_ms):>6}  p50={p50:7.2f} ms  p90={p90:7.2f} ms  "
-            f"p99={p99:7.2f} ms  max={self.samples_ms.max():7.2f} ms  {rate:6.0f} req/s  "
-            f"(inside Redis {self.server_usec_per_call:.0f} us/call)"
+            f"p99={p99:7.2f} ms  max={self.samples_ms.max():7.2f} ms  {rate:6.0f} req/s"
+            + (
+                f"  (inside Redis {self.server_usec_per_call:.0f} us/call)"
+                if self.server_usec_per_call
+                else ""
+            )
         )
 
 
@@ -58,20 +67,38 @@ class ServingBenchResult:
     write_s: float = 0.0
     keys_written: int = 0
     used_memory_mb: float = 0.0
+    top_n: int = 20
+    user_payload_bytes: int = 0
     latencies: list[LatencyFigures] = field(default_factory=list)
+    api_latencies: list[LatencyFigures] = field(default_factory=list)
+    api_note: str = ""
     browser_ms: list[float] = field(default_factory=list)
     browser_note: str = ""
 
     def report(self) -> str:
         lines = [
-            f"serving bench: {self.users:,} users x 20 recs, {self.anime:,} anime, "
+            f"serving bench: {self.users:,} users x {self.top_n} recs, {self.anime:,} anime, "
             f"Redis {self.redis}",
             f"  publish: prepare {self.prepare_s:.2f} s, write+switch {self.write_s:.2f} s "
             f"({self.keys_written:,} keys, {self.keys_written / max(self.write_s, 1e-9):,.0f} "
             f"keys/s), Redis used_memory {self.used_memory_mb:,.0f} MB",
+            f"  user lists: {self.user_payload_bytes / max(self.users, 1):,.0f} bytes per user "
+            f"(JSON payloads); at 1M users about "
+            f"{self.user_payload_bytes / max(self.users, 1) * 1e6 / 1e9:,.2f} GB of payload "
+            f"before Redis' per-key overhead",
             "  lookups (client-observed latency; Python threads share the GIL on this machine):",
             *(f"    {figures.row()}" for figures in self.latencies),
         ]
+        if self.api_latencies:
+            lines.append("  API over HTTP (uvicorn, one process; client threads in this process):")
+            lines.extend(f"    {figures.row()}" for figures in self.api_latencies)
+            if len(self.api_latencies) == 2:
+                ratio = np.percentile(self.api_latencies[1].samples_ms, 99) / max(
+                    np.percentile(self.api_latencies[0].samples_ms, 99), 1e-9
+                )
+                lines.append(f"    filtered p99 / unfiltered p99 = {ratio:.2f} (target <= 2)")
+        elif self.api_note:
+            lines.append(f"  API: {self.api_note}")
         if self.browser_ms:
             times = np.array(self.browser_ms)
             lines.append(
@@ -88,6 +115,7 @@ def _publish(client, users: int, anime: int, prefix: str | None, result: Serving
     from tqdm import tqdm
 
     from animerec_assets.lib.serving import prepare_payloads, publish_payloads
+    from animerec_assets.lib.serving.franchise import with_franchises
     from animerec_assets.lib.serving.synthetic import (
         synthetic_anime,
         synthetic_similar,
@@ -96,10 +124,13 @@ def _publish(client, users: int, anime: int, prefix: str | None, result: Serving
 
     started = time.perf_counter()
     payloads = prepare_payloads(
-        synthetic_user_recommendations(users, anime), synthetic_similar(anime),
-        synthetic_anime(anime),
+        synthetic_user_recommendations(users, anime, per_user=result.top_n),
+        synthetic_similar(anime),
+        with_franchises(synthetic_anime(anime), _synthetic_sequels(anime)),
+        top_n_user=result.top_n,
     )  # fmt: skip
     result.prepare_s = time.perf_counter() - started
+    result.user_payload_bytes = int(sum(len(v.encode()) for v in payloads.user_values))
     total = sum(payloads.counts.values())
     with tqdm(total=total, desc="publishing", unit="item") as bar:
         done: dict[str, int] = {}
@@ -117,6 +148,66 @@ def _publish(client, users: int, anime: int, prefix: str | None, result: Serving
     result.used_memory_mb = client.info("memory")["used_memory"] / 1e6
 
 
+def _synthetic_sequels(anime: int) -> pd.DataFrame:
+    """Franchises of three consecutive ids (1 -> 2 -> 3, 4 -> 5 -> 6, ...), so the franchise
+    filter walks real prequel chains."""
+    ids = np.arange(1, anime + 1)
+    sequel = ids[(ids % 3) != 1]
+    return pd.DataFrame({"animeA": sequel - 1, "animeB": sequel, "relation_type": "Sequel"})
+
+
+def _api_lookups(home: Path, redis_url: str | None, users: int, clients: int, per_client: int):
+    import httpx
+
+    from api.launch import free_port, start_api, stop_api
+
+    env = {k: v for k, v in os.environ.items() if k not in ("REDIS_URL", "ANIMEREC_ENV")}
+    env.update(ANIMEREC_HOME=str(home), ANIMEREC_ENV="local")
+    if redis_url:
+        env["REDIS_URL"] = redis_url
+    port = free_port()
+    process = start_api(port, env, "--rate-limit", "1000000/minute", log_path=home / "api.log")
+    base = f"http://127.0.0.1:{port}"
+    unfiltered = {
+        "include_upcoming": "true", "include_adult": "true",
+        "franchise_order": "false", "one_per_franchise": "false",
+    }  # fmt: skip
+    filtered = {
+        "type": ["TV", "Movie", "ONA"], "exclude_genre": "Music", "min_members": 1000,
+        "exclude": "1,2,3,4,5",
+    }  # fmt: skip
+    local = threading.local()
+
+    def http() -> httpx.Client:
+        if not hasattr(local, "client"):
+            local.client = httpx.Client(base_url=base, timeout=30)
+        return local.client
+
+    def call(params: dict):
+        def request(rng: np.random.Generator) -> None:
+            user = f"User_{int(rng.integers(0, users))}"
+            response = http().get(f"/v1/users/{user}/recommendations", params=params)
+            assert response.status_code == 200, response.text
+
+        return request
+
+    try:
+        call(filtered)(np.random.default_rng(0))  # warm-up: the catalogue cache
+        return [
+            _measure_plain(f"API unfiltered, {clients} clients", clients, per_client,
+                           call(unfiltered)),
+            _measure_plain(f"API filtered, {clients} clients", clients, per_client,
+                           call(filtered)),
+        ]  # fmt: skip
+    finally:
+        stop_api(process)
+
+
+def _measure_plain(name: str, clients: int, per_client: int, call) -> LatencyFigures:
+    """``_measure`` without Redis' own counters (the calls go through the API process)."""
+    return _measure(None, name, clients, per_client, call)
+
+
 def _server_usec_per_call(client) -> float:
     stats = client.info("commandstats")
     calls = sum(v["calls"] for k, v in stats.items() if k in ("cmdstat_evalsha", "cmdstat_eval"))
@@ -126,7 +217,8 @@ def _server_usec_per_call(client) -> float:
 
 def _measure(client, name: str, clients: int, per_client: int, call) -> LatencyFigures:
     """Run ``call(rng)`` ``per_client`` times in each of ``clients`` threads started together."""
-    client.config_resetstat()
+    if client is not None:
+        client.config_resetstat()
     barrier = threading.Barrier(clients + 1)
     samples = np.zeros((clients, per_client))
     errors: list[BaseException] = []
@@ -152,15 +244,18 @@ def _measure(client, name: str, clients: int, per_client: int, call) -> LatencyF
     wall = time.perf_counter() - started
     if errors:
         raise errors[0]
-    return LatencyFigures(name, samples.ravel(), wall, _server_usec_per_call(client))
+    usec = _server_usec_per_call(client) if client is not None else 0.0
+    return LatencyFigures(name, samples.ravel(), wall, usec)
 
 
-def _lookups(client, users: int, anime: int, clients: int, per_client: int, prefix) -> list:
+def _lookups(
+    client, users: int, anime: int, clients: int, per_client: int, prefix, top_n: int = 20
+) -> list:
     from animerec_assets.lib.serving import get_recommendations, get_similar
 
     def recommend(rng: np.random.Generator) -> None:
         recs = get_recommendations(client, f"User_{int(rng.integers(0, users))}", prefix)
-        assert len(recs) == 20
+        assert len(recs) == top_n
 
     def similar(rng: np.random.Generator) -> None:
         assert get_similar(client, int(rng.integers(1, anime + 1)), prefix=prefix)
@@ -214,6 +309,8 @@ def run_serving_bench(
     per_client: int = 200,
     browser_runs: int = 5,
     redis_url: str | None = None,
+    api: bool = True,
+    top_n: int = 20,
 ) -> ServingBenchResult:
     import redis
 
@@ -227,8 +324,15 @@ def run_serving_bench(
         result = ServingBenchResult(
             users, anime, clients, redis_url or f"embedded (unix socket under {home})"
         )
+        result.top_n = top_n
         _publish(client, users, anime, prefix, result)
-        result.latencies = _lookups(client, users, anime, clients, per_client, prefix)
+        result.latencies = _lookups(client, users, anime, clients, per_client, prefix, top_n)
+        if not api:
+            result.api_note = "skipped (--no-api)"
+        elif redis_url:
+            result.api_note = "skipped (the API reads the default prefix; use embedded)"
+        else:
+            result.api_latencies = _api_lookups(home, None, users, clients, per_client)
         if redis_url:
             result.browser_note = "skipped (the app reads the default prefix; use embedded)"
         elif browser_runs <= 0:

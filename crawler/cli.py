@@ -78,8 +78,16 @@ def schedule(
     for url in urls:
         typer.echo(url)
     if enqueue and urls:
-        queued = queue_from_settings(redis_url, stream, group).enqueue(kind, urls)
-        typer.secho(f"enqueued {queued} {kind} URLs on {stream}", err=True)
+        from crawler.queue import QueueFullError
+
+        try:
+            queued = queue_from_settings(redis_url, stream, group).enqueue(kind, urls)
+        except QueueFullError as error:
+            raise _fail(f"{error} ({error.enqueued} of {len(urls)} enqueued)") from error
+        waiting = len(urls) - queued
+        typer.secho(
+            f"enqueued {queued} {kind} URLs on {stream} ({waiting} already queued)", err=True
+        )
 
 
 @app.command("seed")
@@ -204,9 +212,14 @@ def serve(
     """Run the crawl web service (FastAPI + uvicorn)."""
     import uvicorn
 
-    from crawler.service import app_from_settings
+    from crawler.service import ServiceError, app_from_settings
 
-    uvicorn.run(app_from_settings(), host=host, port=port, log_level="info")
+    try:
+        service = app_from_settings()
+    except ServiceError as error:
+        raise _fail(str(error)) from error
+    # uvicorn's own caps stay on too: no header echo, bounded keep-alive
+    uvicorn.run(service, host=host, port=port, log_level="info", server_header=False)
 
 
 @app.command("stats")
@@ -227,3 +240,36 @@ def stats(
         "queue": queue_from_settings(redis_url, stream, group).stats().as_dict(),
     }
     typer.echo(json.dumps(payload, indent=2))
+
+
+# ---- opt-out ------------------------------------------------------------------------------
+
+optout_app = typer.Typer(no_args_is_help=True, add_completion=False)
+
+
+@optout_app.command("add")
+def optout_add(
+    usernames: Annotated[list[str], typer.Argument(help="MAL usernames (any case).")],
+    db_url: str = typer.Option(None, help="Scheduler DB URL (default: settings)."),
+) -> None:
+    """Never crawl these users again (their scheduler rows go; the service skips them).
+
+    Removing them from processed tables, model inputs, published lists and exports is not
+    done by this command yet.
+    """
+    from crawler.urls import InvalidUsernameError
+
+    try:
+        added = _scheduler(db_url).opt_out(usernames)
+    except InvalidUsernameError as error:
+        raise _fail(str(error)) from error
+    typer.echo(f"opted out {added} new user(s); {len(usernames) - added} already were")
+
+
+@optout_app.command("list")
+def optout_list(
+    db_url: str = typer.Option(None, help="Scheduler DB URL (default: settings)."),
+) -> None:
+    """The opted-out users' crawl keys (lower-cased profile URLs)."""
+    for url in _scheduler(db_url).opted_out():
+        typer.echo(url)

@@ -27,6 +27,8 @@ class SchedulerHooks(Protocol):
 
     def add_urls(self, kind: Kind, urls: Iterable[str]) -> int: ...
 
+    def mark_gone(self, kind: Kind, urls: Iterable[str], now: datetime | None = None) -> int: ...
+
 
 class NullHooks:
     """No scheduler (a one-off crawl of given URLs)."""
@@ -38,6 +40,9 @@ class NullHooks:
         return len(list(urls))
 
     def add_urls(self, kind: Kind, urls: Iterable[str]) -> int:
+        return len(list(urls))
+
+    def mark_gone(self, kind: Kind, urls: Iterable[str], now: datetime | None = None) -> int:
         return len(list(urls))
 
 
@@ -62,6 +67,9 @@ class JsonlHooks:
 
     def add_urls(self, kind: Kind, urls: Iterable[str]) -> int:
         return self._log("add_urls", kind, urls)
+
+    def mark_gone(self, kind: Kind, urls: Iterable[str], now: datetime | None = None) -> int:
+        return self._log("mark_gone", kind, urls)
 
 
 def scheduler_hooks() -> SchedulerHooks:
@@ -95,6 +103,9 @@ class CrawledLater:
     def add_urls(self, kind: Kind, urls: Iterable[str]) -> int:
         return self.hooks.add_urls(kind, urls)
 
+    def mark_gone(self, kind: Kind, urls: Iterable[str], now: datetime | None = None) -> int:
+        return self.hooks.mark_gone(kind, urls, now=now)
+
 
 def scheduler_without_crawls() -> SchedulerHooks:
     """``SCHEDULER_HOOKS=crawler.hooks:scheduler_without_crawls`` (see ``CrawledLater``)."""
@@ -122,7 +133,7 @@ def load_hooks(spec: str, output_dir: Path) -> SchedulerHooks:
 class HookBatcher:
     """Buffers URLs per (event, kind) and sends each buffer as one hook call."""
 
-    EVENTS = ("crawled", "inspected", "discovered")
+    EVENTS = ("crawled", "inspected", "discovered", "gone")
 
     def __init__(self, hooks: SchedulerHooks, flush_every: int = 500) -> None:
         if flush_every < 1:
@@ -152,6 +163,8 @@ class HookBatcher:
             self.hooks.mark_crawled(kind, batch, now=now)  # type: ignore[arg-type]
         elif event == "inspected":
             self.hooks.mark_inspected(kind, batch, now=now)  # type: ignore[arg-type]
+        elif event == "gone":
+            self.hooks.mark_gone(kind, batch, now=now)  # type: ignore[arg-type]
         else:
             self.hooks.add_urls(kind, batch)  # type: ignore[arg-type]
         self.calls += 1

@@ -7,6 +7,14 @@ them to a live worker. Delivery is therefore at-least-once; workers acknowledge 
 items are written. Acknowledged entries are deleted from the stream so it stays as small as the
 backlog.
 
+Enqueue is idempotent and bounded. A set beside the stream (``<stream>:queued``) holds every URL
+that is in the stream and not yet acknowledged; one Lua script checks it, checks the cap and
+appends, and acknowledging (or dead-lettering) removes the URL in the same script as XACK/XDEL,
+so a SIGKILL between the two cannot happen (Redis runs a script atomically). A URL already
+waiting is not queued twice. The stream is capped at ``max_length`` entries by *refusing* a
+batch that does not fit (``QueueFullError``), never by XADD MAXLEN: trimming would silently drop
+entries that are queued or pending on a worker, and the caller could not tell.
+
 ``InMemoryCrawlQueue`` has the same interface for a single local process (tests, the in-process
 crawl of the hour's batch) when no Redis is wanted.
 """
@@ -31,6 +39,47 @@ if TYPE_CHECKING:
 DEFAULT_STREAM = "animerec:crawl"
 DEFAULT_GROUP = "crawlers"
 ENQUEUE_PIPELINE_SIZE = 1_000
+# ~100 bytes an entry: 500k entries is ~50 MB of Redis, several days of crawling at MAL's pace
+DEFAULT_MAX_LENGTH = 500_000
+
+# KEYS: stream, queued-set. ARGV: max_length, kind, url... -> entries added, or -1 when full.
+_ENQUEUE_SCRIPT = """
+local fresh = {}
+for i = 3, #ARGV do
+  if redis.call('SISMEMBER', KEYS[2], ARGV[i]) == 0 then fresh[#fresh + 1] = ARGV[i] end
+end
+if #fresh == 0 then return 0 end
+if redis.call('XLEN', KEYS[1]) + #fresh > tonumber(ARGV[1]) then return -1 end
+for _, url in ipairs(fresh) do
+  redis.call('XADD', KEYS[1], '*', 'kind', ARGV[2], 'url', url)
+  redis.call('SADD', KEYS[2], url)
+end
+return #fresh
+"""
+# KEYS: stream, queued-set. ARGV: group, id... -> entries that were pending (XACK's count).
+_ACK_SCRIPT = """
+for i = 2, #ARGV do
+  local entry = redis.call('XRANGE', KEYS[1], ARGV[i], ARGV[i])
+  if entry[1] then
+    local fields = entry[1][2]
+    for j = 1, #fields, 2 do
+      if fields[j] == 'url' then redis.call('SREM', KEYS[2], fields[j + 1]) end
+    end
+  end
+end
+local acked = redis.call('XACK', KEYS[1], ARGV[1], unpack(ARGV, 2))
+redis.call('XDEL', KEYS[1], unpack(ARGV, 2))
+return acked
+"""
+
+
+class QueueFullError(RuntimeError):
+    """The stream holds ``max_length`` entries: nothing more is taken until workers catch up."""
+
+    def __init__(self, max_length: int, enqueued: int = 0) -> None:
+        self.max_length = max_length
+        self.enqueued = enqueued  # entries of this call added before the stream filled
+        super().__init__(f"crawl queue is full ({max_length} entries); try again later")
 
 
 @dataclass(frozen=True)
@@ -83,11 +132,18 @@ class CrawlQueue:
         redis_client: redis.Redis,
         stream: str = DEFAULT_STREAM,
         group: str = DEFAULT_GROUP,
+        max_length: int = DEFAULT_MAX_LENGTH,
     ) -> None:
+        if max_length < 1:
+            raise ValueError(f"max_length must be >= 1, got {max_length}")
         self.redis = redis_client
         self.stream = stream
         self.group = group
+        self.max_length = max_length
         self.dead_letter_stream = f"{stream}:dead"
+        self.queued_set = f"{stream}:queued"
+        self._enqueue_script = redis_client.register_script(_ENQUEUE_SCRIPT)
+        self._ack_script = redis_client.register_script(_ACK_SCRIPT)
         self.ensure_group()
 
     def ensure_group(self) -> None:
@@ -99,15 +155,26 @@ class CrawlQueue:
                 raise
 
     def enqueue(self, kind: str, urls: Iterable[str]) -> int:
-        """Append validated canonical URLs; returns how many entries were added."""
+        """Append validated canonical URLs not already waiting; returns how many were added.
+
+        Raises QueueFullError when a chunk (1,000 URLs) does not fit under ``max_length``;
+        earlier chunks of the same call stay queued (the error says how many).
+        """
         checked_kind = check_kind(kind)
         checked = validate_urls(checked_kind, urls)
+        added = 0
         for start in range(0, len(checked), ENQUEUE_PIPELINE_SIZE):
-            pipeline = self.redis.pipeline(transaction=False)
-            for url in checked[start : start + ENQUEUE_PIPELINE_SIZE]:
-                pipeline.xadd(self.stream, {"kind": checked_kind, "url": url})
-            pipeline.execute()
-        return len(checked)
+            chunk = checked[start : start + ENQUEUE_PIPELINE_SIZE]
+            result = int(
+                self._enqueue_script(
+                    keys=[self.stream, self.queued_set],
+                    args=[self.max_length, checked_kind, *chunk],
+                )
+            )
+            if result < 0:
+                raise QueueFullError(self.max_length, added)
+            added += result
+        return added
 
     def _parse(self, entries: Iterable[tuple]) -> list[Message]:
         """Entries -> Messages; malformed entries go to the dead-letter stream, not a worker."""
@@ -130,8 +197,7 @@ class CrawlQueue:
                 dead["reason"] = "not a canonical kind+url"
                 pipeline.xadd(self.dead_letter_stream, dead)
             ids = [message_id for message_id, _ in rejected]
-            pipeline.xack(self.stream, self.group, *ids)
-            pipeline.xdel(self.stream, *ids)
+            self._ack_in(pipeline, ids)
             pipeline.execute()
         return messages
 
@@ -153,16 +219,20 @@ class CrawlQueue:
         entries = [entry for _stream, stream_entries in response or [] for entry in stream_entries]
         return self._parse(entries)
 
+    def _ack_in(self, pipeline: redis.client.Pipeline, message_ids: Sequence[str]) -> None:
+        """Queue the ack script in a MULTI pipeline (dead-lettering and acking are one step)."""
+        self._ack_script(
+            keys=[self.stream, self.queued_set], args=[self.group, *message_ids], client=pipeline
+        )
+
     def ack(self, message_ids: Sequence[str]) -> int:
         """Acknowledge and delete entries whose items are written. Returns how many were
         pending (an entry acknowledged twice counts once)."""
         if not message_ids:
             return 0
-        pipeline = self.redis.pipeline(transaction=True)
-        pipeline.xack(self.stream, self.group, *message_ids)
-        pipeline.xdel(self.stream, *message_ids)
-        acked, _deleted = pipeline.execute()
-        return int(acked)
+        return int(
+            self._ack_script(keys=[self.stream, self.queued_set], args=[self.group, *message_ids])
+        )
 
     def reclaim_stale(self, consumer: str, min_idle_ms: int, count: int = 100) -> list[Message]:
         """Take over entries another consumer left pending for ``min_idle_ms`` (it died)."""
@@ -216,9 +286,7 @@ class CrawlQueue:
                     "reason": reason[:500],
                 },
             )
-        ids = [message.id for message in messages]
-        pipeline.xack(self.stream, self.group, *ids)
-        pipeline.xdel(self.stream, *ids)
+        self._ack_in(pipeline, [message.id for message in messages])
         pipeline.execute()
         return len(messages)
 
@@ -243,7 +311,7 @@ class CrawlQueue:
 
     def delete(self) -> None:
         """Drop the stream, its group and its dead letters (tests, resets)."""
-        self.redis.delete(self.stream, self.dead_letter_stream)
+        self.redis.delete(self.stream, self.dead_letter_stream, self.queued_set)
 
 
 @dataclass
@@ -257,10 +325,14 @@ class _Pending:
 class InMemoryCrawlQueue:
     """The same semantics inside one process: FIFO, pending until acknowledged, reclaimable."""
 
-    def __init__(self) -> None:
+    def __init__(self, max_length: int = DEFAULT_MAX_LENGTH) -> None:
+        if max_length < 1:
+            raise ValueError(f"max_length must be >= 1, got {max_length}")
+        self.max_length = max_length
         self._lock = threading.Condition()
         self._waiting: list[Message] = []
         self._pending: dict[str, _Pending] = {}
+        self._queued: set[str] = set()  # URLs waiting or pending: not queued again
         self._ids = itertools.count(1)
         self.dead_letters: list[tuple[Message, str]] = []
 
@@ -268,11 +340,15 @@ class InMemoryCrawlQueue:
         checked_kind = check_kind(kind)
         checked = validate_urls(checked_kind, urls)
         with self._lock:
+            fresh = [url for url in checked if url not in self._queued]
+            if fresh and len(self._waiting) + len(self._pending) + len(fresh) > self.max_length:
+                raise QueueFullError(self.max_length)
             self._waiting.extend(
-                Message(f"{next(self._ids)}-0", checked_kind, url) for url in checked
+                Message(f"{next(self._ids)}-0", checked_kind, url) for url in fresh
             )
+            self._queued.update(fresh)
             self._lock.notify_all()
-        return len(checked)
+        return len(fresh)
 
     def read(self, consumer: str, count: int, block_ms: int | None = None) -> list[Message]:
         if count < 1:
@@ -288,7 +364,9 @@ class InMemoryCrawlQueue:
 
     def ack(self, message_ids: Sequence[str]) -> int:
         with self._lock:
-            return sum(self._pending.pop(i, None) is not None for i in message_ids)
+            done = [self._pending.pop(i, None) for i in message_ids]
+            self._queued.difference_update(p.message.url for p in done if p is not None)
+            return sum(p is not None for p in done)
 
     def reclaim_stale(self, consumer: str, min_idle_ms: int, count: int = 100) -> list[Message]:
         with self._lock:
@@ -308,6 +386,7 @@ class InMemoryCrawlQueue:
             for message in messages:
                 if self._pending.pop(message.id, None) is not None:
                     self.dead_letters.append((message, reason))
+                    self._queued.discard(message.url)
             return len(messages)
 
     def stats(self) -> QueueStats:

@@ -33,7 +33,16 @@ ANIMEREC_RETRY_MAX_WAIT = 120.0
 DOWNLOADER_MIDDLEWARES = {
     "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
     "crawler.middlewares.RetryAfterMiddleware": 550,
+    # Only MAL/Jikan (or the configured replica) hosts, redirects included; replaces Scrapy's
+    # host-name-only offsite filter at the same place (before robots.txt is fetched).
+    "scrapy.downloadermiddlewares.offsite.OffsiteMiddleware": None,
+    "crawler.middlewares.OnSiteMiddleware": 50,
+    # Redirects are never dropped as duplicates (the spider must see every page it asked for).
+    "scrapy.downloadermiddlewares.redirect.RedirectMiddleware": None,
+    "crawler.middlewares.AccountedRedirectMiddleware": 600,
 }
+# host[:port] the crawler may fetch from; empty: animerec settings' crawl_hosts.
+ANIMEREC_CRAWL_HOSTS: list[str] = []
 
 # Every status reaches the parsers: 404/400/5xx become crawl_error items (or an end of paging).
 HTTPERROR_ALLOW_ALL = True

@@ -38,7 +38,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 import pandas as pd
 from scrapy.settings import BaseSettings
 
-from animerec_assets.contracts.landing import LANDING_COLUMNS
+from animerec_assets.contracts.landing import LANDING_COLUMNS, LANDING_TABLE_COLUMNS
 from animerec_assets.lib.crash_points import crash_point
 
 if TYPE_CHECKING:
@@ -210,10 +210,10 @@ BIGQUERY_TYPES = {"VARCHAR": "STRING", "BIGINT": "INT64", "DOUBLE": "FLOAT64"}
 
 def bigquery_schema(item_type: str) -> list[tuple[str, str, str]]:
     """(name, BigQuery type, mode) per landing column: lists are REPEATED fields."""
-    if item_type not in LANDING_COLUMNS:
+    if item_type not in LANDING_TABLE_COLUMNS:
         raise ValueError(f"unknown landing table {item_type!r}")
     schema = []
-    for name, sql_type in LANDING_COLUMNS[item_type]:
+    for name, sql_type in LANDING_TABLE_COLUMNS[item_type]:
         mode = "REPEATED" if sql_type.endswith("[]") else "NULLABLE"
         schema.append((name, BIGQUERY_TYPES[sql_type.removesuffix("[]")], mode))
     return schema

@@ -97,8 +97,8 @@ def validate_username(username: str) -> str:
 
 
 def anime_url(anime_id: int) -> str:
-    if isinstance(anime_id, bool) or not isinstance(anime_id, int) or anime_id <= 0:
-        raise InvalidUrlError(f"anime id must be a positive int, got {anime_id!r}")
+    if isinstance(anime_id, bool) or not isinstance(anime_id, int) or not 0 < anime_id <= MAX_ID:
+        raise InvalidUrlError(f"anime id must be a positive int below 2^53, got {anime_id!r}")
     return f"{MAL_BASE_URL}/anime/{anime_id}"
 
 
@@ -121,8 +121,15 @@ def _segments(path: str) -> list[str]:
     return [s for s in path.split("/") if s]
 
 
+MAX_ID = 2**53 - 1  # ids stay exact as JSON/JavaScript numbers (crawler.parsers.bounds)
+
+
 def _positive_int(text: str) -> int | None:
-    return int(text) if text.isdigit() and int(text) > 0 else None
+    """A positive id below 2^53 written in ASCII digits, else None."""
+    if not (text.isascii() and text.isdigit()) or len(text) > 16:
+        return None
+    number = int(text)
+    return number if 0 < number <= MAX_ID else None
 
 
 def _username_or_none(text: str) -> str | None:

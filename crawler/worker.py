@@ -43,6 +43,7 @@ from tenacity import Retrying, retry_if_exception_type, stop_after_delay, wait_e
 from animerec_assets.lib.crash_points import crash_point
 from animerec_assets.lib.crawl_manifest import record_completed
 from animerec_assets.lib.processes import die_with_parent
+from crawler.parsers.bounds import is_note
 from crawler.queue import Message, Queue
 from crawler.scheduler import CrawlScheduler
 from crawler.scheduler.urls import Kind, validate_urls
@@ -107,7 +108,8 @@ CrawlFunction = Callable[[Kind, list[str], SinkSettings], BatchResult]
 def summarize_items(
     lines: Iterable[str], requested: Iterable[str]
 ) -> tuple[dict[str, int], list[str]]:
-    """Count items per ``item_type``; list requested URLs named by a ``crawl_error`` item.
+    """Count items per ``item_type``; list requested URLs named by a ``crawl_error`` item (a
+    bounds note says the page was read with some values refused: not a failure).
 
     A line that is not a JSON object counts as ``"<unreadable>"`` rather than failing the batch:
     the file is kept as written, and staging decides what to do with it.
@@ -128,7 +130,7 @@ def summarize_items(
             continue
         item_type = str(item.get("item_type", "<untyped>"))
         counts[item_type] += 1
-        if item_type == "crawl_error" and item.get("url") in wanted:
+        if item_type == "crawl_error" and item.get("url") in wanted and not is_note(item):
             failed[item["url"]] = None
     return dict(counts), list(failed)
 

@@ -10,7 +10,12 @@ imports this package (tests, benchmarks and the ``animerec replica`` commands do
 - ``server.run_replica(n_users=..., n_anime=..., seed=..., port=0) as replica``: serves MAL's
   URL paths at ``replica.base_url`` and a Jikan-v4 API at ``replica.jikan_base_url``; faults
   via ``replica.set_fault_rates`` / ``replica.add_fault_rule`` or ``POST /_replica/faults``;
-  request counters via ``replica.stats()`` or ``GET /_replica/stats``.
+  request counters via ``replica.stats()`` or ``GET /_replica/stats``; the world moves a round
+  on with ``replica.evolve()`` / ``POST /_replica/evolve`` or every N entry pages
+  (``evolve_every``).
+- ``evolve.evolve_world(world, round) -> World``: one round of change (lists, favorites,
+  friendships, new anime, relations, recommendations, private and deleted users, deleted
+  anime), deterministic per seed and round.
 
 Relative dates on the pages ("5 hours ago", "Yesterday, 2:25 PM") are relative to the world's
 ``now`` (``WorldParams.now``), not to the wall clock, so pages are reproducible.

@@ -27,6 +27,16 @@ def serve(
     rate_malformed: float = typer.Option(0.0, "--rate-malformed", help="Share garbled."),
     retry_after: int = typer.Option(1, "--retry-after", help="Retry-After seconds on 429."),
     fault_seed: int = typer.Option(0, "--fault-seed", help="Seed of the fault draws."),
+    fault_control: bool = typer.Option(
+        False, "--fault-control", help="Serve /_replica/faults (on anyway when a rate is set)."
+    ),
+    evolve_every: int = typer.Option(
+        0,
+        "--evolve-every",
+        envvar="ANIMEREC_REPLICA_EVOLVE_EVERY",
+        help="Move the world one round on after every N profile/anime pages served (0: never;"
+        " POST /_replica/evolve moves it on request). The demo's replica reads the variable.",
+    ),
 ) -> None:
     """Serve the world at MAL's URL paths (and Jikan v4 under /jikan/v4) until Ctrl-C."""
     from mal_replica.faults import FaultConfigError
@@ -37,7 +47,14 @@ def serve(
     started = time.perf_counter()
     try:
         world = generate_world(users, anime, seed)
-        app_ = ReplicaApp(world)
+        if evolve_every < 0:
+            raise WorldError("--evolve-every must be >= 0")
+        rates = (rate_429, rate_5xx, rate_404, rate_slow, rate_truncated, rate_malformed)
+        app_ = ReplicaApp(
+            world,
+            fault_control=fault_control or any(r > 0 for r in rates),
+            evolve_every=evolve_every or None,
+        )
         app_.faults.configure(
             rates={
                 "rate_limit": rate_429,
@@ -64,7 +81,10 @@ def serve(
     typer.echo(f"serving in {time.perf_counter() - started:.2f}s")
     typer.echo(f"MAL base URL:   {handle.base_url}")
     typer.echo(f"Jikan base URL: {handle.jikan_base_url}")
-    typer.echo(f"admin:          {handle.base_url}/_replica/faults  /_replica/stats")
+    admin = "/_replica/faults  /_replica/stats" if app_.fault_control else "/_replica/stats"
+    typer.echo(f"admin:          {handle.base_url}{admin}  /_replica/evolve")
+    if evolve_every:
+        typer.echo(f"the world moves after every {evolve_every} profile/anime pages served")
     try:
         while server.thread.is_alive():
             server.thread.join(0.5)

@@ -135,15 +135,20 @@ def user_table(world: World) -> pd.DataFrame:
 
 
 def user_anime_table(world: World, source: str = "mal") -> pd.DataFrame:
+    """One row per (user, anime) on the user's list, and per favorite or review of an anime
+    the list no longer holds (a moved world: evolve.py removes entries, MAL keeps favorites and
+    reviews); such rows have no list columns. A generated world has none of them."""
     lists, n_anime = world.lists, len(world.anime)
-    user = lists["user"].to_numpy().astype(np.int64)
-    item = lists["anime"].to_numpy().astype(np.int64)
-    key = user * n_anime + item
+    list_key = lists["user"].to_numpy().astype(np.int64) * n_anime + lists["anime"].to_numpy()
     fav = world.favorites
-    favorite = np.isin(key, fav["user"].to_numpy().astype(np.int64) * n_anime + fav["anime"])
-
+    fav_key = fav["user"].to_numpy().astype(np.int64) * n_anime + fav["anime"].to_numpy()
     reviews = world.reviews
     review_key = reviews["user"].to_numpy().astype(np.int64) * n_anime + reviews["anime"].to_numpy()
+    unlisted = np.setdiff1d(np.union1d(fav_key, review_key), list_key)
+    key = np.r_[list_key, unlisted].astype(np.int64)
+    user, item = key // n_anime, key % n_anime
+    favorite = np.isin(key, fav_key)
+
     order = np.argsort(review_key)
     pos = np.searchsorted(review_key[order], key)
     pos = np.minimum(pos, max(len(order) - 1, 0))
@@ -172,6 +177,23 @@ def user_anime_table(world: World, source: str = "mal") -> pd.DataFrame:
     status_names = np.empty(7, dtype=object)
     for code, name in vocab.STATUS_NAMES.items():
         status_names[code] = name
+    list_columns = {
+        "score": lists["score"].astype("int64"),
+        "status": pd.Categorical(status_names[lists["status"].to_numpy()]),
+        "progress": lists["progress"].astype("int64"),
+        "last_interaction_date": pd.to_datetime(lists["updated_ts"], unit="s"),
+    }
+    if len(unlisted):
+        missing = len(unlisted)
+        list_columns = {
+            "score": pd.array([*lists["score"].tolist(), *[pd.NA] * missing], dtype="Int64"),
+            "status": pd.Categorical([*list_columns["status"], *[None] * missing]),
+            "progress": pd.array([*lists["progress"].tolist(), *[pd.NA] * missing], dtype="Int64"),
+            "last_interaction_date": pd.to_datetime(
+                pd.Series([*lists["updated_ts"].tolist(), *[None] * missing], dtype="Int64"),
+                unit="s",
+            ),
+        }
     return pd.DataFrame(
         {
             "user_id": pd.Categorical.from_codes(
@@ -184,10 +206,7 @@ def user_anime_table(world: World, source: str = "mal") -> pd.DataFrame:
             "review_num_useful": review_col("reactions", "Int64"),
             "review_score": review_col("score", "Int64"),
             **sub_scores,
-            "score": lists["score"].astype("int64"),
-            "status": pd.Categorical(status_names[lists["status"].to_numpy()]),
-            "progress": lists["progress"].astype("int64"),
-            "last_interaction_date": pd.to_datetime(lists["updated_ts"], unit="s"),
+            **list_columns,
         }
     )
 
@@ -301,14 +320,38 @@ def processed_tables(world: World, source: str = "mal") -> dict[str, pd.DataFram
     """All ground-truth tables, keyed by table name (the five processed ones first)."""
     if source not in SOURCES:
         raise ValueError(f"source must be one of {SOURCES}, got {source!r}")
+    return without_private_users(
+        world,
+        {
+            "anime": anime_table(world),
+            "user": user_table(world),
+            "user_anime": user_anime_table(world, source),
+            "anime_anime": anime_anime_table(world),
+            "user_user": user_user_table(world),
+            "reviews": reviews_table(world, source),
+            "history": history_table(world),
+        },
+    )
+
+
+def without_private_users(world: World, tables: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
+    """The world as a crawl can know it: users whose list turned private (evolve.py) are gone
+    from the processed tables, with their list rows and friendships (on either side). Anime
+    aggregates still count them, as MAL's do; their reviews stay, as reviews do."""
+    if "private" not in world.users or not world.users["private"].any():
+        return tables
+    hidden = set(world.users.loc[world.users["private"].to_numpy(bool), "username"])
+    user_anime = tables["user_anime"]
+    user_anime = user_anime[~user_anime["user_id"].isin(hidden)].reset_index(drop=True)
+    user_anime["user_id"] = user_anime["user_id"].cat.remove_unused_categories()
+    friends = tables["user_user"]
+    friends = friends[~(friends["userA"].isin(hidden) | friends["userB"].isin(hidden))]
+    users = tables["user"]
     return {
-        "anime": anime_table(world),
-        "user": user_table(world),
-        "user_anime": user_anime_table(world, source),
-        "anime_anime": anime_anime_table(world),
-        "user_user": user_user_table(world),
-        "reviews": reviews_table(world, source),
-        "history": history_table(world),
+        **tables,
+        "user": users[~users["user_id"].isin(hidden)].reset_index(drop=True),
+        "user_anime": user_anime,
+        "user_user": friends.reset_index(drop=True),
     }
 
 

@@ -16,6 +16,8 @@ from collections import defaultdict
 from dataclasses import asdict, dataclass, field, fields
 
 FAULT_KINDS = ("not_found", "rate_limit", "server_error", "truncated", "malformed", "slow")
+# Hostile pages (mal_replica.hostile): by explicit rule only, never drawn by rate.
+HOSTILE_KINDS = ("offhost_redirect", "identity_mismatch", "huge_numbers", "markup_title")
 
 
 class FaultConfigError(ValueError):
@@ -72,10 +74,17 @@ class FaultRule:
     status: int | None = None
     retry_after: int | None = None
     delay: float | None = None
+    location: str | None = None  # offhost_redirect: where to
 
     def validate(self) -> None:
-        if self.fault not in FAULT_KINDS:
-            raise FaultConfigError(f"fault must be one of {FAULT_KINDS}, got {self.fault!r}")
+        if self.fault not in FAULT_KINDS + HOSTILE_KINDS:
+            raise FaultConfigError(
+                f"fault must be one of {FAULT_KINDS + HOSTILE_KINDS}, got {self.fault!r}"
+            )
+        if self.fault == "offhost_redirect" and not (self.location or "").startswith(
+            ("http://", "https://", "//")
+        ):
+            raise FaultConfigError("an offhost_redirect rule needs an absolute 'location'")
         if not self.path.startswith("/"):
             raise FaultConfigError(f"rule path must start with '/', got {self.path!r}")
         if self.remaining is not None and self.remaining < 1:
@@ -104,6 +113,7 @@ class Fault:
     retry_after: int | None = None
     delay: float = 0.0
     draw: float = 0.0
+    location: str | None = None
 
 
 def uniform_draw(seed: int, url: str, attempt: int) -> float:
@@ -137,7 +147,10 @@ def _fault(kind: str, rates: FaultRates, rule: FaultRule | None, draw: float) ->
     delay = 0.0
     if kind == "slow":
         delay = rule.delay if rule and rule.delay is not None else rates.slow_seconds
-    return Fault(kind=kind, status=status, retry_after=retry_after, delay=delay, draw=draw)
+    if kind == "offhost_redirect":
+        status = 302
+    location = rule.location if rule is not None else None
+    return Fault(kind, status, retry_after, delay, draw, location)
 
 
 @dataclass
@@ -189,4 +202,5 @@ class FaultInjector:
                 "rates": asdict(self.rates),
                 "rules": [asdict(r) for r in self.rules],
                 "kinds": list(FAULT_KINDS),
+                "hostile_kinds": list(HOSTILE_KINDS),
             }

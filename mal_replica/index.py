@@ -69,6 +69,10 @@ class WorldIndex:
         self.slugs: list[str] = a["slug"].tolist()
         self.usernames: list[str] = u["username"].tolist()
         self.user_by_lower = {name.lower(): i for i, name in enumerate(self.usernames)}
+        # lists hidden by their owner (evolve.py); a generated world has none
+        self.private = (
+            u["private"].to_numpy(dtype=bool) if "private" in u else np.zeros(n_users, bool)
+        )
 
         lists = world.lists
         self.lists_by_user = Slice(*_csr(lists["user"].to_numpy(), n_users))

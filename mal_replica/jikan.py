@@ -371,7 +371,11 @@ def user_full(base: str, index: WorldIndex, upos: int) -> dict:
         **user_profile(base, index, upos),
         "statistics": user_statistics(index, upos),
         "favorites": _favorites(base, index, upos),
-        "updates": {"anime": _updates(base, index, upos), "manga": []},
+        # a hidden list shows no updates either
+        "updates": {
+            "anime": [] if index.private[upos] else _updates(base, index, upos),
+            "manga": [],
+        },
         "about": None,
         "external": [],
     }

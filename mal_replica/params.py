@@ -83,3 +83,33 @@ def resolve_params(
     if params.n_groups > params.n_anime:
         params = WorldParams(**{**asdict(params), "n_groups": params.n_anime})
     return params
+
+
+@dataclass(frozen=True)
+class EvolveParams:
+    """How much the world changes in one round (``evolve.evolve``); rates are per round.
+
+    Row rates apply to each existing row (a list entry, a friendship...); ``*_share`` to each
+    user; counts of new things scale with the world's size, at least one each.
+    """
+
+    step_days: float = 1.0  # how far the world's ``now`` moves
+    list_add_share: float = 0.15  # users who add 1-4 entries
+    rescore_rate: float = 0.04
+    drop_rate: float = 0.02  # watching / on hold entries dropped
+    remove_rate: float = 0.03  # entries removed from lists
+    favorites_change_share: float = 0.08  # users whose favorites are picked anew
+    friendship_end_rate: float = 0.06
+    new_friendships_per_user: float = 0.05
+    new_anime_share: float = 0.02  # of the catalogue: new titles that start airing
+    relation_end_rate: float = 0.02
+    recommendation_end_rate: float = 0.06
+    new_recommendations_per_anime: float = 0.05
+    private_rate: float = 0.015  # users whose list turns private (for good)
+    delete_user_rate: float = 0.01  # users deleted (their profile answers 404)
+    delete_anime_rate: float = 0.005  # anime removed from the database (404)
+
+    def validate(self) -> None:
+        for name, value in asdict(self).items():
+            if value < 0 or (name.endswith(("_rate", "_share")) and value > 1):
+                raise WorldError(f"{name} must be within [0, 1] (or >= 0), got {value}")

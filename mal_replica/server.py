@@ -26,13 +26,15 @@ from urllib.parse import parse_qs
 
 import numpy as np
 
-from mal_replica import images, jikan
-from mal_replica.faults import Fault, FaultInjector, FaultRates
+from mal_replica import hostile, images, jikan
+from mal_replica.evolve import evolve_world
+from mal_replica.faults import HOSTILE_KINDS, Fault, FaultInjector, FaultRates
 from mal_replica.index import WorldIndex
 from mal_replica.pages import anime as anime_pages
 from mal_replica.pages import animelist as animelist_pages
 from mal_replica.pages import layout, listings, urls
 from mal_replica.pages import profile as profile_pages
+from mal_replica.params import EvolveParams
 from mal_replica.world import World, generate_world
 
 HTML = "text/html; charset=UTF-8"
@@ -150,7 +152,7 @@ def history(app: ReplicaApp, req: Request) -> Response:
 
 def load_json(app: ReplicaApp, req: Request) -> Response:
     pos = app.index.user_pos(req.groups[0])
-    if pos is None:
+    if pos is None or app.index.private[pos]:  # MAL answers a hidden list as an unknown user
         return as_json({"errors": [{"message": "invalid request"}]}, 400)
     rows = animelist_pages.load_json(
         req.base, app.index, pos, req.int_arg("offset"), req.int_arg("status", 7)
@@ -313,14 +315,38 @@ def _mangle(body: bytes, fault: Fault, is_json: bool) -> bytes:
     return body[: cut // 2] + junk + b"\x00\xff"
 
 
+# Pages that count as one crawl of a profile or an anime (``evolve_every``).
+ENTRY_PAGE_KINDS = frozenset({"profile", "anime", "jikan_user_full", "jikan_anime_full"})
+
+
 class ReplicaApp:
-    """The ASGI application: routing, faults, counters, admin endpoints."""
+    """The ASGI application: routing, faults, counters, admin endpoints.
+
+    The world can move (``evolve``): on ``POST /_replica/evolve``, or by itself after every
+    ``evolve_every`` profile/anime pages served. Both run on the server's event loop, between
+    two requests, so a page is always rendered from one world and its one index.
+    """
 
     def __init__(
-        self, world: World, faults: FaultInjector | None = None, log_size: int = 2000
+        self,
+        world: World,
+        faults: FaultInjector | None = None,
+        log_size: int = 2000,
+        fault_control: bool = False,
+        evolve_every: int | None = None,
+        evolve_params: EvolveParams | None = None,
     ) -> None:
+        if evolve_every is not None and evolve_every < 1:
+            raise ValueError(f"evolve_every must be >= 1, got {evolve_every}")
         self.world = world
+        # /_replica/faults over HTTP: only when started with faults enabled (anyone who can
+        # reach the port could otherwise make the replica lie to a crawl)
+        self.fault_control = fault_control
         self.index = WorldIndex(world)
+        self.evolve_every = evolve_every
+        self.evolve_params = evolve_params or EvolveParams()
+        self.evolve_params.validate()
+        self.entry_pages_served = 0
         self.faults = faults or FaultInjector(FaultRates(seed=world.params.seed))
         self.counts: Counter[tuple[str, int]] = Counter()
         self.log: deque[dict] = deque(maxlen=log_size)
@@ -328,6 +354,26 @@ class ReplicaApp:
         self._lock = threading.Lock()
 
     # -- helpers ---------------------------------------------------------------------------
+    @property
+    def round(self) -> int:
+        return int(self.world.meta.get("round", 0))
+
+    def evolve(self, rounds: int = 1) -> dict:
+        """Move the world ``rounds`` rounds on; the index is rebuilt before the switch."""
+        world = self.world
+        for _ in range(rounds):
+            world = evolve_world(world, int(world.meta.get("round", 0)) + 1, self.evolve_params)
+        index = WorldIndex(world)
+        self.world, self.index = world, index
+        return {"round": self.round, "world": world.summary()}
+
+    def _count_entry_page(self, kind: str, status: int) -> None:
+        if self.evolve_every is None or kind not in ENTRY_PAGE_KINDS or status != 200:
+            return
+        self.entry_pages_served += 1
+        if self.entry_pages_served % self.evolve_every == 0:
+            self.evolve()
+
     def next_random_users(self, count: int = 20) -> np.ndarray:
         """users.php: a fresh random sample per call, deterministic in call order."""
         with self._lock:
@@ -406,8 +452,11 @@ class ReplicaApp:
                     response = html(f"<h1>500 Internal Server Error</h1><p>{error!r}</p>", 500)
             if fault is not None and fault.kind in ("truncated", "malformed"):
                 response.body = _mangle(response.body, fault, is_json)
+            elif fault is not None and fault.kind in HOSTILE_KINDS and response.status == 200:
+                response.body = hostile.rewrite_body(fault.kind, response.body, is_json)
         if scope["method"] == "HEAD":
             response.body = b""
+        self._count_entry_page(kind, response.status)
         with self._lock:
             self.counts[(kind, response.status)] += 1
             self.log.append(
@@ -423,7 +472,9 @@ class ReplicaApp:
 
     def faulted(self, fault: Fault | None, base: str, is_json: bool) -> Response | None:
         """The response a status-changing fault answers with (None for body/latency faults)."""
-        if fault is None or fault.kind in ("slow", "truncated", "malformed"):
+        if fault is not None and fault.kind == "offhost_redirect":
+            return Response(302, b"", HTML, [(b"location", (fault.location or "").encode())])
+        if fault is None or fault.kind in ("slow", "truncated", "malformed", *HOSTILE_KINDS):
             return None
         if fault.kind == "not_found":
             if is_json:
@@ -445,7 +496,17 @@ class ReplicaApp:
     def admin(self, method: str, path: str, raw_query: str, body: bytes) -> Response:
         try:
             if path == "/_replica/health":
-                return as_json({"ok": True, "world": self.world.summary()})
+                return as_json({"ok": True, "round": self.round, "world": self.world.summary()})
+            if path == "/_replica/faults" and not self.fault_control:
+                return as_json({"error": "fault control is off (start with faults enabled)"}, 404)
+            if path == "/_replica/evolve":
+                if method != "POST":
+                    return as_json({"round": self.round, "evolve_every": self.evolve_every})
+                payload = json.loads(body or b"{}")
+                rounds = payload.get("rounds", 1) if isinstance(payload, dict) else None
+                if not isinstance(rounds, int) or not 1 <= rounds <= 100:
+                    raise ValueError("rounds must be an integer in 1..100")
+                return as_json(self.evolve(rounds))
             if path == "/_replica/faults":
                 if method == "GET":
                     return as_json(self.faults.snapshot())
@@ -536,6 +597,19 @@ class ReplicaHandle:
     def reset_stats(self) -> None:
         self.app.reset_stats()
 
+    def evolve(self, rounds: int = 1) -> dict:
+        """Move the world on (through the admin endpoint, so on the server's own loop)."""
+        import urllib.request
+
+        request = urllib.request.Request(
+            f"{self.base_url}/_replica/evolve",
+            data=json.dumps({"rounds": rounds}).encode(),
+            method="POST",
+            headers={"content-type": JSON},
+        )
+        with urllib.request.urlopen(request, timeout=120) as answer:
+            return json.loads(answer.read())
+
 
 class ReplicaServer:
     """uvicorn in a background thread; ``start()`` returns once the socket is listening."""
@@ -585,11 +659,17 @@ def run_replica(
     host: str = "127.0.0.1",
     world: World | None = None,
     fault_rates: dict | None = None,
+    fault_control: bool = True,
+    evolve_every: int | None = None,
+    evolve_params: EvolveParams | None = None,
     **world_overrides: object,
 ) -> Iterator[ReplicaHandle]:
-    """Serve a world (given, or generated from the arguments) until the block exits."""
+    """Serve a world (given, or generated from the arguments) until the block exits. In this
+    in-process harness ``/_replica/faults`` is on by default (the caller is a test)."""
     world = world or generate_world(n_users, n_anime, seed, **world_overrides)
-    app = ReplicaApp(world)
+    app = ReplicaApp(
+        world, fault_control=fault_control, evolve_every=evolve_every, evolve_params=evolve_params
+    )
     if fault_rates:
         app.faults.configure(rates=fault_rates)
     server = ReplicaServer(app, host, port)

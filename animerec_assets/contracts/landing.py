@@ -201,6 +201,23 @@ ITEM_KEYS: dict[str, tuple[str, ...]] = {
     "crawl_error": ("url", "crawl_date"),
 }
 
+# Rows landing could not cast to their table's types (a 23-digit number, a non-finite float,
+# a dict where text belongs, an unknown item type): kept whole, as JSON, with the reason, so one
+# bad row never fails an hour and never disappears silently.
+QUARANTINE_TABLE = "quarantine"
+QUARANTINE_COLUMNS: list[tuple[str, ColumnType]] = [
+    ("item_type", "VARCHAR"),
+    ("url", "VARCHAR"),
+    ("reason", "VARCHAR"),
+    ("raw", "VARCHAR"),
+    PARTITION_COLUMN,
+]
+# Every table of the landing schema: one per item type, and the quarantine.
+LANDING_TABLE_COLUMNS: dict[str, list[tuple[str, ColumnType]]] = {
+    **LANDING_COLUMNS,
+    QUARANTINE_TABLE: QUARANTINE_COLUMNS,
+}
+
 # Snapshot semantics (docs/data_contracts.md "Re-crawls"): a crawl of a parent page is the whole
 # truth for the sets it lists. Each set below: the landing table of its rows, the parent kind,
 # and the row column naming the parent. Rows carry the ``snapshot_id`` of the crawl that saw

@@ -12,7 +12,7 @@ from __future__ import annotations
 import duckdb
 import pandas as pd
 
-from animerec_assets.contracts.landing import LANDING_COLUMNS
+from animerec_assets.contracts.landing import LANDING_COLUMNS, LANDING_TABLE_COLUMNS
 
 LANDING_SCHEMA = "landing"
 ITEM_ID = "item_id"
@@ -24,18 +24,20 @@ class LandingContractError(ValueError):
 
 def landing_ddl(item_type: str) -> str:
     """``CREATE TABLE IF NOT EXISTS`` for one landing table, columns as the crawler declares."""
-    if item_type not in LANDING_COLUMNS:
+    if item_type not in LANDING_TABLE_COLUMNS:
         raise LandingContractError(
-            f"unknown landing table {item_type!r}; known: {sorted(LANDING_COLUMNS)}"
+            f"unknown landing table {item_type!r}; known: {sorted(LANDING_TABLE_COLUMNS)}"
         )
-    columns = ", ".join(f'"{name}" {sql_type}' for name, sql_type in LANDING_COLUMNS[item_type])
+    columns = ", ".join(
+        f'"{name}" {sql_type}' for name, sql_type in LANDING_TABLE_COLUMNS[item_type]
+    )
     return f'CREATE TABLE IF NOT EXISTS {LANDING_SCHEMA}."{item_type}" ({columns})'
 
 
 def create_landing_tables(connection: duckdb.DuckDBPyConnection) -> None:
     """Every landing table of the contract, created empty where missing."""
     connection.execute(f"CREATE SCHEMA IF NOT EXISTS {LANDING_SCHEMA}")
-    for item_type in LANDING_COLUMNS:
+    for item_type in LANDING_TABLE_COLUMNS:
         connection.execute(landing_ddl(item_type))
         _add_item_id(connection, item_type)
 
@@ -51,8 +53,8 @@ def _add_item_id(connection: duckdb.DuckDBPyConnection, item_type: str) -> None:
             [LANDING_SCHEMA, item_type],
         ).fetchall()
     ]
-    if not columns or ITEM_ID in columns:
-        return
+    if item_type not in LANDING_COLUMNS or not columns or ITEM_ID in columns:
+        return  # not an item table (quarantine), a new table, or one with ids already
     table = f'{LANDING_SCHEMA}."{item_type}"'
     rebuilt = f'{LANDING_SCHEMA}."{item_type}__with_item_id"'
     select = ", ".join(
@@ -79,9 +81,9 @@ def append_landing(
     than silently dropped. Rows whose ``item_id`` the table (or the frame) already holds are
     exact repeats and are not written again.
     """
-    known = {name for name, _ in LANDING_COLUMNS.get(item_type, [])}
+    known = {name for name, _ in LANDING_TABLE_COLUMNS.get(item_type, [])}
     unknown = sorted(set(frame.columns) - known)
-    if item_type in LANDING_COLUMNS and unknown:
+    if item_type in LANDING_TABLE_COLUMNS and unknown:
         raise LandingContractError(f"landing.{item_type} has no columns {unknown}")
     connection.execute(f"CREATE SCHEMA IF NOT EXISTS {LANDING_SCHEMA}")
     connection.execute(landing_ddl(item_type))

@@ -7,6 +7,7 @@ merely mentions (the scheduler's "inspected" updates). It never fetches, writes 
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -17,6 +18,7 @@ from parsel import Selector, SelectorList
 from scrapy.http import TextResponse
 
 from crawler.items import make_item
+from crawler.parsers.bounds import UNREADABLE_NUMBER, Limits, Notes, bound_item
 from crawler.urls import Kind, UrlInfo, canonical_or_none
 
 
@@ -32,6 +34,9 @@ class ParseContext:
     info: UrlInfo
     page_url: str  # the page's URL on MAL's (or Jikan's) own host
     status: int = 200
+    limits: Limits = field(default_factory=Limits)
+    # values bounding refused or changed on this page (the router reports them)
+    notes: Notes = field(default_factory=Notes)
 
     @property
     def source(self) -> str:
@@ -47,24 +52,32 @@ class ParseContext:
         return self.info.canonical or self.page_url
 
     def item(self, item_type: str, **fields: Any) -> dict[str, Any]:
-        return make_item(
+        """One item, every value within its field's bounds (``crawler.parsers.bounds``)."""
+        item = make_item(
             item_type,
             crawl_date=self.crawl_date_iso,
             source=self.source,
             url=self.entity_url,
             **fields,
         )
+        return bound_item(item, self.notes, self.limits)
 
     def error(self, reason: str, status_code: int | None = None) -> dict[str, Any]:
-        return make_item(
+        item = make_item(
             "crawl_error",
             crawl_date=self.crawl_date_iso,
             source=self.source,
             url=self.page_url,
             page_type=self.info.page_type,
             status_code=self.status if status_code is None else status_code,
-            reason=reason[:1000],
+            reason=str(reason)[:1000],
         )
+        return bound_item(item, Notes(), self.limits)
+
+    def note_item(self) -> dict[str, Any] | None:
+        """The page's bounding notes as one ``crawl_error`` item (None when nothing changed)."""
+        reason = self.notes.reason()
+        return None if reason is None else self.error(reason)
 
 
 def _kinds() -> dict[str, set[str]]:
@@ -124,28 +137,45 @@ def text_of(sel: Selector | SelectorList | None) -> str | None:
     return clean(sel.xpath("string()").get())
 
 
+MAX_DIGITS = 40  # longer digit runs are refused unread (bounds would refuse the value anyway)
+
+
 def to_int(text: str | int | float | None) -> int | None:
-    """'1,176,230' -> 1176230, '#394' -> 394, 'N/A'/'Unknown'/'' -> None."""
+    """'1,176,230' -> 1176230, '#394' -> 394, 'N/A'/'Unknown'/'' -> None.
+
+    Not a range check (``bounds`` does that): a number too long to be real, or a non-finite
+    float, comes back as ``UNREADABLE_NUMBER`` so the field's bound refuses it with a note,
+    instead of a 400-digit int or an exception that would fail the whole page.
+    """
     if text is None or isinstance(text, bool):
         return None
     if isinstance(text, int):
         return text
     if isinstance(text, float):
-        return int(text)
-    match = _NUMBER.search(str(text))
+        return int(text) if math.isfinite(text) else UNREADABLE_NUMBER
+    match = _NUMBER.search(str(text)[:10_000])
     if match is None:
         return None
     number = match.group(0).replace(",", "")
+    if len(number) > MAX_DIGITS:
+        return UNREADABLE_NUMBER
     return int(float(number)) if "." in number else int(number)
 
 
 def to_float(text: str | int | float | None) -> float | None:
     if text is None or isinstance(text, bool):
         return None
-    if isinstance(text, int | float):
-        return float(text)
-    match = _NUMBER.search(str(text))
-    return float(match.group(0).replace(",", "")) if match else None
+    if isinstance(text, int):
+        return float(text) if abs(text) < 2**1000 else math.inf
+    if isinstance(text, float):
+        return text
+    match = _NUMBER.search(str(text)[:10_000])
+    if match is None:
+        return None
+    number = match.group(0).replace(",", "")
+    if len(number) > MAX_DIGITS:
+        return -math.inf if number.startswith("-") else math.inf
+    return float(number)
 
 
 def content_root(response: TextResponse) -> Selector:

@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import json
 from typing import Any
+from urllib.parse import urlsplit
 
 from scrapy.http import TextResponse
 
 from animerec_assets.contracts.landing import SCORE_COUNT_FIELDS
 from crawler.parsers.base import PageStructureError, ParseContext, ParseResult, to_float, to_int
+from crawler.parsers.mal_user import identity, identity_mismatch
 from crawler.urls import jikan_url, mal_url, with_query
 
 MAX_JIKAN_PAGES = 50  # a safety stop for paged endpoints; spiders cap pages lower
@@ -84,6 +86,13 @@ def _next_page(ctx: ParseContext, body_text: str) -> str | None:
     return None
 
 
+def _on_mal(url: object) -> str | None:
+    """A page link Jikan gives (MAL's, or the replica's) as the same path on MAL's own host."""
+    if not isinstance(url, str) or not url.startswith(("http://", "https://")):
+        return None
+    return mal_url(urlsplit(url).path)
+
+
 def _names(entries: list[dict[str, Any]] | None) -> list[str]:
     return [e["name"] for e in entries or [] if isinstance(e, dict) and e.get("name")]
 
@@ -98,9 +107,16 @@ def parse_jikan_anime(response: TextResponse, ctx: ParseContext) -> ParseResult:
     data, error = _body(response, ctx)
     if error:
         return _error_result(error)
-    anime_id = to_int(data.get("mal_id")) or ctx.info.anime_id
+    if not isinstance(data, dict):
+        raise PageStructureError("Jikan anime data is not an object")
+    anime_id = ctx.info.anime_id  # identity from the URL, as for profiles
     if not anime_id or not data.get("title"):
-        raise PageStructureError("Jikan anime without mal_id/title")
+        raise PageStructureError("Jikan anime without an id in the URL or a title")
+    shown = to_int(data.get("mal_id"))
+    if shown is not None and shown != anime_id:
+        return _error_result(
+            ctx.error(f"identity mismatch: the URL names anime {anime_id}, the body {shown!r}")
+        )
     aired = data.get("aired") or {}
     season, year = data.get("season"), data.get("year")
     images = (data.get("images") or {}).get("jpg") or {}
@@ -193,7 +209,7 @@ def parse_jikan_anime_recommendations(response: TextResponse, ctx: ParseContext)
                 "anime_recommendation",
                 animeA=ctx.info.anime_id,
                 animeB=target,
-                recommendation_url=entry.get("url"),
+                recommendation_url=_on_mal(entry.get("url")),
                 num_recommenders=to_int(entry.get("votes")),
             )
         )
@@ -253,9 +269,13 @@ def parse_jikan_user(response: TextResponse, ctx: ParseContext) -> ParseResult:
     data, error = _body(response, ctx)
     if error:
         return _error_result(error)
-    username = data.get("username") or ctx.info.username
-    if not username:
-        raise PageStructureError("Jikan user without username")
+    if not isinstance(data, dict):
+        raise PageStructureError("Jikan user data is not an object")
+    if ctx.info.username is None:
+        raise PageStructureError("missing landmark: username in URL")
+    username = identity(ctx.info.username, data.get("username"))
+    if username is None:
+        return identity_mismatch(ctx, ctx.info.username, data.get("username"))
     stats = (data.get("statistics") or {}).get("anime") or {}
     favorites = [to_int(f.get("mal_id")) for f in (data.get("favorites") or {}).get("anime") or []]
     result = ParseResult()
@@ -298,7 +318,7 @@ def parse_jikan_user(response: TextResponse, ctx: ParseContext) -> ParseResult:
     for anime_id in favorites:
         if anime_id is not None:
             result.seen["anime"].add(mal_url(f"/anime/{anime_id}"))
-    result.follow.extend(jikan_user_followups(ctx.info.username or username))
+    result.follow.extend(jikan_user_followups(ctx.info.username))
     result.mark_crawled("profile", ctx.entity_url)
     return result
 

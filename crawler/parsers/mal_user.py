@@ -52,8 +52,32 @@ def _display_name(response: TextResponse) -> str | None:
     return None
 
 
+def identity(url_username: str, shown: object) -> str | None:
+    """The user id of a profile page: the username in the URL, in the page's case when the page
+    shows the same name; None when the page names somebody else (its data is not this user's).
+    """
+    if not isinstance(shown, str) or not shown:
+        return url_username
+    return shown if shown.lower() == url_username.lower() else None
+
+
+def identity_mismatch(ctx: ParseContext, url_username: str, shown: object) -> ParseResult:
+    """A page that names another user than its URL: one crawl_error, nothing else from it."""
+    result = ParseResult()
+    result.items.append(
+        ctx.error(
+            f"identity mismatch: the URL names {url_username!r}, the page {str(shown)[:40]!r}"
+        )
+    )
+    return result
+
+
 def parse_profile(response: TextResponse, ctx: ParseContext) -> ParseResult:
     username = require(ctx.info.username, "username in URL")
+    shown = _display_name(response)
+    user_id = identity(username, shown)
+    if user_id is None:
+        return identity_mismatch(ctx, username, shown)
     root = content_root(response)
     status_rows = {}
     for li in response.css("ul.user-status li"):
@@ -88,7 +112,7 @@ def parse_profile(response: TextResponse, ctx: ParseContext) -> ParseResult:
     result.items.append(
         ctx.item(
             "user",
-            user_id=_display_name(response) or username,
+            user_id=user_id,
             user_url=ctx.entity_url,
             last_online_date=resolve_date(status_rows.get("Last Online"), ctx.crawl_date),
             join_date=resolve_date(status_rows.get("Joined"), ctx.crawl_date),

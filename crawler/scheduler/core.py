@@ -43,13 +43,17 @@ from sqlalchemy.sql import Select
 from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.sql.functions import TableValuedAlias
 
-from crawler.scheduler.tables import scheduler_metadata, table_for
-from crawler.scheduler.urls import Kind, check_kind, validate_urls
+from crawler.scheduler.tables import ADDED_COLUMNS, optout_table, scheduler_metadata, table_for
+from crawler.scheduler.urls import Kind, check_kind, crawl_key, profile_url, validate_urls
 
 if TYPE_CHECKING:
     from animerec_assets.settings import Settings
 
 DEFAULT_RESCHEDULING_WINDOW = timedelta(hours=24)
+# A page that answered 404 or turned private waits the rescheduling window after its first
+# such answer, twice that after the second, and so on up to this (a spurious 404 costs a day,
+# a deleted profile is asked about monthly).
+DEFAULT_GONE_WINDOW = timedelta(days=30)
 WRITE_BATCH_SIZE = 10_000
 SQLITE_BUSY_TIMEOUT_S = 30.0
 
@@ -65,6 +69,8 @@ class ScheduleStats:
     # scheduled and not crawled since; within the window they are skipped (presumed failed)
     not_crawled_since_scheduled: int
     failed_in_window: int
+    # answered 404 or turned private, inside their back-off: not crawled at the normal rate
+    gone_in_window: int = 0
 
     def as_dict(self) -> dict[str, int | str]:
         return asdict(self)
@@ -145,6 +151,7 @@ class CrawlScheduler:
         rescheduling_window: timedelta = DEFAULT_RESCHEDULING_WINDOW,
         *,
         schema: str | None = None,
+        gone_window: timedelta = DEFAULT_GONE_WINDOW,
     ) -> None:
         if isinstance(engine_or_url, str):
             self.engine = scheduler_engine(engine_or_url)
@@ -156,7 +163,10 @@ class CrawlScheduler:
             raise ValueError(f"unsupported scheduler database: {self.engine.dialect.name}")
         if rescheduling_window <= timedelta(0):
             raise ValueError(f"rescheduling_window must be positive, got {rescheduling_window}")
+        if gone_window <= timedelta(0):
+            raise ValueError(f"gone_window must be positive, got {gone_window}")
         self.rescheduling_window = rescheduling_window
+        self.gone_window = gone_window
         self.metadata = scheduler_metadata(schema)
 
     @classmethod
@@ -173,8 +183,22 @@ class CrawlScheduler:
         return table_for(self.metadata, kind)
 
     def create_tables(self) -> None:
-        """Create both tables and their indexes if missing (idempotent)."""
+        """Create both tables and their indexes if missing, and add columns a database made
+        by an older release lacks (idempotent)."""
+        from sqlalchemy import inspect
+
         self.metadata.create_all(self.engine)
+        preparer = self.engine.dialect.identifier_preparer
+        with self.engine.begin() as conn:
+            inspector = inspect(conn)  # on this connection: SQLite has one writer at a time
+            for table in self.metadata.tables.values():
+                present = {c["name"] for c in inspector.get_columns(table.name, table.schema)}
+                for name, sql_type in ADDED_COLUMNS.items():
+                    if name not in present:
+                        conn.exec_driver_sql(
+                            f"ALTER TABLE {preparer.format_table(table)} "
+                            f"ADD COLUMN {preparer.quote(name)} {sql_type}"
+                        )
 
     # ---- SQL building blocks -------------------------------------------------------------
 
@@ -186,11 +210,21 @@ class CrawlScheduler:
             return func.unnest(array).table_valued("value").render_derived(name="url_list")
         return func.json_each(bindparam("urls", json.dumps(urls))).table_valued("value")
 
-    def _url_list(self, urls: list[str], *extra_columns: ColumnElement[Any]) -> Select:
+    def _url_list(
+        self, urls: list[str], *extra_columns: ColumnElement[Any], kind: str = ""
+    ) -> Select:
         """``SELECT value, *extra_columns`` over ``urls``. The WHERE clause is not decoration:
-        SQLite cannot parse ``INSERT ... SELECT ... ON CONFLICT`` without one."""
+        SQLite cannot parse ``INSERT ... SELECT ... ON CONFLICT`` without one. For profiles
+        the opted-out users are left out, so no write ever brings one back."""
         source = self._url_source(urls)
-        return select(source.c.value, *extra_columns).where(source.c.value.is_not(None))
+        query = select(source.c.value, *extra_columns).where(source.c.value.is_not(None))
+        if kind == "profile":
+            query = query.where(source.c.value.not_in(select(self.optout.c.url)))
+        return query
+
+    @property
+    def optout(self) -> Table:
+        return optout_table(self.metadata)
 
     def _policy_order(self, table: Table) -> tuple:
         if self.dialect == "postgresql":
@@ -216,7 +250,7 @@ class CrawlScheduler:
             for batch in _chunks(checked, WRITE_BATCH_SIZE):
                 statement = (
                     self._insert(table)
-                    .from_select(["url"], self._url_list(batch))
+                    .from_select(["url"], self._url_list(batch, kind=kind))
                     .on_conflict_do_nothing(index_elements=[table.c.url])
                     .returning(table.c.url)
                 )
@@ -236,7 +270,7 @@ class CrawlScheduler:
             for batch in _chunks(checked, WRITE_BATCH_SIZE):
                 insert = self._insert(table).from_select(
                     ["url", date_column.name, count_column.name],
-                    self._url_list(batch, moment, literal(1)),
+                    self._url_list(batch, moment, literal(1), kind=kind),
                 )
                 statement = insert.on_conflict_do_update(
                     index_elements=[table.c.url],
@@ -256,6 +290,26 @@ class CrawlScheduler:
         """Record that a crawl saw these URLs linked (inserting unknown ones: discovery)."""
         return self._upsert_event(kind, urls, "inspected", now)
 
+    def mark_gone(self, kind: str, urls: Iterable[str], now: datetime | None = None) -> int:
+        """Record that these pages answered 404 or turned private (see ``gone_backoffs``)."""
+        return self._upsert_event(kind, urls, "gone", now)
+
+    def gone_backoffs(self) -> list[timedelta]:
+        """How long a page waits after its 1st, 2nd, ... gone answer (the last one repeats)."""
+        waits = [self.rescheduling_window]
+        while waits[-1] * 2 < self.gone_window:
+            waits.append(waits[-1] * 2)
+        return [*waits, self.gone_window] if waits[-1] < self.gone_window else waits
+
+    def _gone_now(self, table: Table, moment: datetime) -> ColumnElement[bool]:
+        """Rows still inside their gone back-off at ``moment`` (portable: no interval maths,
+        one cutoff per step, bound as literals)."""
+        gone, count = table.c.last_gone_date, func.coalesce(table.c.gone_count, 1)
+        waits = self.gone_backoffs()
+        steps = [and_(count == i + 1, gone >= moment - wait) for i, wait in enumerate(waits[:-1])]
+        last = and_(count >= len(waits), gone >= moment - waits[-1])
+        return and_(gone.is_not(None), or_(*steps, last))
+
     def schedule(self, kind: str, n: int, now: datetime | None = None) -> list[str]:
         """Pick up to ``n`` URLs by the policy and mark them scheduled, atomically.
 
@@ -272,11 +326,12 @@ class CrawlScheduler:
         scheduled = table.c.last_scheduled_date
         crawled = table.c.last_crawled_date
         failed_recently = and_(scheduled >= cutoff, or_(crawled.is_(None), crawled < scheduled))
+        not_gone = not_(self._gone_now(table, moment))
         order = self._policy_order(table)
         with self.engine.begin() as conn:
             never = (
                 select(table.c.url)
-                .where(scheduled.is_(None))
+                .where(scheduled.is_(None), not_gone)
                 .order_by(*order)
                 .limit(n)
                 .with_for_update(skip_locked=True)
@@ -285,7 +340,7 @@ class CrawlScheduler:
             if len(picked) < n:
                 before = (
                     select(table.c.url)
-                    .where(scheduled.is_not(None), not_(failed_recently))
+                    .where(scheduled.is_not(None), not_(failed_recently), not_gone)
                     .order_by(*order)
                     .limit(n - len(picked))
                     .with_for_update(skip_locked=True)
@@ -301,6 +356,42 @@ class CrawlScheduler:
                     )
                 )
         return picked
+
+    # ---- opt-out ---------------------------------------------------------------------------
+
+    def opt_out(self, usernames: Iterable[str], now: datetime | None = None) -> int:
+        """Never crawl these users again: record their crawl keys and drop their schedule rows,
+        in one transaction. Returns how many were not opted out before."""
+        keys = list(dict.fromkeys(crawl_key("profile", profile_url(u)) for u in usernames))
+        if not keys:
+            return 0
+        table, moment = self.table("profile"), literal(naive_utc(now), DateTime())
+        added = 0
+        with self.engine.begin() as conn:
+            for batch in _chunks(keys, WRITE_BATCH_SIZE):
+                statement = (
+                    self._insert(self.optout)
+                    .from_select(["url", "opted_out_date"], self._url_list(batch, moment))
+                    .on_conflict_do_nothing(index_elements=[self.optout.c.url])
+                    .returning(self.optout.c.url)
+                )
+                added += len(conn.execute(statement).all())
+                conn.execute(table.delete().where(table.c.url.in_(self._url_list(batch))))
+        return added
+
+    def opted_out(self) -> list[str]:
+        """Crawl keys of every opted-out user, sorted."""
+        with self.engine.connect() as conn:
+            return list(conn.execute(select(self.optout.c.url).order_by("url")).scalars())
+
+    def without_opted_out(self, kind: str, urls: Iterable[str]) -> list[str]:
+        """``urls`` (crawl keys) less the opted-out users, in order (the service's enqueue)."""
+        checked = validate_urls(kind, urls)
+        if kind != "profile" or not checked:
+            return checked
+        with self.engine.connect() as conn:
+            kept: set[str] = set(conn.execute(self._url_list(checked, kind="profile")).scalars())
+        return [url for url in checked if url in kept]
 
     # ---- reads -----------------------------------------------------------------------------
 
@@ -318,6 +409,7 @@ class CrawlScheduler:
             func.count().filter(crawled.is_not(None)),
             func.count().filter(not_since),
             func.count().filter(and_(not_since, scheduled >= cutoff)),
+            func.count().filter(self._gone_now(table, naive_utc(now))),
         ).select_from(table)
         with self.engine.connect() as conn:
             row = conn.execute(query).one()
@@ -329,9 +421,15 @@ class CrawlScheduler:
     def row(self, kind: str, url: str) -> dict | None:
         """One row as a dict (for inspection and tests), or None."""
         table = self.table(kind)
+        key = crawl_key(check_kind(kind), url)
         with self.engine.connect() as conn:
-            found = conn.execute(select(table).where(table.c.url == url)).mappings().first()
+            found = conn.execute(select(table).where(table.c.url == key)).mappings().first()
         return dict(found) if found else None
+
+    def ping(self) -> None:
+        """One trivial round trip (the service's health check; no table scan)."""
+        with self.engine.connect() as conn:
+            conn.execute(select(literal(1)))
 
     def dispose(self) -> None:
         self.engine.dispose()

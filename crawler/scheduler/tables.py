@@ -19,6 +19,8 @@ from sqlalchemy import Column, DateTime, Index, Integer, MetaData, String, Table
 from crawler.scheduler.urls import KINDS, MAX_URL_LENGTH, Kind, check_kind
 
 TABLE_NAMES: dict[Kind, str] = {"anime": "anime_schedule", "profile": "profile_schedule"}
+# users who asked not to be crawled: their crawl keys (lower-cased profile URLs)
+OPTOUT_TABLE = "profile_optout"
 
 
 def _schedule_table(metadata: MetaData, name: str) -> Table:
@@ -32,6 +34,9 @@ def _schedule_table(metadata: MetaData, name: str) -> Table:
         Column("crawled_count", Integer),
         Column("last_inspected_date", DateTime(timezone=False)),
         Column("inspected_count", Integer),
+        # Beyond ARCHITECTURE.md: the page answered 404 or turned private (gone back-off).
+        Column("last_gone_date", DateTime(timezone=False)),
+        Column("gone_count", Integer),
     )
     never = table.c.last_scheduled_date.is_(None)
     before = table.c.last_scheduled_date.is_not(None)
@@ -52,12 +57,28 @@ def _schedule_table(metadata: MetaData, name: str) -> Table:
     return table
 
 
+# Columns added after the first release, with their DDL type: ``create_tables`` adds them to a
+# scheduler database created before (SQLite and PostgreSQL both accept ADD COLUMN).
+ADDED_COLUMNS: dict[str, str] = {"last_gone_date": "TIMESTAMP", "gone_count": "INTEGER"}
+
+
 def scheduler_metadata(schema: str | None = None) -> MetaData:
     """A fresh MetaData holding both tables (optionally inside a PostgreSQL schema)."""
     metadata = MetaData(schema=schema)
     for kind in KINDS:
         _schedule_table(metadata, TABLE_NAMES[kind])
+    Table(
+        OPTOUT_TABLE,
+        metadata,
+        Column("url", String(MAX_URL_LENGTH), primary_key=True),
+        Column("opted_out_date", DateTime(timezone=False), nullable=False),
+    )
     return metadata
+
+
+def optout_table(metadata: MetaData) -> Table:
+    key = OPTOUT_TABLE if metadata.schema is None else f"{metadata.schema}.{OPTOUT_TABLE}"
+    return metadata.tables[key]
 
 
 def table_for(metadata: MetaData, kind: str) -> Table:

@@ -6,6 +6,11 @@ scheduler needs. ``validate_urls`` is the strict door for the database: canonica
 whole batch refused at once with a message naming the offending values. ``canonicalize`` is the
 lenient door for human input (the web service): the usual MAL URL variants, bare usernames and
 anime ids, put in the one canonical form.
+
+Profile keys are case-folded here: MAL usernames are case-insensitive (``/profile/Ryuu3681`` and
+``/profile/RYUU3681`` are one page), so the scheduler and the queue key a profile by its
+canonical URL with the username in lower case (``crawl_key``). Items keep the display case
+the page shows (``user_id``); staging matches users on ``lower(user_id)``.
 """
 
 from __future__ import annotations
@@ -36,6 +41,7 @@ __all__ = [
     "anime_url",
     "canonicalize",
     "check_kind",
+    "crawl_key",
     "is_canonical",
     "kind_of",
     "profile_url",
@@ -86,8 +92,15 @@ def is_canonical(kind: Kind, url: object) -> bool:
     )
 
 
+def crawl_key(kind: Kind, url: str) -> str:
+    """The scheduler's and the queue's key for a canonical URL: profile usernames lower-cased
+    (MAL's usernames are case-insensitive), anime URLs unchanged."""
+    return url.lower() if kind == "profile" else url
+
+
 def validate_urls(kind: str, urls: Iterable[str]) -> list[str]:
-    """Check every URL before anything is written; return them de-duplicated, in order.
+    """Check every URL before anything is written; return their crawl keys de-duplicated, in
+    order (so ``.../profile/Alice`` and ``.../profile/ALICE`` are one entry).
 
     Raises InvalidUrlError listing the bad values, so a caller never half-applies a batch.
     """
@@ -96,7 +109,7 @@ def validate_urls(kind: str, urls: Iterable[str]) -> list[str]:
     invalid = [url for url in unique if not is_canonical(checked_kind, url)]
     if invalid:
         raise InvalidUrlError(checked_kind, [str(url) for url in invalid])
-    return unique
+    return list(dict.fromkeys(crawl_key(checked_kind, url) for url in unique))
 
 
 def kind_of(url: str) -> Kind:
@@ -120,7 +133,16 @@ def _pasted_url(text: str) -> tuple[Kind, str] | None:
 
 
 def canonicalize(value: str | int, default_kind: Kind | None = None) -> tuple[Kind, str]:
-    """Turn a pasted MAL URL, a username or an anime id into ``(kind, canonical URL)``.
+    """Turn a pasted MAL URL, a username or an anime id into ``(kind, crawl key)``; the result
+    always passes ``validate_urls`` (an 11-digit anime id is refused here, not by the DB)."""
+    kind, url = _canonicalize(value, default_kind)
+    if not is_canonical(kind, url):
+        raise ValueError("not a MAL anime/profile URL, username or anime id")
+    return kind, url
+
+
+def _canonicalize(value: str | int, default_kind: Kind | None = None) -> tuple[Kind, str]:
+    """Turn a pasted MAL URL, a username or an anime id into ``(kind, crawl key)``.
 
     Bare integers are anime ids; bare strings are usernames unless ``default_kind`` is
     ``"anime"`` (then digit strings are anime ids). Raises ValueError for anything else.
@@ -138,12 +160,12 @@ def canonicalize(value: str | int, default_kind: Kind | None = None) -> tuple[Ki
         raise ValueError(f"value longer than {MAX_URL_LENGTH} characters: {text[:80]!r}...")
     found = _pasted_url(text)  # InvalidUrlError / InvalidUsernameError are ValueErrors
     if found is not None:
-        return found
+        return found[0], crawl_key(*found)
     if default_kind == "anime" and _ANIME_ID.fullmatch(text):
         return "anime", anime_url(int(text))
     if default_kind in (None, "profile"):
         try:
-            return "profile", profile_url(text)
+            return "profile", crawl_key("profile", profile_url(text))
         except InvalidUsernameError:
             pass
     raise ValueError(f"not a MAL anime/profile URL, username or anime id: {text[:80]!r}")

@@ -12,15 +12,27 @@ from typing import Any, ClassVar
 
 import scrapy
 from scrapy import signals
-from scrapy.http import Response, TextResponse
+from scrapy.http import Request, Response, TextResponse
 from scrapy.settings import BaseSettings
 from twisted.python.failure import Failure
 
-from animerec_assets.settings import load_settings
+from animerec_assets.settings import MAL_BASE_URL, load_settings
 from crawler.hooks import HookBatcher, load_hooks
 from crawler.items import make_item
-from crawler.parsers import parse_response
+from crawler.parsers import ParseResult, parse_response, route
+from crawler.parsers.bounds import Notes, bound_item
 from crawler.pipelines import output_dir
+from crawler.snapshots import (
+    SCHEDULER_KIND,
+    SET_OF_PAGE_TYPE,
+    SnapshotTracker,
+    gone_item,
+    gone_reason,
+    new_snapshot_id,
+    page_failed,
+    snapshot_item,
+    stamp,
+)
 from crawler.urls import (
     InvalidUrlError,
     InvalidUsernameError,
@@ -84,6 +96,7 @@ class AnimerecSpider(scrapy.Spider):
             "jikan": self.app_settings.jikan_base_url,
         }
         self.pages_read: dict[tuple[str, str], int] = {}
+        self.snapshots = SnapshotTracker()
         # per crawl: a subclass's from_crawler may narrow the class default by settings
         self.page_types: dict[str, frozenset[str]] = dict(self.followed_page_types)
         # set from the Scrapy settings in from_crawler
@@ -104,6 +117,12 @@ class AnimerecSpider(scrapy.Spider):
 
     def flush_hooks(self) -> None:
         self.batcher.flush()
+        if unclosed := self.snapshots.open_sets:  # a set page the duplicate filter dropped
+            self.logger.warning(
+                "%d snapshot sets never closed (no crawl_snapshot: they delete nothing), e.g. %s",
+                len(unclosed),
+                [(s.parent_id, s.set_name) for s in unclosed[:5]],
+            )
 
     # ---- start --------------------------------------------------------------------------
 
@@ -132,7 +151,8 @@ class AnimerecSpider(scrapy.Spider):
                 )
                 yield self.error_item(canonical, None, f"not a {self.kind} URL")
                 continue
-            yield self.request_for(self.entry_url(kind, canonical), entity=canonical)
+            snapshot_id = new_snapshot_id(canonical)
+            yield self.request_for(self.entry_url(kind, canonical), canonical, snapshot_id)
 
     # ---- requests and parsing ------------------------------------------------------------
 
@@ -140,25 +160,33 @@ class AnimerecSpider(scrapy.Spider):
         info = parse_url(canonical_host_url)
         return self.base_urls["jikan" if info and info.source == "jikan" else "mal"]
 
-    def request_for(self, canonical_host_url: str, entity: str | None = None) -> scrapy.Request:
+    def request_for(
+        self, canonical_host_url: str, entity: str | None = None, snapshot_id: str | None = None
+    ) -> scrapy.Request:
+        """A request carrying its parent crawl (entity, snapshot id); a page of a snapshot set
+        counts as in flight from here until it is parsed or fails for good."""
+        if snapshot_id is not None and (info := parse_url(canonical_host_url)) is not None:
+            self.snapshots.page_requested(snapshot_id, info, info.source, entity or "")
         return scrapy.Request(
             to_fetch_url(canonical_host_url, self.base_for(canonical_host_url)),
             callback=self.parse,
             errback=self.on_failure,
-            meta={"entity": entity},
+            meta={"entity": entity, "snapshot_id": snapshot_id},
         )
 
     def error_item(self, url: str, status: int | None, reason: str) -> dict[str, Any]:
+        """A crawl_error item; its text (a redirect target, an exception message) bounded too."""
         info = parse_url(url)
-        return make_item(
+        item = make_item(
             "crawl_error",
             crawl_date=datetime.now(UTC).isoformat(),
             source=info.source if info else self.source,
             url=url,
             page_type=info.page_type if info else None,
             status_code=status,
-            reason=reason,
+            reason=reason[:1000],
         )
+        return bound_item(item, Notes())
 
     def may_follow(self, url: str, entity: str | None, from_page_type: str | None) -> bool:
         """Follow sub-pages this spider reads; a list's next pages only up to its page cap."""
@@ -172,24 +200,93 @@ class AnimerecSpider(scrapy.Spider):
         self.pages_read[key] = self.pages_read.get(key, 1) + 1  # the first page was read
         return self.pages_read[key] <= int(limit)
 
-    def parse(self, response: Response, **kwargs: Any) -> Iterator[Any]:
-        entity = response.meta.get("entity")
+    def asked_url(self, request: Request) -> str:
+        """The page a request (or the redirect it became) was for, on MAL's own host."""
+        first = (request.meta.get("redirect_urls") or [request.url])[0]
+        return to_canonical_host(first, self.base_for(to_canonical_host(first, "")))
+
+    def parse_page(self, response: Response) -> ParseResult | dict[str, Any]:
+        """The page parsed, or a crawl_error item naming the URL asked for: a binary body or a
+        redirect to a page no parser reads is a failure, never a silent "crawled"."""
+        asked = self.asked_url(response.request) if response.request else response.url
         if not isinstance(response, TextResponse):
-            yield self.error_item(response.url, response.status, "binary response")
-            return
-        result = parse_response(
+            return self.error_item(asked, response.status, "binary response")
+        info = parse_url(response.url)
+        if info is None or route(response.url) is None:
+            hops = response.meta.get("redirect_urls") or []
+            where = f"redirected to {response.url[:200]}" if hops else "no parser for this URL"
+            return self.error_item(asked, response.status, f"unroutable page: {where}")
+        entity = response.meta.get("entity")
+        if (
+            response.meta.get("redirect_urls")
+            and isinstance(entity, str)
+            and entity.startswith(MAL_BASE_URL)
+            and info.canonical is not None
+            and info.canonical.lower() != entity.lower()
+        ):  # identity from the URL asked for: a redirect to another entity's page is no answer
+            reason = f"redirected to another {info.kind}: {info.canonical[:200]}"
+            return self.error_item(asked, response.status, reason)
+        return parse_response(
             response, datetime.now(UTC), base_url=self.base_for(to_canonical_host(response.url, ""))
         )
+
+    def parse(self, response: Response, **kwargs: Any) -> Iterator[Any]:
+        entity = response.meta.get("entity")
+        snapshot_id = response.meta.get("snapshot_id")
+        # the set a page belongs to is the one its request was made for (before redirects)
+        asked = parse_url(self.asked_url(response.request)) if response.request else None
+        page_type = asked.page_type if asked else None
+        result = self.parse_page(response)
+        if not isinstance(result, ParseResult):
+            yield result
+            yield from self.finish_page(snapshot_id, page_type, 0, ok=False)
+            return
         if (retry := self.retry_damaged(response, result.items)) is not None:
             yield retry
             return
+        info = parse_url(response.url)
+        set_name = SET_OF_PAGE_TYPE.get(page_type or "")
+        rows = stamp(result.items, set_name, snapshot_id) if set_name and snapshot_id else 0
         self.batcher.add("inspected", result.seen)
         self.batcher.add("crawled", result.crawled)
         yield from result.items
-        page_type = parse_url(response.url)
+        if info is not None and (
+            reason := gone_reason(info.page_type, response.status, result.items)
+        ):
+            yield from self.gone(info, reason, response.status)
+        cut = False
         for url in result.follow:
-            if self.may_follow(url, entity, page_type.page_type if page_type else None):
-                yield self.request_for(url, entity=entity)
+            if self.may_follow(url, entity, page_type):
+                yield self.request_for(url, entity, snapshot_id)
+            elif set_name and (following := parse_url(url)) and following.page_type == page_type:
+                cut = True  # the set's next page is past ANIMEREC_MAX_PAGES
+        ok = not page_failed(result.items)
+        yield from self.finish_page(snapshot_id, page_type, rows, ok=ok, cut=cut)
+
+    def finish_page(
+        self,
+        snapshot_id: str | None,
+        page_type: str | None,
+        rows: int,
+        *,
+        ok: bool,
+        cut: bool = False,
+    ) -> Iterator[dict[str, Any]]:
+        """The set's crawl_snapshot item when this was the last of its pages in flight."""
+        if snapshot_id is None or page_type is None:
+            return
+        closed = self.snapshots.page_finished(snapshot_id, page_type, rows, ok=ok, cut=cut)
+        if closed is not None:
+            yield snapshot_item(closed)
+
+    def gone(self, info: Any, reason: str, status: int | None) -> Iterator[dict[str, Any]]:
+        """A page_gone item, and the scheduler told to back off from the parent."""
+        item = gone_item(info, reason, status, info.source)
+        if item is None:
+            return
+        kind = SCHEDULER_KIND[item["parent_kind"]]
+        self.batcher.add("gone", {kind: {item["url"]}})
+        yield item
 
     def retry_damaged(self, response: Response, items: list[dict[str, Any]]) -> Any | None:
         """A fresh request when the body arrived cut short or garbled (a dropped connection, an
@@ -212,6 +309,9 @@ class AnimerecSpider(scrapy.Spider):
         """Network failures (after retries) become crawl_error items too."""
         request = failure.request  # type: ignore[attr-defined]
         status = getattr(getattr(failure.value, "response", None), "status", None)
-        url = to_canonical_host(request.url, "")
+        url = self.asked_url(request)
         error_name = type(failure.value).__name__
         yield self.error_item(url, status, f"{error_name}: {failure.getErrorMessage()}")
+        info = parse_url(url)
+        page_type = info.page_type if info else None
+        yield from self.finish_page(request.meta.get("snapshot_id"), page_type, 0, ok=False)

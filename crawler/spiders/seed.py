@@ -10,9 +10,9 @@ from collections.abc import AsyncIterator, Iterator
 from typing import Any, ClassVar
 
 import scrapy
-from scrapy.http import Response, TextResponse
+from scrapy.http import Response
 
-from crawler.parsers import parse_response
+from crawler.parsers import ParseResult
 from crawler.spiders.base import AnimerecSpider, _split_urls
 from crawler.urls import jikan_url, mal_url, parse_url, to_canonical_host
 
@@ -35,11 +35,10 @@ class SeedSpider(AnimerecSpider):
             yield self.request_for(to_canonical_host(url, ""), entity="seed")
 
     def parse(self, response: Response, **kwargs: Any) -> Iterator[Any]:
-        if not isinstance(response, TextResponse):
+        result = self.parse_page(response)
+        if not isinstance(result, ParseResult):
+            yield result
             return
-        result = parse_response(
-            response, base_url=self.base_for(to_canonical_host(response.url, ""))
-        )
         self.batcher.add("discovered", result.seen)
         yield from (item for item in result.items if item["item_type"] == "crawl_error")
         for kind, urls in result.seen.items():
@@ -50,6 +49,8 @@ class SeedSpider(AnimerecSpider):
             if self.may_follow(url, "seed", info.page_type if info else None):
                 yield self.request_for(url, entity="seed")
 
-    def request_for(self, canonical_host_url: str, entity: str | None = None) -> scrapy.Request:
-        request = super().request_for(canonical_host_url, entity)
+    def request_for(
+        self, canonical_host_url: str, entity: str | None = None, snapshot_id: str | None = None
+    ) -> scrapy.Request:
+        request = super().request_for(canonical_host_url, entity, snapshot_id)
         return request.replace(callback=self.parse)

@@ -26,6 +26,12 @@ from animerec_assets.lib.serving.synthetic import (
 
 N_USERS = 40
 N_ANIME = 200
+# crawled titles carrying Markdown and HTML (issue 12); User_1's top 20 are all such anime
+HOSTILE_TITLES = (
+    "Bebop\n\n![p](http://x/p.png) [Log in](http://x/login)",
+    "<img src=x onerror=alert(1)>\n\n**bold** <a href='http://x/a'>link</a>",
+)
+HOSTILE_ANIME_IDS = tuple(range(150, 170))
 
 
 @dataclass(frozen=True)
@@ -77,10 +83,16 @@ def cover_server() -> Iterator[str]:
 
 def seeded_anime(cover_base_url: str) -> pd.DataFrame:
     anime = synthetic_anime(N_ANIME)
-    anime["main_pic"] = [f"{cover_base_url}/cover/{i}.png" for i in anime["anime_id"]]
+    # covers where the replica serves them: /images/ on the crawled site (ANIMEREC_MAL_BASE_URL)
+    anime["main_pic"] = [f"{cover_base_url}/images/anime/{i}/{i}.png" for i in anime["anime_id"]]
     # hostile titles must show as text, never as markup
     anime.loc[0, "title"] = "<script>alert('x')</script> Evil & Co"
     anime.loc[1, "title"] = "Cowboy Bebop"
+    for offset, anime_id in enumerate(HOSTILE_ANIME_IDS):
+        row = anime.index[anime["anime_id"] == anime_id][0]
+        anime.loc[row, "title"] = HOSTILE_TITLES[offset % 2] + f" {offset}"
+        if offset % 2:  # a cover that is not on MAL's CDN nor the crawled site
+            anime.loc[row, "main_pic"] = "http://x/p.png"
     return anime
 
 
@@ -91,6 +103,7 @@ def seeded_home(cover_server: str) -> Iterator[SeededHome]:
     anime = seeded_anime(cover_server)
     recs = synthetic_user_recommendations(N_USERS, N_ANIME)
     recs.loc[recs["user_id"] == "User_0", "anime_id"] = range(1, 21)  # shows the hostile title
+    recs.loc[recs["user_id"] == "User_1", "anime_id"] = HOSTILE_ANIME_IDS
     publish(client, recs, synthetic_similar(N_ANIME), anime, model_version="browser-test")
     yield SeededHome(home, client, anime)
     try:

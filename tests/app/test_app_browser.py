@@ -55,9 +55,14 @@ def _serve(env: dict[str, str], tmp_name: str) -> Iterator[str]:
 
 
 @pytest.fixture(scope="module")
-def app_url(seeded_home, app_env_for) -> Iterator[str]:
-    # the crawl service is deliberately down: the app must say so politely
-    env = app_env_for(seeded_home.home, ANIMEREC_CRAWLER_SERVICE_URL="http://127.0.0.1:9")
+def app_url(seeded_home, app_env_for, cover_server: str) -> Iterator[str]:
+    # the crawl service is deliberately down: the app must say so politely; the cover server
+    # stands for the crawled site (the replica), whose /images/ the cards may show
+    env = app_env_for(
+        seeded_home.home,
+        ANIMEREC_CRAWLER_SERVICE_URL="http://127.0.0.1:9",
+        ANIMEREC_MAL_BASE_URL=cover_server,
+    )
     yield from _serve(env, "app-browser")
 
 
@@ -167,3 +172,35 @@ def test_similar_anime_search_shows_ranked_neighbours(page, app_url) -> None:
     cards.nth(4).wait_for()
     assert "#1 · similarity" in cards.first.inner_text()
     page.screenshot(path=ARTIFACTS / "app-similar.png", full_page=True)
+
+
+def test_crawled_markup_shows_as_plain_text_with_no_foreign_image_or_link(
+    page, app_url, cover_server: str
+) -> None:
+    requested: list[str] = []
+    page.on("request", lambda request: requested.append(request.url))
+    _submit_user(page, app_url, "User_1")  # whose top 20 all carry Markdown/HTML titles
+    cards = page.locator("[data-testid=rec-grid] [data-testid=anime-card]")
+    cards.nth(4).wait_for()
+    page.wait_for_load_state("networkidle")
+    page.screenshot(path=ARTIFACTS / "app-hostile-titles.png", full_page=True)
+    titles = [cards.nth(i).locator(".ar-title").inner_text() for i in range(5)]
+    for title in titles:  # the markup is there, as the characters it was typed with
+        assert title.startswith(
+            ("Bebop ![p](http://x/p.png) [Log in](http://x/login)", "<img src=x onerror=alert(1)>")
+        ), title
+    grid = page.locator("[data-testid=rec-grid]")
+    assert grid.locator("img").count() == 5 and grid.locator("strong, b, em").count() == 0
+    sources = [grid.locator("img").nth(i).get_attribute("src") for i in range(5)]
+    assert all(src.startswith((f"{cover_server}/images/", "data:image/svg")) for src in sources)
+    links = page.locator("a[href]")
+    hrefs = [links.nth(i).get_attribute("href") for i in range(links.count())]
+    assert not [href for href in hrefs if "//x/" in href or href == "x"]
+    grid_links = grid.locator("a[href]")
+    assert all(
+        grid_links.nth(i).get_attribute("href").startswith("https://myanimelist.net/anime/")
+        for i in range(grid_links.count())
+    )
+    assert page.locator("img[src*='//x/'], img[src=x], [onerror]").count() == 0
+    assert not [url for url in requested if "//x/" in url]
+    assert page.dialogs == []

@@ -13,6 +13,8 @@ import pytest
 from app.crawl_request import request_profile_crawl
 from app.launch import free_port
 
+TOKEN = "app-token-" + "z" * 22
+
 
 @pytest.fixture
 def crawl_service(tmp_path: Path) -> Iterator[tuple[str, object]]:
@@ -20,13 +22,16 @@ def crawl_service(tmp_path: Path) -> Iterator[tuple[str, object]]:
 
     from crawler.queue import InMemoryCrawlQueue
     from crawler.scheduler import CrawlScheduler
-    from crawler.service import create_app
+    from crawler.service import ServiceConfig, create_app
     from crawler.worker import SinkSettings
 
     scheduler = CrawlScheduler(f"sqlite:///{tmp_path / 'scheduler.sqlite'}")
     scheduler.create_tables()
     queue = InMemoryCrawlQueue()
-    app = create_app(scheduler, queue, SinkSettings(tmp_path), seeder=lambda *a: None)
+    config = ServiceConfig(token=TOKEN)
+    app = create_app(
+        scheduler, queue, SinkSettings(tmp_path), seeder=lambda *a: None, config=config
+    )
     port = free_port()
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="error"))
     thread = threading.Thread(target=server.run, daemon=True)
@@ -46,12 +51,15 @@ def crawl_service(tmp_path: Path) -> Iterator[tuple[str, object]]:
 
 def test_profile_is_queued_once(crawl_service) -> None:
     url, queue = crawl_service
-    first = request_profile_crawl("Xinil", url)
+    anonymous = request_profile_crawl("Xinil", url)
+    assert not anonymous.ok and "HTTP 401" in anonymous.message
+    first = request_profile_crawl("Xinil", url, token=TOKEN)
     assert first.ok and first.enqueued == 1
     assert "queued for crawling" in first.message
-    assert queue.stats().backlog >= 1  # the real queue holds it
-    second = request_profile_crawl("xinil", url)
-    assert second.ok
+    assert queue.stats().backlog == 1  # the real queue holds it
+    second = request_profile_crawl("xinil", url, token=TOKEN)
+    assert second.ok and second.enqueued == 0 and "already waiting" in second.message
+    assert queue.stats().backlog == 1
 
 
 def test_service_down_is_a_polite_message() -> None:
@@ -67,5 +75,5 @@ def test_invalid_username_is_not_sent() -> None:
 
 def test_service_error_status_is_reported(crawl_service) -> None:
     url, _ = crawl_service
-    result = request_profile_crawl("Xinil", f"{url}/no-such-prefix")
+    result = request_profile_crawl("Xinil", f"{url}/no-such-prefix", token=TOKEN)
     assert not result.ok and "HTTP 404" in result.message

@@ -134,14 +134,15 @@ def test_card_without_details_still_renders() -> None:
     ("url", "kept"),
     [
         ("https://cdn.myanimelist.net/images/anime/1/1.jpg", True),
-        ("http://127.0.0.1:8000/c.png", True),
+        ("http://127.0.0.1:8000/images/c.png", False),  # not MAL's CDN (see test_app_cards)
+        ("http://x/p.png", False),
         ("javascript:alert(1)", False),
         ("data:text/html,<script>", False),
         ("//evil.example/x.png", False),
         (None, False),
     ],
 )
-def test_only_http_image_urls_are_used(url, kept) -> None:
+def test_only_mal_cdn_image_urls_are_used(url, kept) -> None:
     assert (safe_image_url(url) == url) is kept
 
 

@@ -29,7 +29,7 @@ def run_app(monkeypatch, seeded_home):
 
 
 def _card_ids(at: AppTest) -> list[str]:
-    return [i for m in at.markdown for i in CARD_ID.findall(m.value)]
+    return [i for m in at.html for i in CARD_ID.findall(m.value)]
 
 
 def _submit(at: AppTest, user: str) -> AppTest:
@@ -53,7 +53,7 @@ def test_invalid_and_unknown_users(run_app) -> None:
     at = _submit(run_app(), "bad name!")
     assert "does not look like a MyAnimeList username" in at.warning[0].value
     at = _submit(at, "ghost_user")
-    assert any('data-testid="unknown-user"' in m.value for m in at.markdown)
+    assert any('data-testid="unknown-user"' in m.value for m in at.html)
     assert not _card_ids(at)
 
 

@@ -96,15 +96,16 @@ def scenario(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Scenario]:
         damaged_list_user = next(
             str(name) for name in world.users["username"].iloc[3:] if name != gone_profile
         )
+        # the scheduler keys profiles in lower case (crawl keys), so that is what is fetched
         permanent = [
             (f"/anime/{gone_anime_id}", "not_found"),
-            (f"/profile/{gone_profile}", "not_found"),
+            (f"/profile/{gone_profile.lower()}", "not_found"),
         ]
         for path, fault in permanent:
             replica.add_fault_rule(path, fault, remaining=None)
         # bodies cut short / garbled twice in a row: the spider fetches them again
         replica.add_fault_rule(f"/anime/{damaged_stats_anime}/*/stats", "truncated", remaining=2)
-        list_path = f"/animelist/{damaged_list_user}/load.json"
+        list_path = f"/animelist/{damaged_list_user.lower()}/load.json"
         replica.add_fault_rule(list_path, "malformed", remaining=2)
 
         scheduler = CrawlScheduler(os.environ["ANIMEREC_SCHEDULER_DB_URL"])
@@ -142,7 +143,7 @@ def scenario(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Scenario]:
             first_pass=first_pass,
             scheduler=scheduler,
             gone_anime=anime_url(gone_anime_id),
-            gone_profile=profile_url(gone_profile),
+            gone_profile=profile_url(gone_profile.lower()),
             retried_after_window=retried,
             skipped_within_window=skipped,
             damaged_stats_anime=damaged_stats_anime,
@@ -188,11 +189,12 @@ def test_the_faults_really_happened(scenario: Scenario) -> None:
 def test_every_crawlable_url_is_crawled(scenario: Scenario) -> None:
     world = scenario.replica.world
     crawled_anime = {item["anime_id"] for item in of_type(scenario.items, "anime")}
-    crawled_users = {item["user_id"] for item in of_type(scenario.items, "user")}
+    # usernames compare case-insensitively (the scheduler fetches crawl keys, lower case)
+    crawled_users = {item["user_id"].lower() for item in of_type(scenario.items, "user")}
     gone_anime = parse_url(scenario.gone_anime).anime_id  # type: ignore[union-attr]
     gone_user = parse_url(scenario.gone_profile).username  # type: ignore[union-attr]
     assert crawled_anime == set(world.anime["anime_id"]) - {gone_anime}
-    assert crawled_users == set(world.users["username"]) - {gone_user}
+    assert crawled_users == {name.lower() for name in world.users["username"]} - {gone_user}
     for kind, total in (("anime", len(world.anime)), ("profile", len(world.users))):
         stats = scenario.scheduler.stats(kind)
         assert (stats.total, stats.crawled) == (total, total - 1)
@@ -228,7 +230,7 @@ def test_damaged_bodies_are_fetched_again_not_recorded_as_errors(scenario: Scena
              if s["anime_id"] == scenario.damaged_stats_anime]  # fmt: skip
     truth = scenario.truth["anime"].set_index("anime_id").loc[scenario.damaged_stats_anime]
     assert [s["total_count"] for s in stats] == [truth["total_count"]]
-    user = profile_url(scenario.damaged_list_user)
+    user = profile_url(scenario.damaged_list_user.lower())
     assert not [e for e in errors.get(user, []) if e["page_type"] == "animelist"]
 
 
@@ -257,17 +259,23 @@ def test_items_of_parsed_pages_equal_ground_truth(scenario: Scenario) -> None:
             assert crawled == expected, f"{owner}: {page_type} parsed but items differ"
 
     lists = truth["user_anime"]
+    # users are matched case-insensitively, as staging does (user_key = lower(user_id)): a
+    # list fetched by its crawl key names its owner in lower case
     list_truth = {
-        (str(r.user_id), int(r.anime_id), int(r.score), str(r.status), int(r.progress))
+        (str(r.user_id).lower(), int(r.anime_id), int(r.score), str(r.status), int(r.progress))
         for r in lists.itertuples()
     }
     crawled_lists = {
-        (i["user_id"], i["anime_id"], i["score"], i["status"], i["progress"])
+        (i["user_id"].lower(), i["anime_id"], i["score"], i["status"], i["progress"])
         for i in of_type(items, "user_anime")
     }
-    friends_truth = {(str(r.userA), str(r.userB)) for r in truth["user_user"].itertuples()}
-    crawled_friends = {(i["userA"], i["userB"]) for i in of_type(items, "user_user")}
-    for username in {i["user_id"] for i in of_type(items, "user")}:
+    friends_truth = {
+        (str(r.userA).lower(), str(r.userB).lower()) for r in truth["user_user"].itertuples()
+    }
+    crawled_friends = {
+        (i["userA"].lower(), i["userB"].lower()) for i in of_type(items, "user_user")
+    }
+    for username in {i["user_id"].lower() for i in of_type(items, "user")}:
         owner = profile_url(username)
         compare(
             {r for r in crawled_lists if r[0] == username},

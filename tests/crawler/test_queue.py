@@ -9,7 +9,7 @@ from collections.abc import Iterator
 import pytest
 import redis
 
-from crawler.queue import CrawlQueue, InMemoryCrawlQueue, Queue
+from crawler.queue import CrawlQueue, InMemoryCrawlQueue, Queue, QueueFullError
 from crawler.scheduler import InvalidUrlError
 
 
@@ -41,7 +41,7 @@ def test_each_entry_goes_to_one_consumer_and_stays_pending_until_acked(queue: Qu
     assert [m.url for m in first] == [anime(i) for i in range(1, 5)]
     assert [(m.kind, m.url) for m in second] == [
         ("anime", anime(5)),
-        ("profile", "https://myanimelist.net/profile/Alice"),
+        ("profile", "https://myanimelist.net/profile/alice"),  # queued by its crawl key
     ]
     assert queue.read("w3", count=10) == []
     stats = queue.stats()
@@ -116,3 +116,50 @@ def test_reclaimed_entries_count_their_deliveries_and_can_be_dead_lettered(queue
     assert queue.dead_letter(third[:1], reason="spider failed 3 times") == 1
     stats = queue.stats()
     assert (stats.pending, stats.dead_letters) == (1, 1)
+
+
+def test_a_url_waiting_or_pending_is_not_queued_again(queue: Queue) -> None:
+    alice = "https://myanimelist.net/profile/Alice"
+    assert queue.enqueue("profile", [alice, "https://myanimelist.net/profile/ALICE"]) == 1
+    assert queue.enqueue("profile", ["https://myanimelist.net/profile/alice"]) == 0
+    taken = queue.read("w", count=5)
+    assert queue.enqueue("profile", [alice]) == 0  # pending on a worker: still not again
+    assert queue.stats().length == 1
+    queue.ack([m.id for m in taken])
+    assert queue.enqueue("profile", [alice]) == 1  # crawled and acknowledged: may come back
+    again = queue.read("w", count=5)
+    queue.dead_letter(again, reason="gave up")
+    assert queue.enqueue("profile", [alice]) == 1  # dead-lettered: may be retried
+
+
+def test_a_full_queue_refuses_rather_than_trims(redis_server_url: str) -> None:
+    client = redis.Redis.from_url(redis_server_url)
+    for capped in (
+        CrawlQueue(client, stream=f"test:crawl:{uuid.uuid4().hex[:10]}", max_length=3),
+        InMemoryCrawlQueue(max_length=3),
+    ):
+        try:
+            assert capped.enqueue("anime", [anime(1), anime(2)]) == 2
+            with pytest.raises(QueueFullError):
+                capped.enqueue("anime", [anime(3), anime(4)])  # the whole batch is refused
+            assert capped.enqueue("anime", [anime(1), anime(3)]) == 1  # a known URL is free
+            assert [m.url for m in capped.read("w", count=10)] == [anime(1), anime(2), anime(3)]
+            with pytest.raises(QueueFullError):
+                capped.enqueue("anime", [anime(9)])  # pending entries count: none was trimmed
+        finally:
+            if isinstance(capped, CrawlQueue):
+                capped.delete()
+    client.close()
+
+
+def test_ack_and_its_set_update_are_one_script(redis_queue: CrawlQueue) -> None:
+    redis_queue.enqueue("anime", [anime(1), anime(2)])
+    taken = redis_queue.read("w", count=2)
+    assert redis_queue.redis.smembers(redis_queue.queued_set) == {
+        anime(1).encode(),
+        anime(2).encode(),
+    }
+    assert redis_queue.ack([taken[0].id]) == 1
+    assert redis_queue.redis.smembers(redis_queue.queued_set) == {anime(2).encode()}
+    redis_queue.delete()
+    assert not redis_queue.redis.exists(redis_queue.queued_set)

@@ -30,6 +30,8 @@ def test_tables_have_the_architecture_schema(scheduler: CrawlScheduler) -> None:
             "crawled_count",
             "last_inspected_date",
             "inspected_count",
+            "last_gone_date",  # beyond the architecture: the gone back-off
+            "gone_count",
         ]
         assert columns["url"]["type"].length == 255
         pk = inspector.get_pk_constraint(name, schema=scheduler.metadata.schema)
@@ -112,18 +114,22 @@ def test_timezone_aware_now_is_stored_as_naive_utc(scheduler: CrawlScheduler) ->
 
 
 def test_marks_count_up_and_insert_unknown_urls(scheduler: CrawlScheduler) -> None:
-    assert scheduler.mark_inspected("profile", [profile("Bob"), profile("Bob")], now=T0) == 1
-    scheduler.mark_inspected("profile", [profile("Bob")], now=T0 + timedelta(hours=1))
+    # one user whatever the case: the scheduler keys profiles by the lower-cased URL
+    assert scheduler.mark_inspected("profile", [profile("Bob"), profile("BOB")], now=T0) == 1
+    scheduler.mark_inspected("profile", [profile("bob")], now=T0 + timedelta(hours=1))
     scheduler.mark_crawled("profile", [profile("Bob")], now=T0 + timedelta(hours=2))
     row = scheduler.row("profile", profile("Bob"))
+    assert scheduler.stats("profile").total == 1
     assert row == {
-        "url": profile("Bob"),
+        "url": profile("bob"),
         "last_scheduled_date": None,
         "scheduled_count": None,
         "last_crawled_date": T0 + timedelta(hours=2),
         "crawled_count": 1,
         "last_inspected_date": T0 + timedelta(hours=1),
         "inspected_count": 2,
+        "last_gone_date": None,
+        "gone_count": None,
     }
 
 
@@ -223,3 +229,60 @@ def test_concurrent_schedulers_on_one_sqlite_file_get_disjoint_urls(tmp_path) ->
         thread.join(timeout=60)
     handed_out = [u for result in results for u in result]
     assert len(handed_out) == len(set(handed_out)) == 600
+
+
+def test_gone_pages_back_off_exponentially_even_when_crawled_meanwhile(
+    scheduler: CrawlScheduler,
+) -> None:
+    """A 404 or a private list waits a day (the rescheduling window), then two, four... up to
+    30 days; a private profile still answers its profile page, so a later crawl date does not
+    lift the back-off."""
+    assert scheduler.gone_backoffs() == [timedelta(days=d) for d in (1, 2, 4, 8, 16, 30)]
+    alive, deleted, private = profile("Alive"), profile("Deleted"), profile("Private")
+    scheduler.mark_crawled("profile", [alive, deleted, private], now=T0 - timedelta(days=2))
+    assert scheduler.mark_gone("profile", [deleted, private], now=T0) == 2
+    scheduler.mark_crawled("profile", [private], now=T0 + timedelta(seconds=1))
+    scheduler.add_urls("profile", [profile("New"), profile("NewGone")])
+    scheduler.mark_gone("profile", [profile("NewGone")], now=T0)  # discovered, then gone
+
+    soon = T0 + timedelta(hours=20)
+    assert scheduler.stats("profile", now=soon).gone_in_window == 3
+    assert sorted(scheduler.schedule("profile", 10, now=soon)) == [alive, profile("New")]
+    after_a_day = T0 + timedelta(days=1, hours=1)
+    assert scheduler.stats("profile", now=after_a_day).gone_in_window == 0
+    assert {deleted, private, profile("NewGone")} <= set(
+        scheduler.schedule("profile", 10, now=after_a_day)
+    )
+    # gone again, five more times: the sixth answer waits the whole gone window
+    for answer in range(2, 7):
+        scheduler.mark_gone("profile", [deleted], now=T0 + timedelta(days=100 * answer))
+    last = T0 + timedelta(days=600)
+    row = scheduler.row("profile", deleted)
+    assert row is not None and row["gone_count"] == 6 and row["last_gone_date"] == last
+    for days, waiting in ((29, 1), (31, 0)):
+        assert scheduler.stats("profile", now=last + timedelta(days=days)).gone_in_window == waiting
+    assert deleted in scheduler.schedule("profile", 10, now=last + timedelta(days=31))
+
+
+def test_create_tables_adds_the_gone_columns_to_an_older_database(tmp_path) -> None:
+    from sqlalchemy import text
+
+    old = CrawlScheduler(f"sqlite:///{tmp_path / 'old.sqlite'}")
+    with old.engine.begin() as conn:
+        for name in ("anime_schedule", "profile_schedule"):
+            conn.execute(
+                text(
+                    f"CREATE TABLE {name} (url VARCHAR(255) PRIMARY KEY, "
+                    "last_scheduled_date TIMESTAMP, scheduled_count INT, "
+                    "last_crawled_date TIMESTAMP, crawled_count INT, "
+                    "last_inspected_date TIMESTAMP, inspected_count INT)"
+                )
+            )
+            url = anime(1) if name == "anime_schedule" else profile("Old")
+            conn.execute(text(f"INSERT INTO {name} (url) VALUES (:url)"), {"url": url})
+    old.create_tables()
+    old.create_tables()  # idempotent
+    old.mark_gone("anime", [anime(1)], now=T0)
+    assert old.row("anime", anime(1))["gone_count"] == 1  # type: ignore[index]
+    assert old.schedule("anime", 5, now=T0) == []
+    old.dispose()

@@ -1,5 +1,6 @@
-"""The crawl web service: validation (422 for hostile input), enqueue, synchronous crawl, seeding
-from listing pages served over real HTTP, stats and health."""
+"""The crawl web service: validation (422 for hostile input, never echoed), enqueue, crawl and
+seed jobs (seeding from listing pages served over real HTTP), stats and health. Auth, limits and
+the body cap are in test_service_guards.py."""
 
 from __future__ import annotations
 
@@ -27,6 +28,8 @@ from crawler.scheduler import CrawlScheduler
 from crawler.scheduler.seed import links_in, listing_paths, seed_scheduler
 from crawler.service import create_app
 from crawler.worker import SinkSettings
+
+JOB_TIMEOUT_S = 30
 
 anime, profile = fixtures.anime, fixtures.profile
 
@@ -95,6 +98,19 @@ def client(
     return TestClient(create_app(scheduler, queue, sink, seeder=seeder))
 
 
+def finished_job(client: TestClient, reply: httpx.Response) -> dict:
+    """Poll ``GET /jobs/{id}`` of a 202 reply until the job is done."""
+    assert reply.status_code == 202, reply.text
+    assert reply.headers["location"] == f"/jobs/{reply.json()['id']}"
+    deadline = time.monotonic() + JOB_TIMEOUT_S
+    while time.monotonic() < deadline:
+        job = client.get(reply.headers["location"]).json()
+        if job["status"] in ("succeeded", "failed"):
+            return job
+        time.sleep(0.05)
+    raise AssertionError(f"job still {job['status']} after {JOB_TIMEOUT_S}s")
+
+
 def test_enqueue_accepts_urls_usernames_and_ids_in_canonical_form(
     client: TestClient, queue: InMemoryCrawlQueue, scheduler: CrawlScheduler
 ) -> None:
@@ -113,7 +129,8 @@ def test_enqueue_accepts_urls_usernames_and_ids_in_canonical_form(
     assert response.status_code == 200, response.text
     assert response.json() == {
         "enqueued": 4,
-        "urls": [anime(1), anime(20), profile("Alice"), profile("Bob_2")],
+        "already_queued": 0,
+        "urls": [anime(1), anime(20), profile("alice"), profile("bob_2")],
     }
     assert queue.stats().backlog == 4
     assert scheduler.stats("profile").total == 2 and scheduler.stats("anime").total == 2
@@ -135,7 +152,11 @@ def test_enqueue_accepts_urls_usernames_and_ids_in_canonical_form(
         {"urls": [1.5]},
         {"urls": [{"url": "x"}]},
         {"urls": []},
-        {"urls": ["Alice"] * 1001},
+        {"urls": ["Alice"] * 101},
+        {"urls": [12345678901]},  # 11 digits: more than any canonical anime URL holds
+        {"urls": ["12345678901"], "kind": "anime"},
+        {"urls": ["https://myanimelist.net/anime/123456789012345678901234"]},
+        {"urls": [10**30]},
         {"urls": ["https://myanimelist.net/anime/1"], "kind": "profile"},
         {"urls": ["Alice"], "kind": "manga"},
         {},
@@ -147,37 +168,51 @@ def test_hostile_or_malformed_input_gets_422_and_changes_nothing(
     good_and_bad = {**body, "urls": ["Alice", *body["urls"]]} if body.get("urls") else body
     response = client.post("/enqueue", json=good_and_bad)
     assert response.status_code == 422, response.text
+    for value in body.get("urls", []):  # errors say where, never echo what
+        if isinstance(value, str) and len(value) > 3 and value != "Alice":
+            assert value not in response.text
+    assert '"input"' not in response.text
     assert queue.stats().length == 0
     assert scheduler.stats("profile").total == 0
 
 
-def test_crawl_runs_now_and_returns_item_counts(
-    client: TestClient, scheduler: CrawlScheduler
-) -> None:
-    response = client.post("/crawl", json={"urls": [1, 666, "Alice"]})
-    assert response.status_code == 200, response.text
-    body = response.json()
-    assert body["items"] == {"anime": 1, "crawl_error": 1, "user": 1}
-    assert body["failed"] == [anime(666)]
+def test_crawl_is_a_job_with_item_counts(client: TestClient, scheduler: CrawlScheduler) -> None:
+    reply = client.post("/crawl", json={"urls": [1, 666, "Alice"]})
+    assert reply.json()["status"] in ("queued", "running")
+    job = finished_job(client, reply)
+    assert job["status"] == "succeeded", job
+    assert job["result"] == {
+        "items": {"anime": 1, "crawl_error": 1, "user": 1},
+        "failed": [anime(666)],
+    }
+    assert "/" + "tmp" not in str(job) and "output" not in str(job)  # no server paths
     assert scheduler.stats("anime").crawled == 1 and scheduler.stats("profile").crawled == 1
     too_many = client.post("/crawl", json={"urls": list(range(1, 60))})
     assert too_many.status_code == 422
 
 
-def test_a_failing_crawl_is_a_502(scheduler: CrawlScheduler, tmp_path: Path) -> None:
+def test_a_failing_crawl_is_a_failed_job_without_details(
+    scheduler: CrawlScheduler, tmp_path: Path
+) -> None:
     sink = SinkSettings(tmp_path / "items", spider_command=stub.command(exit_code=2))
     client = TestClient(create_app(scheduler, InMemoryCrawlQueue(), sink, seeder=lambda *a: None))  # type: ignore[arg-type, return-value]
-    response = client.post("/crawl", json={"urls": [1]})
-    assert response.status_code == 502 and "exited with 2" in response.text
+    job = finished_job(client, client.post("/crawl", json={"urls": [1]}))
+    assert job["status"] == "failed" and job["result"] is None
+    assert job["error"] == "the crawl failed; see the service log"
+    assert str(tmp_path) not in str(job)
     assert scheduler.stats("anime").crawled == 0
+    assert client.get("/jobs/" + "0" * 32).status_code == 404
+    assert client.get("/jobs/../../etc/passwd").status_code == 404
+    assert client.get("/jobs/not-a-job-id").status_code == 422
 
 
-def test_seed_inserts_listed_urls_only(client: TestClient, scheduler: CrawlScheduler) -> None:
-    response = client.post("/seed", json={"kind": "anime", "pages": 2})
-    assert response.status_code == 200, response.text
-    body = response.json()
-    assert body["found"] == {"anime": 2, "profile": 1}
-    assert body["inserted"] == {"anime": 2, "profile": 1}
+def test_seed_is_a_job_inserting_listed_urls_only(
+    client: TestClient, scheduler: CrawlScheduler
+) -> None:
+    job = finished_job(client, client.post("/seed", json={"kind": "anime", "pages": 2}))
+    assert job["status"] == "succeeded", job
+    assert job["result"]["found"] == {"anime": 2, "profile": 1}
+    assert job["result"]["inserted"] == {"anime": 2, "profile": 1}
     assert scheduler.row("anime", anime(9253)) == {
         "url": anime(9253),
         "last_scheduled_date": None,
@@ -186,9 +221,11 @@ def test_seed_inserts_listed_urls_only(client: TestClient, scheduler: CrawlSched
         "crawled_count": None,
         "last_inspected_date": None,
         "inspected_count": None,
+        "last_gone_date": None,
+        "gone_count": None,
     }
-    users = client.post("/seed", json={"kind": "profile", "pages": 1}).json()
-    assert users["inserted"] == {"profile": 2}
+    users = finished_job(client, client.post("/seed", json={"kind": "profile", "pages": 1}))
+    assert users["result"]["inserted"] == {"profile": 2}
     assert client.post("/seed", json={"kind": "profile", "pages": 0}).status_code == 422
     assert client.post("/seed", json={"kind": "users", "pages": 1}).status_code == 422
 
@@ -248,8 +285,10 @@ def test_over_real_http_with_the_redis_queue(
         reply = httpx.post(
             f"{base}/enqueue", json={"urls": ["https://myanimelist.net/profile/Zed"]}
         )
-        assert reply.json() == {"enqueued": 1, "urls": [profile("Zed")]}
-        assert [m.url for m in queue.read("w", count=5)] == [profile("Zed")]
+        assert reply.json() == {"enqueued": 1, "already_queued": 0, "urls": [profile("zed")]}
+        again = httpx.post(f"{base}/enqueue", json={"urls": ["ZED", "zed"]})
+        assert again.json() == {"enqueued": 0, "already_queued": 1, "urls": [profile("zed")]}
+        assert [m.url for m in queue.read("w", count=5)] == [profile("zed")]
         assert httpx.post(f"{base}/enqueue", json={"urls": ["Zed Zed"]}).status_code == 422
     finally:
         server.should_exit = True

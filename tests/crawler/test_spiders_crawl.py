@@ -215,7 +215,10 @@ def test_profile_crawl_over_http_updates_a_real_scheduler_db(
     assert scheduler.row("profile", f"{MAL}/profile/sandshark")["crawled_count"] == 1
     assert scheduler.row("profile", f"{MAL}/profile/database_animal")["inspected_count"] == 1
     assert scheduler.row("anime", f"{MAL}/anime/1676")["inspected_count"] == 1
-    assert scheduler.row("profile", f"{MAL}/profile/nobody_here") is None
+    # a 404 profile is never marked crawled; it is recorded as gone, so it backs off
+    gone = scheduler.row("profile", f"{MAL}/profile/nobody_here")
+    assert gone is not None and gone["last_crawled_date"] is None and gone["gone_count"] == 1
+    assert [g["parent_id"] for g in read(tmp_path, "page_gone")] == ["nobody_here"]
     scheduler.dispose()
 
 

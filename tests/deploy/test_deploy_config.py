@@ -67,6 +67,7 @@ KIND_MODELS = {
     ("v1", "Secret"): "V1Secret",
     ("v1", "PersistentVolumeClaim"): "V1PersistentVolumeClaim",
     ("autoscaling/v2", "HorizontalPodAutoscaler"): "V2HorizontalPodAutoscaler",
+    ("networking.k8s.io/v1", "NetworkPolicy"): "V1NetworkPolicy",
 }
 
 # A cluster that does not exist: enough for the kubernetes client to load a configuration.
@@ -291,6 +292,8 @@ def test_every_manifest_deserialises_into_the_kubernetes_models():
         ("HorizontalPodAutoscaler", "animerec-crawler-worker"),
         ("ConfigMap", CONFIG_MAP),
         ("Secret", SECRET),
+        ("NetworkPolicy", "animerec-crawl-service"),
+        ("NetworkPolicy", "animerec-crawler-worker"),
     } <= kinds
     for document in documents:
         to_model(document)
@@ -311,7 +314,11 @@ def test_kustomization_installs_the_workloads_but_never_the_example_secrets():
     kustomization = yaml.safe_load((K8S_DIR / "kustomization.yaml").read_text(encoding="utf-8"))
     assert kustomization["namespace"] == launcher_config()["job_namespace"]
     resources = kustomization["resources"]
-    assert set(resources) == {"crawler-workers.yaml", "crawl-service.yaml"}
+    assert set(resources) == {
+        "crawler-workers.yaml",
+        "crawl-service.yaml",
+        "network-policies.yaml",
+    }
     for resource in resources:
         assert (K8S_DIR / resource).is_file()
 
@@ -359,6 +366,78 @@ def test_crawl_service_is_reachable_where_the_app_looks_for_it():
     url = pod_environment()["ANIMEREC_CRAWLER_SERVICE_URL"]
     assert url == f"http://{service.metadata.name}:{service.spec.ports[0].port}"
     assert service.spec.ports[0].target_port == port.name
+
+
+def test_crawler_pods_cannot_escalate_or_write_their_image():
+    home = pod_environment()["ANIMEREC_HOME"]
+    for document, _ in deployment_containers():
+        deployment = to_model(document)
+        pod = deployment.spec.template.spec
+        assert pod.automount_service_account_token is False
+        assert pod.security_context.run_as_non_root is True
+        assert pod.security_context.seccomp_profile.type == "RuntimeDefault"
+        writable = {v.name for v in pod.volumes if v.empty_dir or v.persistent_volume_claim}
+        for container in pod.containers:
+            context = container.security_context
+            assert context.allow_privilege_escalation is False
+            assert context.read_only_root_filesystem is True
+            assert context.run_as_non_root is True and not context.privileged
+            assert context.capabilities.drop == ["ALL"] and not context.capabilities.add
+            mounts = {m.mount_path: m.name for m in container.volume_mounts}
+            # where the code writes (ANIMEREC_HOME, the crawl volume, temp files) is a volume
+            for path in (home, f"{home}/crawl", "/tmp"):
+                assert mounts.get(path) in writable, (deployment.metadata.name, path)
+
+
+def _egress_ports(policy: Any) -> set[tuple[str, int]]:
+    return {(p.protocol, p.port) for rule in policy.spec.egress for p in rule.ports}
+
+
+def test_network_policies_let_crawler_pods_reach_only_dns_db_redis_and_https():
+    policies = [to_model(d) for d in all_manifests() if d["kind"] == "NetworkPolicy"]
+    environment = pod_environment()
+    from urllib.parse import urlsplit
+
+    needed = {
+        ("TCP", urlsplit(environment["ANIMEREC_SCHEDULER_DB_URL"]).port),
+        ("TCP", urlsplit(environment["REDIS_URL"]).port),
+        ("TCP", 443),
+        ("UDP", 53),
+        ("TCP", 53),
+    }
+    for name in ("animerec-crawl-service", "animerec-crawler-worker"):
+        deployment = to_model(find("Deployment", name))
+        labels = deployment.spec.template.metadata.labels
+        (policy,) = [
+            p for p in policies if p.spec.pod_selector.match_labels.items() <= labels.items()
+        ]
+        assert set(policy.spec.policy_types) == {"Ingress", "Egress"}
+        assert _egress_ports(policy) == needed
+        for rule in policy.spec.egress:
+            ports = {p.port for p in rule.ports}
+            if 53 in ports:  # DNS only to the cluster's resolver
+                (peer,) = rule.to
+                assert peer.namespace_selector.match_labels == {
+                    "kubernetes.io/metadata.name": "kube-system"
+                }
+            if 443 in ports:  # HTTPS only to public addresses (not the metadata server)
+                assert ports == {443}
+                (peer,) = rule.to
+                assert peer.ip_block.cidr == "0.0.0.0/0"
+                assert {"169.254.0.0/16", "10.0.0.0/8"} <= set(peer.ip_block._except)
+    service_policy = next(p for p in policies if p.metadata.name == "animerec-crawl-service")
+    (ingress,) = service_policy.spec.ingress
+    assert [(p.protocol, p.port) for p in ingress.ports] == [("TCP", 8765)]
+    (source,) = ingress._from
+    assert source.pod_selector.match_labels == {"app.kubernetes.io/part-of": "animerec"}
+    worker_policy = next(p for p in policies if p.metadata.name == "animerec-crawler-worker")
+    assert not worker_policy.spec.ingress  # nothing connects to a worker
+
+
+def test_the_service_token_is_a_secret_and_long_enough():
+    secret = find("Secret", SECRET)["stringData"]
+    assert len(secret["ANIMEREC_SERVICE_TOKEN"]) >= 16
+    assert "ANIMEREC_SERVICE_TOKEN" not in find("ConfigMap", CONFIG_MAP)["data"]
 
 
 # ------------------------------------------------------------------ environment and image

@@ -8,6 +8,7 @@ import pandas as pd
 from typer.testing import CliRunner
 
 from mal_replica.cli import app
+from mal_replica.world import generate_world
 
 runner = CliRunner()
 
@@ -44,3 +45,42 @@ def test_serve_refuses_impossible_fault_rates() -> None:
         app, ["serve", "--users", "20", "--anime", "20", "--rate-429", "0.8", "--rate-5xx", "0.5"]
     )
     assert result.exit_code == 2 and "sum to" in result.output
+
+
+def test_serve_refuses_a_negative_evolve_every() -> None:
+    result = runner.invoke(app, ["serve", "--users", "20", "--anime", "20", "--evolve-every", "-1"])
+    assert result.exit_code == 2 and "--evolve-every" in result.output
+    # the setting (how `animerec demo` hands it to its replica) goes through the same check
+    as_setting = {"ANIMEREC_REPLICA_EVOLVE_EVERY": "-3"}
+    result = runner.invoke(app, ["serve", "--users", "20", "--anime", "20"], env=as_setting)
+    assert result.exit_code == 2 and "--evolve-every" in result.output
+
+
+def test_serve_evolve_every_moves_the_world_while_it_is_crawled() -> None:
+    import json
+    import subprocess
+    import sys
+    import time
+    import urllib.request
+
+    command = [
+        str(Path(sys.executable).with_name("animerec")), "replica", "serve", "--users", "30",
+        "--anime", "20", "--port", "0", "--evolve-every", "2",
+    ]  # fmt: skip
+    server = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
+    try:
+        assert server.stdout is not None
+        base, deadline = None, time.monotonic() + 60
+        while base is None and time.monotonic() < deadline:
+            line = server.stdout.readline()
+            if line.startswith("MAL base URL:"):
+                base = line.split()[-1]
+        assert base is not None, "the replica never said where it serves"
+        ids = generate_world(30, 20, 0).anime["anime_id"].tolist()  # the served world
+        for anime_id in ids[:5]:
+            urllib.request.urlopen(f"{base}/anime/{anime_id}", timeout=30).close()
+        with urllib.request.urlopen(f"{base}/_replica/evolve", timeout=30) as answer:
+            assert json.loads(answer.read()) == {"round": 2, "evolve_every": 2}
+    finally:
+        server.terminate()
+        server.wait(timeout=30)

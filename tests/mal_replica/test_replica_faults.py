@@ -13,7 +13,7 @@ from mal_replica.faults import (
     FaultRates,
     decide_by_rates,
 )
-from mal_replica.server import ReplicaHandle
+from mal_replica.server import ReplicaApp, ReplicaHandle, run_replica
 from mal_replica.world import World
 
 
@@ -142,3 +142,16 @@ def test_admin_endpoint_rejects_bad_input(client) -> None:
     assert bad.status_code == 400 and "rate_limit" in bad.json()["error"]
     assert client.get("/_replica/nothing").status_code == 404
     assert client.delete("/_replica/faults").json()["rules"] == []
+
+
+def test_fault_control_is_served_only_when_faults_are_enabled(world: World) -> None:
+    with (
+        run_replica(world=world, fault_control=False) as handle,
+        httpx.Client(base_url=handle.base_url) as anyone,
+    ):
+        refused = anyone.post("/_replica/faults", json={"rates": {"server_error": 1.0}})
+        assert refused.status_code == 404
+        assert anyone.get("/_replica/faults").status_code == 404
+        assert anyone.get("/robots.txt").status_code == 200  # and nothing was turned on
+        assert anyone.get("/_replica/health").status_code == 200
+    assert ReplicaApp(world).fault_control is False  # the default for anything served

@@ -13,12 +13,14 @@ re-materializing an hour replaces that hour's rows, so a partition never holds d
 import dagster as dg
 import pandas as pd
 
-from animerec_assets.contracts.landing import LANDING_COLUMNS
+from animerec_assets.contracts.landing import LANDING_TABLE_COLUMNS
 from animerec_assets.defs.crawl.partitions import hourly_partitions
 from animerec_assets.defs.keys import DUCKDB_POOL, LANDING, landing_key
 from animerec_assets.lib.landing import (
     crawl_hour_value,
     items_to_landing_frames,
+    landing_description,
+    landing_metadata,
     read_jsonl_items,
 )
 from animerec_assets.resources import CrawlRunnerResource, SchedulerResource, WarehouseResource
@@ -102,10 +104,10 @@ def crawled_items(
         item_type: dg.AssetOut(
             key=landing_key(item_type),
             metadata={"partition_expr": "crawl_hour"},
-            description=f"Crawled `{item_type}` items, one partition per crawl hour.",
+            description=landing_description(item_type),
             kinds={"duckdb"},
         )
-        for item_type in LANDING_COLUMNS
+        for item_type in LANDING_TABLE_COLUMNS
     },
     group_name=LANDING,
     partitions_def=hourly_partitions,
@@ -131,7 +133,11 @@ def landing_tables(
         yield dg.Output(
             frame,
             output_name=item_type,
-            metadata={"rows": len(frame), "files": len(files), "queue": waited["outcome"]},
+            metadata={
+                **landing_metadata(frames, item_type),
+                "files": len(files),
+                "queue": waited["outcome"],
+            },
         )
     # every output is stored by now: only then are the files marked as this hour's
     crawl_runner.mark_loaded(context.partition_key, window.start, files)

@@ -18,6 +18,7 @@ from animerec_assets.defs.keys import (
     ML_ANIME_ANIME_RANKED,
     ML_USER_ANIME_RANKED,
     PROCESSED_ANIME,
+    PROCESSED_ANIME_ANIME,
     SERVING_REDIS_RECOMMENDATIONS,
 )
 from animerec_assets.resources import RedisResource
@@ -62,12 +63,14 @@ class _ProgressLog:
         "user_anime_ranked": dg.AssetIn(key=ML_USER_ANIME_RANKED),
         "anime_anime_ranked": dg.AssetIn(key=ML_ANIME_ANIME_RANKED),
         "anime": dg.AssetIn(key=PROCESSED_ANIME),
+        "anime_relations": dg.AssetIn(key=PROCESSED_ANIME_ANIME),
     },
     group_name="serving",
     kinds={"redis", "python"},
     pool=DUCKDB_POOL,
     description=(
-        "Top-20 recommendations per user, ranked similar anime, anime cards and a title index, "
+        "Top-20 recommendations per user, ranked similar anime, anime cards (with franchise and "
+        "watch order) and a title index, "
         "published to Redis as a new version and switched live atomically."
     ),
 )
@@ -77,8 +80,10 @@ def redis_recommendations(
     user_anime_ranked: pd.DataFrame,
     anime_anime_ranked: pd.DataFrame,
     anime: pd.DataFrame,
+    anime_relations: pd.DataFrame,
 ) -> dg.MaterializeResult:
     from animerec_assets.lib.serving import prepare_payloads, publish_payloads
+    from animerec_assets.lib.serving.franchise import with_franchises
 
     started = time.monotonic()
     model_version = model_version_of(context.instance)
@@ -86,6 +91,8 @@ def redis_recommendations(
         f"preparing payloads: {len(user_anime_ranked):,} user rows, "
         f"{len(anime_anime_ranked):,} similar rows, {len(anime):,} anime (model {model_version})"
     )
+    # the cards carry each anime's franchise and watch order for the read-time filters
+    anime = with_franchises(anime, anime_relations)
     payloads = prepare_payloads(user_anime_ranked, anime_anime_ranked, anime)
     prepared_s = time.monotonic() - started
     result = publish_payloads(

@@ -17,7 +17,8 @@ so a reader never sees a half-written version::
                                          the user's top 20, best first; {user} = lower(username)
     {p}:v:{version}:similar:{id} STRING  JSON [[anime_id, score], ...] ranked neighbours of {id}
     {p}:v:{version}:anime        HASH    anime_id -> JSON {"title", "main_pic", "type", "score",
-                                         "genres", "members"}
+                                         "genres", "members", "status", "start_date", "rating",
+                                         "franchise_id", "franchise_order", "prequels"}
     {p}:v:{version}:titles       ZSET    score 0, members "{normalized title suffix}\\x1f{id}"
                                          for every word start of the title, so ZRANGEBYLEX
                                          finds "titan" in "attack on titan" by prefix

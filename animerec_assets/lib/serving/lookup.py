@@ -83,6 +83,12 @@ class AnimeCard:
     score: float | None = None
     genres: tuple[str, ...] = ()
     members: int | None = None
+    status: str | None = None  # MAL airing status, e.g. "Not yet aired"
+    start_date: str | None = None  # YYYY-MM-DD
+    rating: str | None = None  # MAL age rating, e.g. "Rx - Hentai" (None until crawled)
+    franchise_id: int | None = None
+    franchise_order: int | None = None
+    prequel_ids: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -164,6 +170,8 @@ def card_from_json(anime_id: int, payload: bytes | str | None) -> AnimeCard | No
         return None
     data = json.loads(payload)
     members = data.get("members")
+    franchise_id = data.get("franchise_id")
+    franchise_order = data.get("franchise_order")
     return AnimeCard(
         anime_id=int(anime_id),
         title=str(data.get("title") or ""),
@@ -172,6 +180,12 @@ def card_from_json(anime_id: int, payload: bytes | str | None) -> AnimeCard | No
         score=data.get("score"),
         genres=tuple(data.get("genres") or ()),
         members=int(members) if members is not None else None,
+        status=data.get("status"),
+        start_date=data.get("start_date"),
+        rating=data.get("rating"),
+        franchise_id=int(franchise_id) if franchise_id is not None else None,
+        franchise_order=int(franchise_order) if franchise_order is not None else None,
+        prequel_ids=tuple(int(p) for p in data.get("prequels") or ()),
     )
 
 
@@ -189,6 +203,24 @@ def get_cards(
         raise ServingUnavailableError(f"cannot read the serving store: {error}") from error
     cards = (card_from_json(a, p) for a, p in zip(ids, payloads, strict=True))
     return {card.anime_id: card for card in cards if card is not None}
+
+
+def get_catalogue(
+    client: redis.Redis, prefix: str | None = None
+) -> tuple[str, dict[int, AnimeCard]]:
+    """(live version, every card of it) in one atomic read, for read-time filters.
+
+    Tens of thousands of small cards (a few MB): a server reads them once per version and
+    keeps them, rather than once per request.
+    """
+    version, raw = _read(client, _layout(prefix), "HGETALL", ANIME_SUFFIX)
+    if not version or not raw:
+        return version, {}
+    pairs = list(raw)
+    cards = (
+        card_from_json(int(_text(k) or 0), v) for k, v in zip(pairs[0::2], pairs[1::2], strict=True)
+    )
+    return version, {card.anime_id: card for card in cards if card is not None}
 
 
 def get_anime(client: redis.Redis, anime_id: int, prefix: str | None = None) -> AnimeCard | None:

@@ -270,18 +270,36 @@ def _clean(value: Any) -> Any:
     return value
 
 
+def _date_texts(values: pd.Series) -> list[str | None]:
+    """ISO dates (YYYY-MM-DD) of a date-like column; None where missing or unparseable."""
+    text = pd.to_datetime(values, errors="coerce").dt.strftime("%Y-%m-%d")
+    return text.astype(object).where(text.notna(), None).tolist()
+
+
+def _ids_of(value: Any) -> list[int]:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return []
+    if isinstance(value, (list, tuple, np.ndarray, pd.Series)):
+        return [int(item) for item in value if item is not None]
+    return []
+
+
 def prepare_anime_payloads(anime: pd.DataFrame) -> pd.DataFrame:
-    """One row per anime: (anime_id, JSON of what an app card shows, normalized title).
+    """One row per anime: (anime_id, JSON of what a card shows and filters read, title).
 
     The catalogue is tens of thousands of rows, so building the small JSON objects row by row
-    is cheap; the card fields are optional except the title.
+    is cheap; the card fields are optional except the title. Besides what a card shows, the
+    payload carries what read-time filters need (``lib/serving/filters.py``): airing status,
+    start date, MAL age rating, and the franchise columns of ``franchise.with_franchises``.
     """
     _require_columns(anime, ANIME_COLUMNS, "anime")
     _require_ids(anime, ("anime_id",), "anime")
-    frame = anime.drop_duplicates("anime_id", keep="last")
-    column = frame.get
-    n = len(frame)
-    none = [None] * n
+    frame = anime.drop_duplicates("anime_id", keep="last").reset_index(drop=True)
+    none = pd.Series([None] * len(frame), dtype=object)
+
+    def column(name: str) -> list:
+        return frame[name].tolist() if name in frame.columns else none.tolist()
+
     payloads = [
         json.dumps(
             {
@@ -291,17 +309,42 @@ def prepare_anime_payloads(anime: pd.DataFrame) -> pd.DataFrame:
                 "score": _clean(score),
                 "genres": _genres_of(genres),
                 "members": _clean(members),
+                "status": _clean(status),
+                "start_date": start,
+                "rating": _clean(rating),
+                "franchise_id": _clean(franchise_id),
+                "franchise_order": _clean(franchise_order),
+                "prequels": _ids_of(prequels),
             },
             ensure_ascii=False,
             separators=(",", ":"),
         )
-        for title, pic, kind, score, genres, members in zip(
+        for (
+            title,
+            pic,
+            kind,
+            score,
+            genres,
+            members,
+            status,
+            start,
+            rating,
+            franchise_id,
+            franchise_order,
+            prequels,
+        ) in zip(
             frame["title"].tolist(),
-            column("main_pic", pd.Series(none)).tolist(),
-            column("type", pd.Series(none)).tolist(),
-            column("score", pd.Series(none)).tolist(),
-            column("genres", pd.Series(none)).tolist(),
-            column("members_count", pd.Series(none)).tolist(),
+            column("main_pic"),
+            column("type"),
+            column("score"),
+            column("genres"),
+            column("members_count"),
+            column("status"),
+            _date_texts(frame["start_date"]) if "start_date" in frame.columns else none.tolist(),
+            column("rating"),
+            column("franchise_id"),
+            column("franchise_order"),
+            column("prequel_ids"),
             strict=True,
         )
     ]

@@ -9,7 +9,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from animerec_assets.contracts.landing import LANDING_COLUMNS
+from animerec_assets.contracts.landing import LANDING_TABLE_COLUMNS
 from animerec_assets.lib.crawl_manifest import record_completed
 from animerec_assets.lib.dbt_paths import DUCKDB_PATH_VAR
 from animerec_assets.resources import (
@@ -137,7 +137,7 @@ def test_duckdb_warehouse_creates_landing_and_names_itself_to_dbt(tmp_path: Path
         tables = connection.execute(
             "select table_name from information_schema.tables where table_schema = 'landing'"
         ).fetchall()
-    assert {name for (name,) in tables} == set(LANDING_COLUMNS)
+    assert {name for (name,) in tables} == set(LANDING_TABLE_COLUMNS)
     flag, value = warehouse.dbt_args()
     assert flag == "--vars" and DUCKDB_PATH_VAR in value and str(path) in value
     assert WarehouseResource(kind="bigquery", gcp_project="p").dbt_args() == []

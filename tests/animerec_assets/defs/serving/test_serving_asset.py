@@ -11,10 +11,16 @@ import pytest
 from animerec_assets.defs.keys import ML_ANIME_ANIME_RANKED as SIMILAR_KEY
 from animerec_assets.defs.keys import ML_USER_ANIME_RANKED as USER_RECS_KEY
 from animerec_assets.defs.keys import PROCESSED_ANIME as ANIME_KEY
+from animerec_assets.defs.keys import PROCESSED_ANIME_ANIME as RELATIONS_KEY
 from animerec_assets.defs.serving.assets import model_version_of, redis_recommendations
 from animerec_assets.defs.serving.definitions import defs
 from animerec_assets.lib.redis_conn import connect
-from animerec_assets.lib.serving import get_freshness, get_recommendations, get_similar
+from animerec_assets.lib.serving import (
+    get_anime,
+    get_freshness,
+    get_recommendations,
+    get_similar,
+)
 from animerec_assets.lib.serving.synthetic import (
     synthetic_anime,
     synthetic_similar,
@@ -39,7 +45,7 @@ class FramesIOManager(dg.IOManager):
 def _materialize(frames, redis_dir: Path, instance: dg.DagsterInstance) -> dg.ExecuteInJobResult:
     return dg.materialize(
         [redis_recommendations, dg.AssetSpec(USER_RECS_KEY), dg.AssetSpec(SIMILAR_KEY),
-         dg.AssetSpec(ANIME_KEY)],
+         dg.AssetSpec(ANIME_KEY), dg.AssetSpec(RELATIONS_KEY)],
         resources={
             "io_manager": FramesIOManager(frames),
             "redis": RedisResource(url="", embedded_dir=str(redis_dir)),
@@ -56,6 +62,14 @@ def frames() -> dict[dg.AssetKey, pd.DataFrame]:
         USER_RECS_KEY: synthetic_user_recommendations(50, 100),
         SIMILAR_KEY: synthetic_similar(100),
         ANIME_KEY: synthetic_anime(100),
+        RELATIONS_KEY: pd.DataFrame(
+            {
+                "animeA": [1, 2, 5],
+                "animeB": [2, 1, 6],
+                "related": [1, 1, 0],
+                "relation_type": ["Sequel", "Prequel", None],
+            }
+        ),
     }
 
 
@@ -77,6 +91,9 @@ def test_asset_publishes_and_reports_metadata(animerec_home: Path, frames) -> No
     assert freshness.model_version == "tfrs-test-1"
     assert len(get_recommendations(client, "user_3")) == 20
     assert get_similar(client, 1)
+    sequel = get_anime(client, 2)
+    assert (sequel.franchise_id, sequel.franchise_order, sequel.prequel_ids) == (1, 2, (1,))
+    assert get_anime(client, 6).franchise_id == 6  # a recommendation is not a relation
 
     again = _materialize(frames, animerec_home / "redis", instance)
     assert again.success

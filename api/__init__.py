@@ -1,0 +1,1 @@
+"""The public JSON API (FastAPI) over the serving store: ``animerec api serve``."""
