@@ -236,21 +236,21 @@ def test_gone_pages_back_off_exponentially_even_when_crawled_meanwhile(
 ) -> None:
     """A 404 or a private list waits a day (the rescheduling window), then two, four... up to
     30 days; a private profile still answers its profile page, so a later crawl date does not
-    lift the back-off."""
+    lift the back-off. (Profiles are keyed in lower case.)"""
     assert scheduler.gone_backoffs() == [timedelta(days=d) for d in (1, 2, 4, 8, 16, 30)]
-    alive, deleted, private = profile("Alive"), profile("Deleted"), profile("Private")
+    alive, deleted, private = profile("alive"), profile("deleted"), profile("private")
     scheduler.mark_crawled("profile", [alive, deleted, private], now=T0 - timedelta(days=2))
     assert scheduler.mark_gone("profile", [deleted, private], now=T0) == 2
     scheduler.mark_crawled("profile", [private], now=T0 + timedelta(seconds=1))
-    scheduler.add_urls("profile", [profile("New"), profile("NewGone")])
-    scheduler.mark_gone("profile", [profile("NewGone")], now=T0)  # discovered, then gone
+    scheduler.add_urls("profile", [profile("new"), profile("newgone")])
+    scheduler.mark_gone("profile", [profile("newgone")], now=T0)  # discovered, then gone
 
     soon = T0 + timedelta(hours=20)
     assert scheduler.stats("profile", now=soon).gone_in_window == 3
-    assert sorted(scheduler.schedule("profile", 10, now=soon)) == [alive, profile("New")]
+    assert sorted(scheduler.schedule("profile", 10, now=soon)) == [alive, profile("new")]
     after_a_day = T0 + timedelta(days=1, hours=1)
     assert scheduler.stats("profile", now=after_a_day).gone_in_window == 0
-    assert {deleted, private, profile("NewGone")} <= set(
+    assert {deleted, private, profile("newgone")} <= set(
         scheduler.schedule("profile", 10, now=after_a_day)
     )
     # gone again, five more times: the sixth answer waits the whole gone window
