@@ -51,7 +51,7 @@ format: install
 	$(BIN)/ruff format .
 
 ui: install dbt-prepare ## The Dagster UI on http://127.0.0.1:3000
-	DAGSTER_HOME=$$($(BIN)/python -c 'from animerec_assets.instance import prepare_dagster_home; print(prepare_dagster_home())') \
+	DAGSTER_HOME=$$($(BIN)/python -m animerec_assets.instance) \
 		$(BIN)/dagster dev -w workspace.yaml -h 127.0.0.1 -p 3000
 
 replica: install ## A local MAL replica on http://127.0.0.1:8900

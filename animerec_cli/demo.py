@@ -38,6 +38,7 @@ def _say(message: str) -> None:
 def _wait_for_http(url: str, process: subprocess.Popen, timeout_s: float = 120.0) -> None:
     import httpx
 
+    _say(f"waiting for {url} to answer (up to {timeout_s:.0f}s)")
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         if process.poll() is not None:
@@ -51,22 +52,114 @@ def _wait_for_http(url: str, process: subprocess.Popen, timeout_s: float = 120.0
     raise TimeoutError(f"{url} did not answer within {timeout_s:.0f}s")
 
 
-def _start(command: list[str], log_path: Path, env: dict[str, str]) -> subprocess.Popen:
-    log_path.parent.mkdir(parents=True, exist_ok=True)
-    log = log_path.open("ab")
-    return subprocess.Popen(
-        command, stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True
-    )
+class DemoStopped(KeyboardInterrupt):
+    """SIGTERM, handled like Ctrl-C: every child is stopped on the way out."""
 
 
-def _stop(process: subprocess.Popen) -> None:
-    if process.poll() is not None:
-        return
-    os.killpg(process.pid, signal.SIGTERM)
+class Children:
+    """Every process the demo starts, each leading a process group of its own.
+
+    Own groups: a Ctrl-C in the terminal reaches only the demo, which stops them in order.
+    Each also gets a parent-death signal (a SIGKILLed demo takes them down), and their group
+    ids are recorded under ``ANIMEREC_HOME`` so the next demo stops whatever a killed one left
+    (grandchildren the kernel signal does not reach).
+    """
+
+    def __init__(self, record: Path, home: Path) -> None:
+        self.record = record
+        self.home = str(home)
+        self.running: list[tuple[str, subprocess.Popen]] = []
+
+    def start(
+        self, name: str, command: list[str], env: dict[str, str], log_path: Path | None = None
+    ) -> subprocess.Popen:
+        from animerec_assets.lib.processes import die_with_parent
+
+        output = None
+        if log_path is not None:
+            log_path.parent.mkdir(parents=True, exist_ok=True)
+            output = log_path.open("ab")
+        try:
+            process = subprocess.Popen(
+                command,
+                stdout=output,
+                stderr=subprocess.STDOUT if output else None,
+                env={**env, DEMO_HOME_MARK: self.home},
+                start_new_session=True,
+                preexec_fn=die_with_parent(signal.SIGKILL),
+            )
+        finally:
+            if output is not None:
+                output.close()
+        self.running.append((name, process))
+        with self.record.open("a", encoding="utf-8") as out:
+            out.write(json.dumps({"name": name, "pgid": process.pid}) + "\n")
+        return process
+
+    def stop(self, process: subprocess.Popen, timeout_s: float = 10.0) -> None:
+        from animerec_assets.lib.processes import stop_process_group
+
+        stop_process_group(process, timeout_s)
+
+    def stop_all(self, timeout_s: float = 10.0) -> None:
+        """Stop every child, newest first; a second Ctrl-C or SIGTERM kills what is left."""
+        from animerec_assets.lib.processes import kill_process_group
+
+        def kill_all(*_: object) -> None:
+            for _name, process in self.running:
+                kill_process_group(process.pid)
+
+        previous = {s: signal.signal(s, kill_all) for s in (signal.SIGINT, signal.SIGTERM)}
+        try:
+            for _name, process in reversed(self.running):
+                self.stop(process, timeout_s)
+            self.running.clear()
+            self.record.unlink(missing_ok=True)
+        finally:
+            for signum, handler in previous.items():
+                signal.signal(signum, handler)
+
+    def stop_leftovers(self) -> list[str]:
+        """Kill the process groups a demo killed without cleanup left running on this home."""
+        import psutil
+
+        if not self.record.exists():
+            return []
+        recorded: dict[int, str] = {}
+        for line in self.record.read_text(encoding="utf-8").splitlines():
+            try:
+                entry = json.loads(line)
+                recorded[int(entry["pgid"])] = str(entry["name"])
+            except (ValueError, KeyError, TypeError):
+                continue
+        stopped: list[str] = []
+        for process in psutil.process_iter(["pid"]):
+            try:
+                pgid = os.getpgid(process.pid)
+                if pgid not in recorded or process.environ().get(DEMO_HOME_MARK) != self.home:
+                    continue
+                process.kill()
+                stopped.append(f"{recorded[pgid]} (pid {process.pid})")
+            except (psutil.Error, ProcessLookupError, PermissionError):
+                continue
+        self.record.unlink(missing_ok=True)
+        return stopped
+
+
+DEMO_HOME_MARK = "ANIMEREC_DEMO_HOME"
+
+
+def _hold_demo_lock(home: Path):  # -> file object kept open while the demo runs
+    """One demo per data folder: a second one would fight over DuckDB and the pools."""
+    import fcntl
+
+    lock = (home / "demo.lock").open("a+")
     try:
-        process.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        lock.close()
+        raise typer.BadParameter(f"another animerec demo is running on {home}") from None
+    return lock
 
 
 def _seed_scheduler(base_url: str, pages: int) -> dict[str, int]:
@@ -98,15 +191,22 @@ def _never_crawled() -> dict[str, int]:
 
 def run_main_job(max_rounds: int, batch_size: int) -> None:
     """Crawl partitions until nothing known is left uncrawled, then transform and models — all
-    as runs of the local Dagster instance, so the UI shows them."""
+    as runs of the local Dagster instance, so the UI shows them.
+
+    Runs in a child process of the demo (``python -m animerec_cli.demo job``): the demo stays
+    responsive to Ctrl-C whatever the job waits on, and a killed job is a dead process whose
+    runs the next demo can recognise (``animerec_assets.instance.owner_tags``).
+    """
     import dagster as dg
 
     from animerec_assets.definitions import build_definitions
     from animerec_assets.defs.crawl.partitions import hourly_partitions
+    from animerec_assets.instance import owner_tags
 
     definitions = build_definitions()
     job_names = {job.name for job in definitions.resolve_all_job_defs()}
     quiet = {"loggers": {"console": {"config": {"log_level": "INFO"}}}}
+    tags = owner_tags()
     with dg.DagsterInstance.get() as instance:
         crawl_job = definitions.resolve_job_def("crawl_job")
         crawl_config = {
@@ -120,8 +220,9 @@ def run_main_job(max_rounds: int, batch_size: int) -> None:
         partitions = hourly_partitions.get_partition_keys()[-max_rounds:]
         for number, partition in enumerate(partitions, 1):
             started = time.monotonic()
+            _say(f"crawl round {number} (partition {partition}) started")
             result = crawl_job.execute_in_process(
-                instance=instance, partition_key=partition, run_config=crawl_config
+                instance=instance, partition_key=partition, run_config=crawl_config, tags=tags
             )
             if not result.success:
                 raise RuntimeError(f"crawl partition {partition} failed")
@@ -136,9 +237,10 @@ def run_main_job(max_rounds: int, batch_size: int) -> None:
             if name not in job_names:
                 continue
             started = time.monotonic()
+            _say(f"{name} started")
             job = definitions.resolve_job_def(name)
             result = job.execute_in_process(
-                instance=instance, run_config=quiet, raise_on_error=False
+                instance=instance, run_config=quiet, raise_on_error=False, tags=tags
             )
             if not result.success:
                 # A blocking gate (bad data, a model that loses to popularity) stops the job;
@@ -146,6 +248,46 @@ def run_main_job(max_rounds: int, batch_size: int) -> None:
                 _say(f"{name} FAILED (see run {result.run_id} in the Dagster UI); continuing")
                 continue
             _say(f"{name} done in {time.monotonic() - started:.0f}s")
+
+
+def _what_the_job_waits_on() -> str:
+    """The pools with a claimed slot or waiting steps, and which run holds each slot."""
+    import dagster as dg
+
+    with dg.DagsterInstance.get() as instance:
+        storage = instance.event_log_storage
+        parts: list[str] = []
+        for pool in sorted(storage.get_concurrency_keys()):
+            info = storage.get_concurrency_info(pool)
+            if not info.claimed_slots and not info.pending_steps:
+                continue
+            holders = ", ".join(f"{s.run_id[:8]}:{s.step_key}" for s in info.claimed_slots)
+            parts.append(
+                f"pool {pool}: {len(info.claimed_slots)}/{info.slot_count} slot(s) held"
+                f" ({holders or 'none'}), {info.pending_step_count} step(s) waiting"
+            )
+        return "; ".join(parts) or "no pool slot is held or awaited"
+
+
+def _wait_for_job(job: subprocess.Popen, report_every_s: float = 30.0) -> int:
+    """Wait for the main job's process; every ``report_every_s`` say what it waits on."""
+    next_report = time.monotonic() + report_every_s
+    while True:
+        try:
+            return job.wait(timeout=1.0)
+        except subprocess.TimeoutExpired:
+            pass
+        if time.monotonic() >= next_report:
+            next_report = time.monotonic() + report_every_s
+            try:
+                waits_on = _what_the_job_waits_on()
+            except Exception as error:  # the report is a courtesy: never stop the demo for it
+                waits_on = f"(could not read the instance: {error})"
+            _say(f"still waiting for the main job (pid {job.pid}): {waits_on}")
+
+
+def _raise_stopped(signum: int, _frame: object) -> None:
+    raise DemoStopped(f"signal {signum}")
 
 
 def demo(
@@ -169,11 +311,15 @@ def demo(
             "the demo runs on the local embedded defaults (ANIMEREC_ENV=local)"
         )
     settings.home.mkdir(parents=True, exist_ok=True)
+    home = settings.home.resolve()
+    lock = _hold_demo_lock(home)
+    signal.signal(signal.SIGTERM, _raise_stopped)
     logs = settings.home / "logs"
     os.environ["DAGSTER_HOME"] = str(prepare_dagster_home(settings))
     base_url = f"http://127.0.0.1:{replica_port}"
     os.environ.update(
         {
+            "ANIMEREC_HOME": str(home),
             "ANIMEREC_MAL_BASE_URL": base_url,
             "ANIMEREC_JIKAN_BASE_URL": f"{base_url}/jikan/v4",
             "ANIMEREC_SCRAPY_SETTINGS": json.dumps(LOOPBACK_SCRAPY_SETTINGS),
@@ -189,49 +335,116 @@ def demo(
         }
     )
     env = dict(os.environ)
-    with ExitStack() as running:
-        _say(f"starting the MAL replica ({users} users, {anime} anime) on {base_url}")
-        replica = _start(
-            [str(BIN / "animerec"), "replica", "serve", "--users", str(users), "--anime",
-             str(anime), "--seed", str(seed), "--port", str(replica_port)],
-            logs / "replica.log", env,
-        )  # fmt: skip
-        running.callback(_stop, replica)
-        _wait_for_http(f"{base_url}/robots.txt", replica)
-        inserted = _seed_scheduler(base_url, pages=3)
-        _say(f"seeded the crawl scheduler from listing pages: {inserted}")
-        run_main_job(max_rounds=rounds, batch_size=max(users, anime) * 2)
-        if not serve:
-            _say("main job done (--no-serve: not starting the UI or the app)")
-            return
-        ui = _start(
-            [str(BIN / "dagster"), "dev", "-w", "workspace.yaml", "-h", "127.0.0.1", "-p",
-             str(ui_port)],
-            logs / "dagster.log", env,
-        )  # fmt: skip
-        running.callback(_stop, ui)
-        # The app asks this service to crawl users it does not know yet; the service puts them
-        # first in the crawl scheduler, so the next hourly crawl fetches them.
-        crawl_service = _start(
-            [str(BIN / "animerec"), "crawl", "serve", "--port", str(crawler_port)],
-            logs / "crawl_service.log", env,
-        )  # fmt: skip
-        running.callback(_stop, crawl_service)
-        from app.launch import start_app, stop_app
+    children = Children(home / "demo.children", home)
+    from animerec_assets.lib.redis_conn import stop_embedded_redis
 
-        app = start_app(app_port, env, logs / "app.log")
-        running.callback(stop_app, app)
-        _wait_for_http(f"http://127.0.0.1:{ui_port}/server_info", ui, timeout_s=180)
-        _wait_for_http(f"http://127.0.0.1:{crawler_port}/health", crawl_service)
-        typer.secho("\nanimerec is running:", bold=True)
-        typer.echo(f"  Dagster UI    http://127.0.0.1:{ui_port}")
-        typer.echo(f"  the app       http://127.0.0.1:{app_port}")
-        typer.echo(f"  crawl service http://127.0.0.1:{crawler_port}/docs")
-        typer.echo(f"  MAL replica   {base_url}")
-        typer.echo(f"  logs          {logs}")
-        typer.echo("Press Ctrl-C to stop.")
-        try:
-            while all(p.poll() is None for p in (replica, ui, app, crawl_service)):
-                time.sleep(1)
-        except KeyboardInterrupt:
-            _say("stopping")
+    try:
+        with ExitStack() as running:
+            running.callback(lock.close)
+            # the job starts the embedded Redis on demand (so do the app and `make ui`): it is
+            # stopped with the demo, after everything that uses it, its data saved first
+            running.callback(stop_embedded_redis, settings.embedded_redis_dir)
+            running.callback(_release_dead_runs)  # runs of a job stopped midway: failed
+            running.callback(children.stop_all)
+            for leftover in children.stop_leftovers():
+                _say(f"stopped {leftover}, left running by a demo that was killed")
+            _release_dead_runs()
+            ports = {"replica": replica_port, "ui": ui_port, "app": app_port,
+                     "crawler": crawler_port}  # fmt: skip
+            world = {"users": users, "anime": anime, "seed": seed}
+            _serve_and_run(children, env, logs, serve=serve, rounds=rounds, base_url=base_url,
+                           ports=ports, world=world)  # fmt: skip
+    except KeyboardInterrupt:
+        _say("stopped; every process the demo started is stopped")
+        raise typer.Exit(130) from None
+
+
+def _release_dead_runs() -> None:
+    import dagster as dg
+
+    from animerec_assets.instance import release_dead_runs
+
+    with dg.DagsterInstance.get() as instance:
+        for action in release_dead_runs(instance):
+            _say(action)
+
+
+def _serve_and_run(
+    children: Children,
+    env: dict[str, str],
+    logs: Path,
+    *,
+    serve: bool,
+    rounds: int,
+    base_url: str,
+    ports: dict[str, int],
+    world: dict[str, int],
+) -> None:
+    users, anime, seed = world["users"], world["anime"], world["seed"]
+    replica_port, ui_port = ports["replica"], ports["ui"]
+    app_port, crawler_port = ports["app"], ports["crawler"]
+    _say(f"starting the MAL replica ({users} users, {anime} anime) on {base_url}")
+    replica = children.start(
+        "the MAL replica",
+        [str(BIN / "animerec"), "replica", "serve", "--users", str(users), "--anime",
+         str(anime), "--seed", str(seed), "--port", str(replica_port)],
+        env, logs / "replica.log",
+    )  # fmt: skip
+    _wait_for_http(f"{base_url}/robots.txt", replica)
+    inserted = _seed_scheduler(base_url, pages=3)
+    _say(f"seeded the crawl scheduler from listing pages: {inserted}")
+    job = children.start(
+        "the main job",
+        [sys.executable, "-m", "animerec_cli.demo", "job", str(rounds),
+         str(max(users, anime) * 2)],
+        env,
+    )  # fmt: skip
+    returncode = _wait_for_job(job)
+    if returncode != 0:
+        _say(f"the main job exited with {returncode}")
+        raise typer.Exit(1)
+    if not serve:
+        _say("main job done (--no-serve: not starting the UI or the app)")
+        return
+    ui = children.start(
+        "dagster dev",
+        [str(BIN / "dagster"), "dev", "-w", "workspace.yaml", "-h", "127.0.0.1", "-p",
+         str(ui_port)],
+        env, logs / "dagster.log",
+    )  # fmt: skip
+    # The app asks this service to crawl users it does not know yet; the service puts them
+    # first in the crawl scheduler, so the next hourly crawl fetches them.
+    crawl_service = children.start(
+        "the crawl service",
+        [str(BIN / "animerec"), "crawl", "serve", "--port", str(crawler_port)],
+        env, logs / "crawl_service.log",
+    )  # fmt: skip
+    from app.launch import streamlit_command, wait_until_healthy
+
+    app = children.start("the app", streamlit_command(app_port), env, logs / "app.log")
+    _say(f"waiting for the app at http://127.0.0.1:{app_port}")
+    wait_until_healthy(f"http://127.0.0.1:{app_port}", app)
+    _wait_for_http(f"http://127.0.0.1:{ui_port}/server_info", ui, timeout_s=180)
+    _wait_for_http(f"http://127.0.0.1:{crawler_port}/health", crawl_service)
+    typer.secho("\nanimerec is running:", bold=True)
+    typer.echo(f"  Dagster UI    http://127.0.0.1:{ui_port}")
+    typer.echo(f"  the app       http://127.0.0.1:{app_port}")
+    typer.echo(f"  crawl service http://127.0.0.1:{crawler_port}/docs")
+    typer.echo(f"  MAL replica   {base_url}")
+    typer.echo(f"  logs          {logs}")
+    typer.echo("Press Ctrl-C to stop.")
+    while all(p.poll() is None for p in (replica, ui, app, crawl_service)):
+        time.sleep(1)
+    stopped = [name for name, p in children.running if p.poll() is not None]
+    _say(f"stopping: {', '.join(stopped)} exited")
+
+
+def _job_main(argv: list[str]) -> None:
+    """``python -m animerec_cli.demo job ROUNDS BATCH_SIZE``: the demo's main job process."""
+    if len(argv) != 3 or argv[0] != "job":
+        raise SystemExit("usage: python -m animerec_cli.demo job ROUNDS BATCH_SIZE")
+    run_main_job(max_rounds=int(argv[1]), batch_size=int(argv[2]))
+
+
+if __name__ == "__main__":
+    _job_main(sys.argv[1:])

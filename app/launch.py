@@ -36,13 +36,16 @@ def start_app(port: int, env: dict[str, str], log_path: Path | None = None):  # 
     """Start the app in a subprocess (own process group) and return once it answers."""
     import subprocess
 
+    from animerec_assets.lib.processes import die_with_parent
+
     log = open(log_path, "wb") if log_path else subprocess.DEVNULL  # noqa: SIM115
     process = subprocess.Popen(
         streamlit_command(port),
         env=env,
         stdout=log,
         stderr=subprocess.STDOUT,
-        start_new_session=True,
+        start_new_session=True,  # its own group: stop_app stops what it started too
+        preexec_fn=die_with_parent(),  # Linux: gone if the caller dies
     )
     try:
         wait_until_healthy(f"http://127.0.0.1:{port}", process)
@@ -72,14 +75,6 @@ def wait_until_healthy(base_url: str, process, timeout_s: float = 60.0) -> None:
 
 def stop_app(process) -> None:
     """Stop the app's process group (the app and anything it started)."""
-    import os
-    import signal
-    import subprocess
+    from animerec_assets.lib.processes import stop_process_group
 
-    if process.poll() is None:
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait(timeout=10)
+    stop_process_group(process, timeout_s=10)

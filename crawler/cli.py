@@ -133,6 +133,9 @@ def worker(
     ),
     max_deliveries: int = typer.Option(3, min=1, help="Dead-letter entries retried this often."),
     max_batches: int = typer.Option(None, min=1, help="Stop after this many batches per slot."),
+    give_up_after_s: float = typer.Option(
+        300.0, min=0.1, help="A consumer failing (Redis/DB down) this long gives up."
+    ),
     output_dir: Annotated[
         Path | None, typer.Option(help="JSON lines sink (default: ANIMEREC_HOME/crawl/items).")
     ] = None,
@@ -188,12 +191,17 @@ def worker(
                 block_ms=block_ms,
                 reclaim_idle_ms=reclaim_idle_ms,
                 max_deliveries=max_deliveries,
+                give_up_after_s=give_up_after_s,
             )
         )
     typer.secho(f"{concurrency} crawl worker(s) on {stream}/{group}", err=True)
     results = run_workers(workers, stop, max_batches)
     for slot, stats in zip(workers, results, strict=True):
         typer.secho(f"{slot.consumer}: {asdict(stats)}", err=True)
+    if all(stats.died for stats in results):
+        # nothing consumes any more: exit non-zero so the orchestrator restarts the worker
+        typer.secho("every consumer died; exiting with 1", err=True, fg=typer.colors.RED)
+        raise typer.Exit(code=1)
 
 
 @app.command("serve")

@@ -81,6 +81,37 @@ def scheduler_hooks() -> SchedulerHooks:
     return scheduler
 
 
+class CrawledLater:
+    """The scheduler, except that crawls are not recorded from inside the spider.
+
+    A spider sees a page crawled long before its items are durable (renamed into place,
+    recorded in the landing manifest); if the run then fails, URLs marked crawled would not be
+    crawled again for a long time. The process that made the items durable records the crawl
+    (the worker after its rename, the in-process crawl after its folder swap); what pages
+    mention (inspected, discovered) goes to the scheduler at once, as it loses nothing.
+    """
+
+    def __init__(self, hooks: SchedulerHooks) -> None:
+        self.hooks = hooks
+
+    def mark_crawled(self, kind: Kind, urls: Iterable[str], now: datetime | None = None) -> int:
+        return 0
+
+    def mark_inspected(self, kind: Kind, urls: Iterable[str], now: datetime | None = None) -> int:
+        return self.hooks.mark_inspected(kind, urls, now=now)
+
+    def add_urls(self, kind: Kind, urls: Iterable[str]) -> int:
+        return self.hooks.add_urls(kind, urls)
+
+    def mark_gone(self, kind: Kind, urls: Iterable[str], now: datetime | None = None) -> int:
+        return self.hooks.mark_gone(kind, urls, now=now)
+
+
+def scheduler_without_crawls() -> SchedulerHooks:
+    """``SCHEDULER_HOOKS=crawler.hooks:scheduler_without_crawls`` (see ``CrawledLater``)."""
+    return CrawledLater(scheduler_hooks())
+
+
 def load_hooks(spec: str, output_dir: Path) -> SchedulerHooks:
     """``none`` | ``jsonl`` | ``scheduler`` | ``package.module:factory`` -> hooks."""
     if spec in ("", "none"):

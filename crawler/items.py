@@ -8,6 +8,7 @@ adding a column.
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any, TypedDict
 
 from animerec_assets.contracts.landing import (
@@ -37,6 +38,7 @@ __all__ = [
     "ItemSchemaError",
     "ItemType",
     "Source",
+    "item_id",
     "landing_row",
     "make_item",
 ]
@@ -80,6 +82,13 @@ def make_item(
     for name, _ in ITEM_FIELDS[item_type]:
         item[name] = fields.get(name)
     return item
+
+
+def item_id(url: str, crawl_date: str, index: int) -> str:
+    """An item's stable identity: its page, when that page was fetched, and its place among the
+    page's items. Given once, so every copy of the item (a resent batch) carries the same id."""
+    digest = hashlib.sha1(f"{url}\x1f{crawl_date}\x1f{int(index)}".encode(), usedforsecurity=False)
+    return digest.hexdigest()[:32]
 
 
 def landing_row(item: dict[str, Any], crawl_hour: str | None = None) -> dict[str, Any]:

@@ -87,6 +87,24 @@ def resolve_sink(name: str) -> SinkFactory:
     return getattr(factory, "from_settings", factory)
 
 
+class ItemIdPipeline:
+    """Gives every item its ``item_id`` (``crawler.items.item_id``) before any sink or feed
+    sees it: the index counts the items of one fetched page (one url + crawl_date)."""
+
+    def __init__(self) -> None:
+        self.counts: dict[tuple[str, str], int] = {}
+
+    def process_item(self, item: dict[str, Any]) -> dict[str, Any]:
+        if isinstance(item, dict) and item.get("item_type") and not item.get("item_id"):
+            from crawler.items import item_id
+
+            page = (str(item.get("url") or ""), str(item.get("crawl_date") or ""))
+            index = self.counts.get(page, 0)
+            self.counts[page] = index + 1
+            item["item_id"] = item_id(page[0], page[1], index)
+        return item
+
+
 class SinkPipeline:
     """Hands every item to each configured sink; closes them with the spider."""
 

@@ -47,7 +47,8 @@ ANIMEREC_CRAWL_HOSTS: list[str] = []
 # Every status reaches the parsers: 404/400/5xx become crawl_error items (or an end of paging).
 HTTPERROR_ALLOW_ALL = True
 
-ITEM_PIPELINES = {"crawler.pipelines.SinkPipeline": 300}
+# ItemIdPipeline first: every sink and the feed export see the item's stable id
+ITEM_PIPELINES = {"crawler.pipelines.ItemIdPipeline": 100, "crawler.pipelines.SinkPipeline": 300}
 ANIMEREC_SINKS = ["jsonl"]
 ANIMEREC_JSONL_DIR = ""  # empty: <ANIMEREC_HOME>/crawl
 

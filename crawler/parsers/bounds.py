@@ -309,6 +309,7 @@ FIELD_RULES: dict[str, Rule] = {
     "crawl_date": _date,
     "source": _text(8),
     "url": _text(2048),
+    "item_id": _text(64),  # a hex digest given by ItemIdPipeline (crawler.items.item_id)
     "anime_id": IDENTIFIER,
     "animeA": IDENTIFIER,
     "animeB": IDENTIFIER,

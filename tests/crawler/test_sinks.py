@@ -91,7 +91,7 @@ def test_landing_sink_appends_batches_to_duckdb(tmp_path: Path) -> None:
         (1, "Title 1", ["Action", "Drama"], 8.5, "2024-05-01 13:00:00", "BIGINT", "VARCHAR[]"),
         (2, "Title 2", ["Action", "Drama"], 8.5, "2024-05-01 13:00:00", "BIGINT", "VARCHAR[]"),
     ]
-    assert landing_rows(path, "user_anime")[0][3:8] == ("Alice", 1, 7, "completed", 12)
+    assert landing_rows(path, "user_anime")[0][4:9] == ("Alice", 1, 7, "completed", 12)
     assert sink.written == {"anime": 2, "user_anime": 1}
     assert sink.skipped == {"discovered_url": 1}
 
@@ -103,7 +103,7 @@ def test_landing_sink_from_settings_writes_the_settings_warehouse(animerec_home:
     pipeline.process_item(anime_item(7))
     pipeline.close_spider()
     rows = landing_rows(animerec_home / "warehouse.duckdb", "anime")
-    assert [row[3] for row in rows] == [7]  # url, crawl_date, source, then anime_id
+    assert [row[4] for row in rows] == [7]  # crawl_date, source, url, item_id, then anime_id
     assert rows[0][-1] == current_crawl_hour()
 
 

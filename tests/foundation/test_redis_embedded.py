@@ -49,3 +49,37 @@ def test_real_redis_server_url(monkeypatch, animerec_home, redis_server_url):
     client = redis_client()
     assert isinstance(client, redis.Redis)
     assert client.ping()
+
+
+def test_queued_entries_survive_a_sigkill_of_the_embedded_server(animerec_home):
+    """The crawl queue on the embedded server: append-only persistence, fsynced every second,
+    so a server killed without a chance to save restarts with what was queued."""
+    import os
+    import signal
+    import time
+
+    from crawler.queue import CrawlQueue
+
+    redis_dir = animerec_home / "redis"
+    queue = CrawlQueue(redis_client(), stream="test:aof", group="workers")
+    urls = [f"https://myanimelist.net/anime/{n}" for n in range(1, 51)]
+    assert queue.enqueue("anime", urls) == 50
+    held = queue.read("w-0", 10)  # delivered, not acknowledged: must stay pending
+    time.sleep(1.5)  # appendfsync everysec
+    pid = int((redis_dir / "redis.pid").read_text())
+    os.kill(pid, signal.SIGKILL)
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            break
+        time.sleep(0.05)
+    else:
+        raise AssertionError("the embedded redis-server did not die")
+
+    restarted = CrawlQueue(redis_client(), stream="test:aof", group="workers")
+    stats = restarted.stats()
+    assert (stats.length, stats.pending) == (50, 10)
+    reclaimed = restarted.reclaim_stale("w-1", 0, 100)
+    assert sorted(m.url for m in reclaimed) == sorted(m.url for m in held)

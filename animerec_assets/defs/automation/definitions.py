@@ -3,8 +3,10 @@
 - ``crawl_job`` (hourly partitions): scheduler batch → crawl → landing tables, every hour.
 - ``landing_sensor``: when landing has new partitions, build staging and processed (dbt + gates).
 - ``retrain_sensor``: when processed changed, retrain, evaluate and publish to Redis.
-- ``crawl_queue_sensor``: in production the hour's crawl runs on queue workers; when the queue
-  has drained it loads what they wrote into landing, and it reports the backlog meanwhile.
+- Queue backlog (a step, not a sensor): in production the hour's crawl runs on queue workers;
+  the landing step waits until the queue has drained or ``drain_timeout_s`` passed, says which
+  (run log and the landing outputs' ``queue`` metadata), and loads the batches the workers
+  recorded as complete (``QueueCrawlRunner``, ``lib/crawl_manifest.py``).
 - Freshness: processed tables are expected to be refreshed within a few hours.
 - Executors: locally every job runs on the default (multiprocess) executor; in production
   the model job trains off the Dagster host, one Kubernetes pod per step

@@ -121,11 +121,23 @@ def landing_tables(
     warehouse: WarehouseResource,
 ):
     window = context.partition_time_window
+    waited = crawl_runner.wait_for_batch(context.partition_key, context.log.info)
     files = crawl_runner.item_files(context.partition_key, window.start, window.end)
     frames = items_to_landing_frames(read_jsonl_items(files), crawl_hour_value(window.start))
     warehouse.ensure_landing_tables()
     context.log.info(
-        "landing rows: " + ", ".join(f"{name}={len(frame)}" for name, frame in frames.items())
+        f"landing {len(files)} batch files ({waited['outcome']}): "
+        + ", ".join(f"{name}={len(frame)}" for name, frame in frames.items())
     )
     for item_type, frame in frames.items():
-        yield dg.Output(frame, output_name=item_type, metadata=landing_metadata(frames, item_type))
+        yield dg.Output(
+            frame,
+            output_name=item_type,
+            metadata={
+                **landing_metadata(frames, item_type),
+                "files": len(files),
+                "queue": waited["outcome"],
+            },
+        )
+    # every output is stored by now: only then are the files marked as this hour's
+    crawl_runner.mark_loaded(context.partition_key, window.start, files)

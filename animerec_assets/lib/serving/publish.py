@@ -11,6 +11,12 @@ The sequence (key layout in ``keys.py``) is what makes a publish safe to kill at
    moves ``current`` -> ``previous`` and the new version -> ``current`` in one atomic step,
 5. ``UNLINK`` versions older than the previous one, in batches, and release the lock.
 
+The lock is refreshed after every batch, writes and removals alike. After any error the
+publisher reads ``current`` before it decides: if the switch went through (only its reply was
+lost) the publish succeeded; otherwise the live version is untouched. A version of the same
+model as the live one never becomes ``previous``, so a publish retried after a lost reply
+cannot push the real previous model out of rollback's reach.
+
 Readers only ever follow ``current``, which always names a complete version.
 """
 
@@ -87,8 +93,12 @@ end
 return 0
 """
 
-# KEYS: current, previous, versions, lock ; ARGV: version, registry JSON.
-# The one atomic pointer switch, fenced by the lock.
+# KEYS: current, previous, versions, lock ; ARGV: version, registry JSON, model version,
+# version root (the current version's meta hash is ARGV[4] .. current .. ':meta').
+# The one atomic pointer switch, fenced by the lock. Idempotent: switching to the live version
+# again changes nothing. When the live version holds the same model (a publish retried after
+# its reply was lost), the previous pointer stays where it is, so the rollback target is
+# always the model before this one, never a copy of it. Returns the previous pointer.
 _SWITCH = """
 if redis.call('GET', KEYS[4]) ~= ARGV[1] then
   return redis.error_reply('LOCKLOST the publish lock expired or was taken over')
@@ -98,11 +108,14 @@ if not redis.call('HGET', KEYS[3], ARGV[1]) then
 end
 local old = redis.call('GET', KEYS[1])
 if old and old ~= ARGV[1] then
-  redis.call('SET', KEYS[2], old)
+  local old_model = redis.call('HGET', ARGV[4] .. old .. ':meta', 'model_version')
+  if old_model ~= ARGV[3] then
+    redis.call('SET', KEYS[2], old)
+  end
 end
 redis.call('SET', KEYS[1], ARGV[1])
 redis.call('HSET', KEYS[3], ARGV[1], ARGV[2])
-return old
+return redis.call('GET', KEYS[2])
 """
 
 # KEYS: current, previous, versions. Swap current and previous if previous is complete.
@@ -144,8 +157,17 @@ def live_versions(client: redis.Redis, layout: KeyLayout) -> tuple[str | None, s
     return _text(current), _text(previous)
 
 
-def unlink_version(client: redis.Redis, layout: KeyLayout, version: str) -> int:
-    """Delete every key of one version (SCAN + batched UNLINK) and its registry entry."""
+def unlink_version(
+    client: redis.Redis,
+    layout: KeyLayout,
+    version: str,
+    after_batch: Callable[[], None] | None = None,
+) -> int:
+    """Delete every key of one version (SCAN + batched UNLINK) and its registry entry.
+
+    ``after_batch`` runs after each UNLINK (the publisher refreshes its lock there: removing a
+    large version takes longer than the lock lives).
+    """
     removed = 0
     batch: list[bytes] = []
     for key in client.scan_iter(match=layout.namespace_pattern(version), count=UNLINK_BATCH):
@@ -153,6 +175,8 @@ def unlink_version(client: redis.Redis, layout: KeyLayout, version: str) -> int:
         if len(batch) >= UNLINK_BATCH:
             removed += client.unlink(*batch)
             batch = []
+            if after_batch is not None:
+                after_batch()
     if batch:
         removed += client.unlink(*batch)
     client.hdel(layout.versions, version)
@@ -175,7 +199,10 @@ def forget_users(
 
 
 def remove_stale_versions(
-    client: redis.Redis, layout: KeyLayout, keep: set[str] | None = None
+    client: redis.Redis,
+    layout: KeyLayout,
+    keep: set[str] | None = None,
+    after_batch: Callable[[], None] | None = None,
 ) -> list[str]:
     """Unlink every registered version that is not current, previous or in ``keep``.
 
@@ -185,8 +212,44 @@ def remove_stale_versions(
     keep = {v for v in (current, previous, *(keep or set())) if v}
     stale = sorted(set(registered_versions(client, layout)) - keep)
     for version in stale:
-        unlink_version(client, layout, version)
+        unlink_version(client, layout, version, after_batch)
     return stale
+
+
+class LockLostError(PublishError):
+    """The publish lock expired or was taken over."""
+
+
+def _lock_keeper(
+    client: redis.Redis, layout: KeyLayout, version: str, ttl_s: float
+) -> Callable[[], None]:
+    """A call that extends our lock, or raises LockLostError when it is no longer ours."""
+    refresh = client.register_script(_REFRESH_LOCK)
+    ttl_ms = int(ttl_s * 1000)
+
+    def keep() -> None:
+        if not refresh(keys=[layout.publish_lock], args=[version, ttl_ms]):
+            raise LockLostError(f"the publish lock {layout.publish_lock} is no longer ours")
+
+    return keep
+
+
+LIVE, NOT_LIVE, UNKNOWN = "live", "not live", "unknown"
+
+
+def _live_after_error(
+    client: redis.Redis, layout: KeyLayout, version: str
+) -> tuple[str, str | None]:
+    """After an error, ask Redis (a few times: the error may be a dropped connection) whether
+    ``version`` is live. Returns (LIVE | NOT_LIVE | UNKNOWN, the previous pointer)."""
+    for attempt in range(3):
+        try:
+            current, previous = live_versions(client, layout)
+        except redis.RedisError:
+            time.sleep(0.2 * (attempt + 1))
+            continue
+        return (LIVE if current == version else NOT_LIVE), previous
+    return UNKNOWN, None
 
 
 def _acquire_lock(
@@ -337,8 +400,14 @@ def publish_payloads(
     version = check_version(version or new_version())
     wait_s = lock_ttl_s + 5.0 if lock_wait_s is None else lock_wait_s
     _acquire_lock(client, layout, version, lock_ttl_s, wait_s)
+    keep_lock = _lock_keeper(client, layout, version, lock_ttl_s)
+    counts = payloads.counts
+    keys_written = 0
+    published_at = ""
+    removed: list[str] = []
+    previous: str | None = None
     try:
-        removed = remove_stale_versions(client, layout)
+        removed = remove_stale_versions(client, layout, after_batch=keep_lock)
         started_at = datetime.now(UTC).isoformat(timespec="seconds")
         client.hset(
             layout.versions,
@@ -355,7 +424,6 @@ def publish_payloads(
             on_progress=on_progress,
         )
         published_at = datetime.now(UTC).isoformat(timespec="seconds")
-        counts = payloads.counts
         keys_written += 1
         client.hset(
             layout.meta(version),
@@ -370,37 +438,60 @@ def publish_payloads(
         record = {"state": "complete", "started_at": started_at, "published_at": published_at}
         switch = client.register_script(_SWITCH)
         try:
-            old = switch(
-                keys=[layout.current, layout.previous, layout.versions, layout.publish_lock],
-                args=[version, json.dumps(record)],
+            previous = _text(
+                switch(
+                    keys=[layout.current, layout.previous, layout.versions, layout.publish_lock],
+                    args=[version, json.dumps(record), model_version, layout.version_root],
+                )
             )
         except redis.ResponseError as error:
             raise PublishError(f"pointer switch refused: {error}") from error
-        removed += remove_stale_versions(client, layout)
-        forget_users(client, layout, list(forget or []), version)
-    except BaseException:
-        # Our own half-written version is debris: remove it now if we still can (the next
-        # publish removes it otherwise). The live version was never touched.
-        try:
-            current, _ = live_versions(client, layout)
-            if current != version:
+    except Exception as error:
+        # Whatever failed, Redis says what happened: a switch whose reply was lost is a
+        # success (raising would make the caller publish again); anything else left the live
+        # version untouched, and our half-written version is debris to remove now if we can
+        # (the next publish removes it otherwise).
+        state, previous = _live_after_error(client, layout, version)
+        if state == UNKNOWN:
+            _release_lock(client, layout, version)
+            raise PublishError(
+                f"publish of {version} failed ({error!r}) and Redis cannot tell whether it is "
+                "live; a retry checks before it writes"
+            ) from error
+        if state == NOT_LIVE:
+            with contextlib.suppress(redis.RedisError):
                 unlink_version(client, layout, version)
-        except redis.RedisError:
-            pass
+            _release_lock(client, layout, version)
+            if isinstance(error, PublishError):
+                raise
+            raise PublishError(f"publish of {version} failed: {error!r}") from error
+    except BaseException:
+        _release_lock(client, layout, version)
         raise
-    finally:
-        with contextlib.suppress(redis.RedisError):
-            client.register_script(_RELEASE_LOCK)(keys=[layout.publish_lock], args=[version])
+    # live: remove what rollback no longer needs while the lock is ours (not at any price:
+    # the next publish removes what is left)
+    with contextlib.suppress(redis.RedisError, LockLostError):
+        removed += remove_stale_versions(client, layout, after_batch=keep_lock)
+    # opted-out users leave the versions kept for rollback too (the next publish repeats this
+    # should Redis fail here: the list comes from the warehouse every time)
+    with contextlib.suppress(redis.RedisError):
+        forget_users(client, layout, list(forget or []), version)
+    _release_lock(client, layout, version)
     return PublishResult(
         version=version,
-        previous_version=_text(old) if old else None,
+        previous_version=previous,
         model_version=model_version,
-        published_at=published_at,
+        published_at=published_at or datetime.now(UTC).isoformat(timespec="seconds"),
         counts=counts,
         keys_written=keys_written,
         removed_versions=removed,
         duration_s=time.monotonic() - started,
     )
+
+
+def _release_lock(client: redis.Redis, layout: KeyLayout, version: str) -> None:
+    with contextlib.suppress(redis.RedisError):
+        client.register_script(_RELEASE_LOCK)(keys=[layout.publish_lock], args=[version])
 
 
 def publish(

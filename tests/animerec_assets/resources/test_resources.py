@@ -10,6 +10,7 @@ import duckdb
 import pytest
 
 from animerec_assets.contracts.landing import LANDING_TABLE_COLUMNS
+from animerec_assets.lib.crawl_manifest import record_completed
 from animerec_assets.lib.dbt_paths import DUCKDB_PATH_VAR
 from animerec_assets.resources import (
     FolderExportTarget,
@@ -23,6 +24,7 @@ from animerec_assets.resources import (
 from animerec_assets.settings import load_settings
 from crawler.queue import CrawlQueue
 from crawler.urls import anime_url, profile_url
+from crawler.worker import CrawlBatchError
 
 HOUR = "2026-11-20-05:00"
 START = datetime(2026, 11, 20, 5, tzinfo=UTC)
@@ -65,7 +67,7 @@ def test_in_process_runner_reads_only_its_hours_folder(tmp_path: Path) -> None:
     assert runner.item_files(HOUR, START, END) == [folder / "anime" / "batch.jsonl"]
 
 
-def test_queue_runner_enqueues_on_redis_and_loads_the_files_finished_in_the_hour(
+def test_queue_runner_enqueues_on_redis_and_loads_the_batches_the_manifest_names(
     animerec_home: Path,
 ) -> None:
     redis = RedisResource(url="", embedded_dir=str(animerec_home / "redis"))
@@ -77,13 +79,53 @@ def test_queue_runner_enqueues_on_redis_and_loads_the_files_finished_in_the_hour
 
     items = animerec_home / "crawl" / "items"
     items.mkdir(parents=True)
-    for name, finished in [("before", START - timedelta(seconds=1)), ("inside", START),
-                           ("late", END - timedelta(seconds=1)), ("after", END)]:  # fmt: skip
+    for name, finished in [("before", START - timedelta(days=1)), ("inside", START),
+                           ("after", END + timedelta(days=1))]:  # fmt: skip
         path = items / f"{name}.jsonl"
         path.write_text("{}\n")
-        os.utime(path, (finished.timestamp(), finished.timestamp()))
-    found = [path.name for path in runner.item_files(HOUR, START, END)]
-    assert found == ["inside.jsonl", "late.jsonl"]
+        os.utime(path, (finished.timestamp(), finished.timestamp()))  # the clock decides nothing
+        record_completed(path, "anime", urls=1, items=1)
+    (items / "unfinished.jsonl").write_text("{}\n")  # renamed, never recorded: not loaded
+    found = runner.item_files(HOUR, START, END)
+    assert [path.name for path in found] == ["after.jsonl", "before.jsonl", "inside.jsonl"]
+    assert runner.mark_loaded(HOUR, START, found) == 3
+    assert runner.item_files(HOUR + "x", END, END + timedelta(hours=1)) == []  # next hour
+    assert len(runner.item_files(HOUR, START, END)) == 3  # a re-run of the hour
+
+
+def test_landing_waits_for_the_queue_to_drain_or_times_out(animerec_home: Path) -> None:
+    redis = RedisResource(url="", embedded_dir=str(animerec_home / "redis"))
+    runner = QueueCrawlRunner(
+        output_dir=str(animerec_home / "crawl"), redis=redis, drain_timeout_s=1.0,
+        drain_poll_s=0.1,
+    )  # fmt: skip
+    said: list[str] = []
+    assert runner.wait_for_batch(HOUR, said.append)["outcome"] == "drained"
+    queue = CrawlQueue(redis.get_client())
+    queue.enqueue("anime", [anime_url(1), anime_url(2)])
+    queue.read("w", 1)  # one in progress, one waiting
+    waited = runner.wait_for_batch(HOUR, said.append)
+    assert (waited["outcome"], waited["backlog"], waited["pending"]) == ("timed out", 1, 1)
+    assert "NOT drained" in said[-1]
+
+
+def test_a_failed_in_process_crawl_keeps_the_hours_last_crawl(
+    animerec_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    runner = InProcessCrawlRunner(output_dir=str(animerec_home / "crawl"))
+    hour = runner.partition_folder(HOUR)
+    hour.mkdir(parents=True)
+    (hour / "earlier.jsonl").write_text("{}\n")
+
+    def half_then_fail(kind, urls, sink):  # type: ignore[no-untyped-def]
+        (sink.output_dir / "half.jsonl").write_text("{}\n")  # one batch written, ...
+        raise CrawlBatchError("the second batch exited with 3")  # ... the next one failed
+
+    monkeypatch.setattr("crawler.worker.crawl_batch", half_then_fail)
+    with pytest.raises(CrawlBatchError):
+        runner.crawl(HOUR, {"anime": [anime_url(1)]}, lambda _: None)
+    assert [p.name for p in runner.item_files(HOUR, START, END)] == ["earlier.jsonl"]
+    assert [p.name for p in hour.parent.iterdir()] == [hour.name]  # nothing half-written left
 
 
 def test_duckdb_warehouse_creates_landing_and_names_itself_to_dbt(tmp_path: Path) -> None:
