@@ -99,10 +99,19 @@ def test_asset_publishes_and_reports_metadata(animerec_home: Path, frames) -> No
     assert (sequel.franchise_id, sequel.franchise_order, sequel.prequel_ids) == (1, 2, (1,))
     assert get_anime(client, 6).franchise_id == 6  # a recommendation is not a relation
 
+    # the same model published again keeps the rollback target (a retry must not push the
+    # real previous model out of reach); a new model makes this version the previous one
     again = _materialize(frames, animerec_home / "redis", instance)
     assert again.success
     second = again.asset_materializations_for_node("serving__redis_recommendations")[0].metadata
-    assert second["previous_version"].value == metadata["version"].value
+    assert second["previous_version"].value == ""
+    instance.report_runless_asset_event(
+        dg.AssetMaterialization(USER_RECS_KEY, metadata={"model_version": "tfrs-test-2"})
+    )
+    newer = _materialize(frames, animerec_home / "redis", instance)
+    assert newer.success
+    third = newer.asset_materializations_for_node("serving__redis_recommendations")[0].metadata
+    assert third["previous_version"].value == second["version"].value
 
 
 def test_bad_model_output_fails_the_run_and_keeps_the_live_version(
