@@ -152,8 +152,9 @@ def test_a_hostile_hour_lands_clean(
             ("anime_stats", "watching_count: outside BIGINT's range"),
         ]
         errors = dict(rows("SELECT url, reason FROM landing.crawl_error"))
-        offhost = profile_url(targets.offhost_user)
-        impostor = profile_url(targets.impostor_page_user)
+        # profiles are crawled by their lower-case key, so their errors name that URL
+        offhost = profile_url(targets.offhost_user.lower())
+        impostor = profile_url(targets.impostor_page_user.lower())
         huge, markup = anime_url(targets.huge_numbers_anime), anime_url(targets.markup_title_anime)
         assert "off-host redirect (302)" in errors[offhost]
         assert "identity mismatch" in errors[impostor]
@@ -166,8 +167,9 @@ def test_a_hostile_hour_lands_clean(
         good_users.remove(targets.impostor_page_user)
         truth = world.users.set_index("username")["num_completed"]
         assert users == {u: int(truth[u]) for u in good_users}
-        listed = {u for (u,) in rows("SELECT DISTINCT user_id FROM landing.user_anime")}
-        assert listed == set(good_users)
+        # list rows name their owner by the key the list was fetched with (lower case)
+        listed = {u for (u,) in rows("SELECT DISTINCT lower(user_id) FROM landing.user_anime")}
+        assert listed == {u.lower() for u in good_users}
         anime = {
             a: (t, c) for a, t, c in rows("SELECT anime_id, title, score_count FROM landing.anime")
         }
