@@ -237,21 +237,13 @@ def export_processed(
     version = version_name(now)
     work = start_version(export_dir, version)
     try:
-        tables = []
-        for table, columns in described:
-            rows, files = _copy_to_folder(warehouse, work, table, columns, usernames)
-            tables.append(
-                TableExport(table, columns, rows, files, date_ranges(warehouse, table, columns))
-            )
-            log(f"exported processed.{table}: {rows:,} rows")
-        card, metadata = dataset_documents(
-            version,
-            now,
-            dataset_id,
-            tables,
-            license_name,
-            crawl_period(warehouse),
-            usernames.pseudonymised,
+        tables, card, metadata = _export_tables(
+            warehouse,
+            described,
+            lambda table, columns: _copy_to_folder(warehouse, work, table, columns, usernames),
+            (version, now, dataset_id, license_name),
+            usernames,
+            lambda table, rows: log(f"exported processed.{table}: {rows:,} rows"),
         )
         (work / CARD).write_text(card, encoding="utf-8")
         (work / KAGGLE_METADATA).write_text(json.dumps(metadata, indent=2), encoding="utf-8")
@@ -260,6 +252,36 @@ def export_processed(
         abandon_version(export_dir, version)
         raise
     return ExportResult(version, str(final), tables, card, metadata)
+
+
+def _export_tables(
+    warehouse: SqlWarehouse,
+    described: list[tuple[str, list[Column]]],
+    write_table: Callable[[str, list[Column]], tuple[int, list[ExportedFile]]],
+    version_info: tuple[str, datetime, str, str],
+    usernames: UsernamePolicy,
+    report: Callable[[str, int], None],
+) -> tuple[list[TableExport], str, dict]:
+    """Every processed table written by ``write_table`` (a folder or GCS), then the card and
+    the Kaggle metadata that describe them: the part both export targets share."""
+    version, now, dataset_id, license_name = version_info
+    tables = []
+    for table, columns in described:
+        rows, files = write_table(table, columns)
+        tables.append(
+            TableExport(table, columns, rows, files, date_ranges(warehouse, table, columns))
+        )
+        report(table, rows)
+    card, metadata = dataset_documents(
+        version,
+        now,
+        dataset_id,
+        tables,
+        license_name,
+        crawl_period(warehouse),
+        usernames.pseudonymised,
+    )
+    return tables, card, metadata
 
 
 def export_processed_to_gcs(
@@ -279,21 +301,13 @@ def export_processed_to_gcs(
     described = describe_processed(warehouse)
     version = version_name(now)
     base_uri = f"{export_uri.rstrip('/')}/{version}"
-    tables = []
-    for table, columns in described:
-        rows, files = _export_to_gcs(warehouse, base_uri, table, columns, usernames)
-        tables.append(
-            TableExport(table, columns, rows, files, date_ranges(warehouse, table, columns))
-        )
-        log(f"exported processed.{table}: {rows:,} rows to {base_uri}")
-    card, metadata = dataset_documents(
-        version,
-        now,
-        dataset_id,
-        tables,
-        license_name,
-        crawl_period(warehouse),
-        usernames.pseudonymised,
+    tables, card, metadata = _export_tables(
+        warehouse,
+        described,
+        lambda table, columns: _export_to_gcs(warehouse, base_uri, table, columns, usernames),
+        (version, now, dataset_id, license_name),
+        usernames,
+        lambda table, rows: log(f"exported processed.{table}: {rows:,} rows to {base_uri}"),
     )
     blobs = blobs_for(export_uri)
     blobs.write(f"{version}/{CARD}", card.encode())
