@@ -56,16 +56,10 @@
 
 {#- Sets of parents touched since `since` (a SQL timestamp), each a select of one column. -#}
 
-{#- Users whose profile, list, reviews or gone state changed. -#}
-{% macro touched_list_users(since) -%}
+{#- Users whose profile or gone state changed, or who opted out: every user-keyed set
+    rebuilds them. -#}
+{% macro touched_user_state(since) -%}
     select user_key from {{ ref('stg_user') }} where _loaded_at > {{ since }}
-    union distinct
-    select user_key from {{ ref('stg_user_anime') }} where _loaded_at > {{ since }}
-    union distinct
-    select user_key from {{ ref('stg_review') }} where _loaded_at > {{ since }}
-    union distinct
-    select parent_key from {{ ref('stg_crawl_snapshot') }}
-    where parent_kind = 'user' and set_name = 'user_anime' and _loaded_at > {{ since }}
     union distinct
     select parent_key from {{ ref('stg_page_gone') }}
     where parent_kind = 'user' and _loaded_at > {{ since }}
@@ -73,19 +67,26 @@
     {{ opted_out_users() }}
 {%- endmacro %}
 
-{#- Users whose profile, friends or gone state changed. -#}
+{#- Users whose list (or its snapshot) or reviews changed, besides their own state. -#}
+{% macro touched_list_users(since) -%}
+    {{ touched_user_state(since) }}
+    union distinct
+    select user_key from {{ ref('stg_user_anime') }} where _loaded_at > {{ since }}
+    union distinct
+    select user_key from {{ ref('stg_review') }} where _loaded_at > {{ since }}
+    union distinct
+    select parent_key from {{ ref('stg_crawl_snapshot') }}
+    where parent_kind = 'user' and set_name = 'user_anime' and _loaded_at > {{ since }}
+{%- endmacro %}
+
+{#- Users whose friends (or their snapshot) changed, besides their own state. -#}
 {% macro touched_friend_users(since) -%}
-    select user_key from {{ ref('stg_user') }} where _loaded_at > {{ since }}
+    {{ touched_user_state(since) }}
     union distinct
     select userA_key from {{ ref('stg_user_user') }} where _loaded_at > {{ since }}
     union distinct
     select parent_key from {{ ref('stg_crawl_snapshot') }}
     where parent_kind = 'user' and set_name = 'user_user' and _loaded_at > {{ since }}
-    union distinct
-    select parent_key from {{ ref('stg_page_gone') }}
-    where parent_kind = 'user' and _loaded_at > {{ since }}
-    union distinct
-    {{ opted_out_users() }}
 {%- endmacro %}
 
 {#- Anime that may have appeared or disappeared: first staged, gone, or crawled again after a
