@@ -43,13 +43,22 @@ os.environ[SESSION_MARK] = f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
 LEFTOVER_GRACE_S = 5.0
 
 
+def _is_own_resource_tracker(command: str, parent_pid: int | None, me: int) -> bool:
+    """multiprocessing's resource tracker of pytest itself lives until pytest exits, by design.
+
+    Python starts it the first time the test process makes a semaphore or shared memory, and it
+    ends when its pipe from pytest closes; it is not a process a test left behind.
+    """
+    return parent_pid == me and "multiprocessing.resource_tracker" in command
+
+
 def processes_of_this_session() -> list[str]:
     """Processes (other than pytest itself) started during this test session, still running."""
     import psutil
 
     mark, me = os.environ[SESSION_MARK], os.getpid()
     found = []
-    for process in psutil.process_iter(["pid", "name", "cmdline"]):
+    for process in psutil.process_iter(["pid", "name", "cmdline", "ppid"]):
         try:
             if process.pid == me or process.status() == psutil.STATUS_ZOMBIE:
                 continue
@@ -58,6 +67,8 @@ def processes_of_this_session() -> list[str]:
         except psutil.Error:
             continue
         command = " ".join(process.info["cmdline"] or [process.info["name"] or "?"])
+        if _is_own_resource_tracker(command, process.info["ppid"], me):
+            continue
         found.append(f"pid {process.pid}: {command[:160]}")
     return found
 
