@@ -76,6 +76,9 @@ class Settings:
     export_pseudonym_key: str | None = field(default=None, repr=False)
     # ANIMEREC_EXPORT_REAL_USERNAMES=1: publish real usernames instead of pseudonyms (opt-in)
     export_real_usernames: bool = False
+    # the public JSON API (api/server.py) as visitors reach it (ANIMEREC_API_URL): when set, the
+    # app links each card through its /v1/go click recorder; None links straight to MAL
+    api_url: str | None = None
 
     @property
     def embedded_redis_dir(self) -> Path:
@@ -140,6 +143,7 @@ class _SharedSettings(TypedDict):
     crawler_service_token: str | None
     export_pseudonym_key: str | None
     export_real_usernames: bool
+    api_url: str | None
 
 
 def _env(name: str, default: str | None = None) -> str | None:
@@ -208,6 +212,7 @@ def load_settings(env: str | None = None) -> Settings:
         crawler_service_token=_env("ANIMEREC_SERVICE_TOKEN"),
         export_pseudonym_key=_env("ANIMEREC_EXPORT_PSEUDONYM_KEY"),
         export_real_usernames=_flag("ANIMEREC_EXPORT_REAL_USERNAMES"),
+        api_url=(_env("ANIMEREC_API_URL") or "").rstrip("/") or None,
     )
     if chosen == "local":
         return Settings(
