@@ -162,3 +162,43 @@ def page(browser):
     page.dialogs = dialogs  # type: ignore[attr-defined]
     yield page
     context.close()
+
+
+@dataclass(frozen=True)
+class AppWorld:
+    home: Path
+    client: redis.Redis
+    version: str
+
+
+def _published_world_home(cover_server: str, name: str) -> tuple[Path, redis.Redis, str]:
+    from app_world import publish_app_world
+
+    home = Path(tempfile.mkdtemp(prefix=name, dir="/tmp"))
+    client = connect(None, home / "redis")
+    return home, client, publish_app_world(client, cover_server)
+
+
+def _stop_world(home: Path, client: redis.Redis) -> None:
+    try:
+        client.shutdown(nosave=True)
+    except redis.RedisError:  # already stopped (a test took it down): make sure it is gone
+        stop_embedded_redis(home / "redis")
+    shutil.rmtree(home, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def app_world(cover_server: str) -> Iterator[AppWorld]:
+    """A demo-sized world (tests/support/app_world.py) published into a real Redis server of
+    its own (the embedded one, on a unix socket under a fresh ANIMEREC_HOME)."""
+    home, client, version = _published_world_home(cover_server, "arW-")
+    yield AppWorld(home, client, version)
+    _stop_world(home, client)
+
+
+@pytest.fixture
+def doomed_world(cover_server: str) -> Iterator[AppWorld]:
+    """Like ``app_world``, for one test that takes its Redis server down halfway."""
+    home, client, version = _published_world_home(cover_server, "arD-")
+    yield AppWorld(home, client, version)
+    _stop_world(home, client)
