@@ -5,12 +5,13 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
 import pytest
 
-from app.crawl_request import request_profile_crawl
+from app.crawl_request import ProfileCrawlStatus, profile_crawl_status, request_profile_crawl
 from app.launch import free_port
 
 TOKEN = "app-token-" + "z" * 22
@@ -44,13 +45,13 @@ def crawl_service(tmp_path: Path) -> Iterator[tuple[str, object]]:
             break
         except httpx.HTTPError:
             time.sleep(0.1)
-    yield url, queue
+    yield url, queue, scheduler
     server.should_exit = True
     thread.join(timeout=10)
 
 
 def test_profile_is_queued_once(crawl_service) -> None:
-    url, queue = crawl_service
+    url, queue, _ = crawl_service
     anonymous = request_profile_crawl("Xinil", url)
     assert not anonymous.ok and "HTTP 401" in anonymous.message
     first = request_profile_crawl("Xinil", url, token=TOKEN)
@@ -74,6 +75,22 @@ def test_invalid_username_is_not_sent() -> None:
 
 
 def test_service_error_status_is_reported(crawl_service) -> None:
-    url, _ = crawl_service
+    url, _, _ = crawl_service
     result = request_profile_crawl("Xinil", f"{url}/no-such-prefix", token=TOKEN)
     assert not result.ok and "HTTP 404" in result.message
+
+
+def test_crawl_status_reads_the_scheduler_through_the_service(crawl_service) -> None:
+    url, _, scheduler = crawl_service
+    assert profile_crawl_status("Xinil", url) is None  # no token: the service cannot say
+    assert profile_crawl_status("Xinil", url, token=TOKEN) == ProfileCrawlStatus(known=False)
+    assert request_profile_crawl("Xinil", url, token=TOKEN).ok
+    queued = profile_crawl_status("xinil", url, token=TOKEN)
+    assert queued == ProfileCrawlStatus(known=True, last_crawled_at=None)
+    requested = datetime.now(UTC) - timedelta(seconds=1)
+    scheduler.mark_crawled("profile", ["https://myanimelist.net/profile/xinil"])
+    crawled = profile_crawl_status("Xinil", url, token=TOKEN)
+    assert crawled is not None and crawled.last_crawled_at is not None
+    assert crawled.last_crawled_at >= requested  # an aware UTC time, comparable
+    assert profile_crawl_status("Xinil", f"http://127.0.0.1:{free_port()}", timeout_s=1) is None
+    assert profile_crawl_status("../admin", url, token=TOKEN) is None
