@@ -7,11 +7,14 @@ import os
 import shutil
 import tempfile
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 
+import httpx
 import pandas as pd
 import pytest
 import redis
@@ -23,6 +26,7 @@ from animerec_assets.lib.serving.synthetic import (
     synthetic_similar,
     synthetic_user_recommendations,
 )
+from app.launch import free_port
 
 N_USERS = 40
 N_ANIME = 200
@@ -197,8 +201,50 @@ def app_world(cover_server: str) -> Iterator[AppWorld]:
 
 
 @pytest.fixture
-def doomed_world(cover_server: str) -> Iterator[AppWorld]:
-    """Like ``app_world``, for one test that takes its Redis server down halfway."""
+def own_world(cover_server: str) -> Iterator[AppWorld]:
+    """Like ``app_world``, for one test that changes it (publishes again, stops its Redis)."""
     home, client, version = _published_world_home(cover_server, "arD-")
     yield AppWorld(home, client, version)
     _stop_world(home, client)
+
+
+@dataclass(frozen=True)
+class CrawlService:
+    url: str
+    queue: Any  # crawler.queue.InMemoryCrawlQueue
+    scheduler: Any  # crawler.scheduler.CrawlScheduler
+    token: str = "app-token-" + "z" * 22
+
+
+@pytest.fixture
+def crawl_service(tmp_path: Path) -> Iterator[CrawlService]:
+    """The real crawl web service (uvicorn on a free port) over a SQLite scheduler."""
+    import uvicorn
+
+    from crawler.queue import InMemoryCrawlQueue
+    from crawler.scheduler import CrawlScheduler
+    from crawler.service import ServiceConfig, create_app
+    from crawler.worker import SinkSettings
+
+    scheduler = CrawlScheduler(f"sqlite:///{tmp_path / 'scheduler.sqlite'}")
+    scheduler.create_tables()
+    queue = InMemoryCrawlQueue()
+    config = ServiceConfig(token=CrawlService.token)
+    app = create_app(
+        scheduler, queue, SinkSettings(tmp_path), seeder=lambda *a: None, config=config
+    )
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="error"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        try:
+            httpx.get(f"{url}/docs", timeout=1)
+            break
+        except httpx.HTTPError:
+            time.sleep(0.1)
+    yield CrawlService(url, queue, scheduler)
+    server.should_exit = True
+    thread.join(timeout=10)

@@ -16,7 +16,6 @@ from app_world import (
     ADULT,
     FAN,
     FAN_DEFAULT_POOL,
-    MODEL_VERSION,
     MOVIE,
     NICHE,
     SAGA,
@@ -43,21 +42,17 @@ def world_url(app_world, app_env_for, cover_server: str) -> Iterator[str]:
 def _wait_for_pool(page, matching: int, allowed: list[int]) -> list[int]:
     """Wait until the page says ``matching`` picks match and shows min(matching, 5) cards, all
     from ``allowed``; returns the ids on screen."""
-    try:
-        page.wait_for_function(
-            """([matching, allowed]) => {
-                if (document.querySelector('[data-stale=true]')) return false;
-                const count = document.querySelector('[data-testid=pool-count]');
-                if (!count || Number(count.dataset.matching) !== matching) return false;
-                const ids = [...document.querySelectorAll('[data-testid=anime-card]')]
-                    .map(e => Number(e.dataset.animeId));
-                return ids.length === Math.min(matching, 5) && ids.every(id => allowed.includes(id));
-            }""",
-            arg=[matching, allowed],
-        )
-    except Exception:
-        page.screenshot(path=ARTIFACTS / "debug.png", full_page=True)
-        raise
+    page.wait_for_function(
+        """([matching, allowed]) => {
+            if (document.querySelector('[data-stale=true]')) return false;
+            const count = document.querySelector('[data-testid=pool-count]');
+            if (!count || Number(count.dataset.matching) !== matching) return false;
+            const ids = [...document.querySelectorAll('[data-testid=anime-card]')]
+                .map(e => Number(e.dataset.animeId));
+            return ids.length === Math.min(matching, 5) && ids.every(id => allowed.includes(id));
+        }""",
+        arg=[matching, allowed],
+    )
     return [int(i) for i in shown_ids(page, 0)]
 
 
