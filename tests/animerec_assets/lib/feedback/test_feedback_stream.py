@@ -1,0 +1,203 @@
+"""record_event against real Redis servers: the per-session cap is exact under concurrency,
+the stored entries are the contract's encoding and nothing else, and an outage never raises."""
+
+from __future__ import annotations
+
+import hashlib
+import ipaddress
+import re
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+
+import pytest
+import redis
+from redis_fault_proxy import FaultyRedisProxy
+
+from animerec_assets.contracts.feedback import SESSION_EVENT_LIMIT, SESSION_WINDOW_S
+from animerec_assets.lib.feedback.events import (
+    EVENT_FIELDS,
+    FeedbackEvent,
+    InvalidFeedbackError,
+    event_time_of,
+    from_stream_fields,
+    new_session_id,
+    parse_event,
+)
+from animerec_assets.lib.feedback.stream import (
+    _RECORD_LUA,
+    FeedbackKeys,
+    RecordResult,
+    dropped_count,
+    record_event,
+)
+
+# a fixed instant at the start of a window, so every event of a test falls in known windows
+WINDOW_START = datetime.fromtimestamp(1_796_000_400 // SESSION_WINDOW_S * SESSION_WINDOW_S, UTC)
+FLOOD = 3 * SESSION_EVENT_LIMIT
+
+
+def event(session_id: str, anime_id: int = 1, **changes: object) -> FeedbackEvent:
+    raw: dict[str, object] = {
+        "session_id": session_id,
+        "model_version": "model-7",
+        "anime_id": anime_id,
+        "position": anime_id % 5,
+        "reason_type": "popular",
+        "action": "shown",
+        "origin": "app",
+    }
+    raw.update(changes)
+    return parse_event(raw)
+
+
+def stored(client: redis.Redis, keys: FeedbackKeys) -> list[tuple[str, dict[str, str]]]:
+    return [
+        (entry_id.decode(), {k.decode(): v.decode() for k, v in fields.items()})
+        for entry_id, fields in client.xrange(keys.stream)
+    ]
+
+
+def test_a_flood_from_one_session_is_capped_exactly_and_others_are_unaffected(
+    feedback_redis: redis.Redis, feedback_keys: FeedbackKeys
+) -> None:
+    flooder, bystander = new_session_id(), new_session_id()
+    now = WINDOW_START + timedelta(seconds=5)
+
+    def send(i: int) -> RecordResult:
+        return record_event(feedback_redis, event(flooder, i + 1), now, keys=feedback_keys)
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        results = list(pool.map(send, range(FLOOD)))
+    statuses = [r.status for r in results]
+    assert statuses.count("recorded") == SESSION_EVENT_LIMIT
+    assert statuses.count("rate_limited") == FLOOD - SESSION_EVENT_LIMIT
+    assert all(r.retry_after_s == SESSION_WINDOW_S - 5 for r in results if not r.recorded)
+    assert dropped_count(feedback_redis, feedback_keys) == FLOOD - SESSION_EVENT_LIMIT
+
+    assert record_event(feedback_redis, event(bystander), now, keys=feedback_keys).recorded
+    entries = stored(feedback_redis, feedback_keys)
+    sessions = [fields["session_id"] for _, fields in entries]
+    assert sessions.count(flooder) == SESSION_EVENT_LIMIT and sessions.count(bystander) == 1
+    recorded_ids = {r.event_id for r in results if r.recorded}
+    assert recorded_ids | {entries[-1][0]} == {entry_id for entry_id, _ in entries}
+
+
+def test_the_window_slides_the_previous_windows_count_weighs_by_its_overlap(
+    feedback_redis: redis.Redis, feedback_keys: FeedbackKeys
+) -> None:
+    session = new_session_id()
+    window = timedelta(seconds=SESSION_WINDOW_S)
+
+    def burst(at: datetime) -> int:
+        results = [
+            record_event(feedback_redis, event(session), at, keys=feedback_keys)
+            for _ in range(SESSION_EVENT_LIMIT + 10)
+        ]
+        return sum(r.recorded for r in results)
+
+    assert burst(WINDOW_START) == SESSION_EVENT_LIMIT
+    # half-way through the next window, half of the full previous window still counts
+    assert burst(WINDOW_START + window * 1.5) == SESSION_EVENT_LIMIT // 2
+    # at the start of the one after, all of the previous window's half counts
+    assert burst(WINDOW_START + window * 2) == SESSION_EVENT_LIMIT // 2
+    # two quiet windows later the session starts afresh
+    assert burst(WINDOW_START + window * 4) == SESSION_EVENT_LIMIT
+
+
+IP_LIKE = re.compile(r"\b\d{1,3}(\.\d{1,3}){3}\b|[0-9a-f]{0,4}(:[0-9a-f]{0,4}){2,7}", re.I)
+
+
+def assert_no_address(value: str) -> None:
+    for match in IP_LIKE.finditer(value):
+        try:
+            ipaddress.ip_address(match.group(0))
+        except ValueError:
+            continue
+        raise AssertionError(f"an IP address is stored: {value!r}")
+
+
+def test_stored_entries_are_the_contract_encoding_and_carry_no_address(
+    feedback_redis: redis.Redis, feedback_keys: FeedbackKeys
+) -> None:
+    session = new_session_id()
+    sent = [
+        event(session, 5, username="Xinil", reason_anime_id=30, action="like"),
+        event(session, 6, reason_type=None, action="click_mal", origin="api"),
+        parse_event(
+            {"session_id": session, "model_version": "model-7", "action": "more", "origin": "app"}
+        ),
+    ]
+    before = datetime.now(UTC) - timedelta(seconds=1)
+    results = [record_event(feedback_redis, e, keys=feedback_keys) for e in sent]
+    entries = stored(feedback_redis, feedback_keys)
+    assert [entry_id for entry_id, _ in entries] == [r.event_id for r in results]
+    for (entry_id, fields), original in zip(entries, sent, strict=True):
+        assert list(fields) == list(EVENT_FIELDS)  # exactly these fields, in this order
+        for value in fields.values():
+            assert_no_address(value)
+        assert from_stream_fields(fields) == original  # the landing side's decoding
+        moment = datetime.fromisoformat(event_time_of(entry_id))
+        assert before <= moment <= datetime.now(UTC) + timedelta(seconds=1)
+    assert entries[0][1]["username"] == "xinil" and entries[0][1]["reason_anime_id"] == "30"
+    assert entries[2][1]["anime_id"] == "" and entries[2][1]["position"] == ""
+    # and nothing else under the feedback keys holds more than counts
+    for key in feedback_redis.scan_iter(match=f"{feedback_keys.root}:*"):
+        assert_no_address(key.decode())
+        if key.decode() != feedback_keys.stream:
+            assert feedback_redis.get(key).isdigit()
+
+
+def test_invalid_events_are_rejected_without_affecting_the_others(
+    feedback_redis: redis.Redis, feedback_keys: FeedbackKeys
+) -> None:
+    session = new_session_id()
+    raws: list[dict[str, object]] = [
+        {"session_id": session, "model_version": "m", "anime_id": 1, "position": 0,
+         "action": "like", "origin": "app"},
+        {"session_id": session, "model_version": "m", "anime_id": -1, "position": 0,
+         "action": "like", "origin": "app"},
+        {"session_id": "x", "model_version": "m", "action": "more", "origin": "app"},
+        {"session_id": session, "model_version": "m", "anime_id": 2, "position": 1,
+         "action": "like", "origin": "app", "ip": "198.51.100.1"},
+        {"session_id": session, "model_version": "m", "anime_id": 3, "position": 2,
+         "action": "dislike", "origin": "api"},
+    ]  # fmt: skip
+    outcomes = []
+    for raw in raws:
+        try:
+            outcomes.append(record_event(feedback_redis, parse_event(raw), keys=feedback_keys))
+        except InvalidFeedbackError:
+            outcomes.append(None)
+    assert [o is not None and o.recorded for o in outcomes] == [True, False, False, False, True]
+    assert [f["anime_id"] for _, f in stored(feedback_redis, feedback_keys)] == ["1", "3"]
+    # an event built around parse_event is checked again and never stored
+    forged = replace(event(session), anime_id=-4)
+    with pytest.raises(InvalidFeedbackError):
+        record_event(feedback_redis, forged, keys=feedback_keys)
+    assert feedback_redis.xlen(feedback_keys.stream) == 2
+
+
+def test_redis_trouble_returns_not_recorded_and_never_raises(private_redis) -> None:
+    session, feedback_keys = new_session_id(), FeedbackKeys()
+    assert record_event(None, event(session)).status == "unavailable"
+
+    proxy = FaultyRedisProxy(private_redis.port)
+    try:
+        through = redis.Redis.from_url(proxy.url, socket_timeout=0.5)
+        assert record_event(through, event(session), keys=feedback_keys).recorded
+        proxy.delay_s = 1.0  # slower than the client waits
+        assert record_event(through, event(session), keys=feedback_keys).status == "unavailable"
+        proxy.delay_s = 0.0
+        proxy.drop_reply_to = hashlib.sha1(_RECORD_LUA).hexdigest().encode()  # reply lost
+        assert record_event(through, event(session), keys=feedback_keys).status == "unavailable"
+        proxy.drop_reply_to = None
+        direct = redis.Redis.from_url(private_redis.url)
+        direct.set(feedback_keys.stream, "not a stream")  # the server answers with an error
+        assert record_event(through, event(session), keys=feedback_keys).status == "unavailable"
+        direct.delete(feedback_keys.stream)
+        assert record_event(through, event(session), keys=feedback_keys).recorded
+    finally:
+        proxy.close()
+    private_redis.kill()  # the server is gone: the connection is refused
+    assert record_event(direct, event(session), keys=feedback_keys).status == "unavailable"
