@@ -4,14 +4,14 @@ the stored entries are the contract's encoding and nothing else, and an outage n
 from __future__ import annotations
 
 import hashlib
-import ipaddress
-import re
+import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
 import redis
+from feedback_checks import assert_no_address, assert_no_address_under, stored_entries
 from redis_fault_proxy import FaultyRedisProxy
 
 from animerec_assets.contracts.feedback import SESSION_EVENT_LIMIT, SESSION_WINDOW_S
@@ -51,13 +51,6 @@ def event(session_id: str, anime_id: int = 1, **changes: object) -> FeedbackEven
     return parse_event(raw)
 
 
-def stored(client: redis.Redis, keys: FeedbackKeys) -> list[tuple[str, dict[str, str]]]:
-    return [
-        (entry_id.decode(), {k.decode(): v.decode() for k, v in fields.items()})
-        for entry_id, fields in client.xrange(keys.stream)
-    ]
-
-
 def test_a_flood_from_one_session_is_capped_exactly_and_others_are_unaffected(
     feedback_redis: redis.Redis, feedback_keys: FeedbackKeys
 ) -> None:
@@ -76,7 +69,7 @@ def test_a_flood_from_one_session_is_capped_exactly_and_others_are_unaffected(
     assert dropped_count(feedback_redis, feedback_keys) == FLOOD - SESSION_EVENT_LIMIT
 
     assert record_event(feedback_redis, event(bystander), now, keys=feedback_keys).recorded
-    entries = stored(feedback_redis, feedback_keys)
+    entries = stored_entries(feedback_redis, feedback_keys)
     sessions = [fields["session_id"] for _, fields in entries]
     assert sessions.count(flooder) == SESSION_EVENT_LIMIT and sessions.count(bystander) == 1
     recorded_ids = {r.event_id for r in results if r.recorded}
@@ -105,18 +98,6 @@ def test_the_window_slides_the_previous_windows_count_weighs_by_its_overlap(
     assert burst(WINDOW_START + window * 4) == SESSION_EVENT_LIMIT
 
 
-IP_LIKE = re.compile(r"\b\d{1,3}(\.\d{1,3}){3}\b|[0-9a-f]{0,4}(:[0-9a-f]{0,4}){2,7}", re.I)
-
-
-def assert_no_address(value: str) -> None:
-    for match in IP_LIKE.finditer(value):
-        try:
-            ipaddress.ip_address(match.group(0))
-        except ValueError:
-            continue
-        raise AssertionError(f"an IP address is stored: {value!r}")
-
-
 def test_stored_entries_are_the_contract_encoding_and_carry_no_address(
     feedback_redis: redis.Redis, feedback_keys: FeedbackKeys
 ) -> None:
@@ -130,7 +111,7 @@ def test_stored_entries_are_the_contract_encoding_and_carry_no_address(
     ]
     before = datetime.now(UTC) - timedelta(seconds=1)
     results = [record_event(feedback_redis, e, keys=feedback_keys) for e in sent]
-    entries = stored(feedback_redis, feedback_keys)
+    entries = stored_entries(feedback_redis, feedback_keys)
     assert [entry_id for entry_id, _ in entries] == [r.event_id for r in results]
     for (entry_id, fields), original in zip(entries, sent, strict=True):
         assert list(fields) == list(EVENT_FIELDS)  # exactly these fields, in this order
@@ -142,10 +123,7 @@ def test_stored_entries_are_the_contract_encoding_and_carry_no_address(
     assert entries[0][1]["username"] == "xinil" and entries[0][1]["reason_anime_id"] == "30"
     assert entries[2][1]["anime_id"] == "" and entries[2][1]["position"] == ""
     # and nothing else under the feedback keys holds more than counts
-    for key in feedback_redis.scan_iter(match=f"{feedback_keys.root}:*"):
-        assert_no_address(key.decode())
-        if key.decode() != feedback_keys.stream:
-            assert feedback_redis.get(key).isdigit()
+    assert assert_no_address_under(feedback_redis, feedback_keys) == 3 * len(EVENT_FIELDS) + 1
 
 
 def test_invalid_events_are_rejected_without_affecting_the_others(
@@ -170,7 +148,7 @@ def test_invalid_events_are_rejected_without_affecting_the_others(
         except InvalidFeedbackError:
             outcomes.append(None)
     assert [o is not None and o.recorded for o in outcomes] == [True, False, False, False, True]
-    assert [f["anime_id"] for _, f in stored(feedback_redis, feedback_keys)] == ["1", "3"]
+    assert [f["anime_id"] for _, f in stored_entries(feedback_redis, feedback_keys)] == ["1", "3"]
     # an event built around parse_event is checked again and never stored
     forged = replace(event(session), anime_id=-4)
     with pytest.raises(InvalidFeedbackError):
@@ -179,25 +157,60 @@ def test_invalid_events_are_rejected_without_affecting_the_others(
 
 
 def test_redis_trouble_returns_not_recorded_and_never_raises(private_redis) -> None:
-    session, feedback_keys = new_session_id(), FeedbackKeys()
+    session, keys = new_session_id(), FeedbackKeys()
     assert record_event(None, event(session)).status == "unavailable"
 
+    def status(client: redis.Redis) -> str:
+        return record_event(client, event(session), keys=keys, backoff_s=0).status
+
     proxy = FaultyRedisProxy(private_redis.port)
+    direct = redis.Redis.from_url(private_redis.url)
     try:
         through = redis.Redis.from_url(proxy.url, socket_timeout=0.5)
-        assert record_event(through, event(session), keys=feedback_keys).recorded
+        assert status(through) == "recorded"
         proxy.delay_s = 1.0  # slower than the client waits
-        assert record_event(through, event(session), keys=feedback_keys).status == "unavailable"
+        assert status(through) == "unavailable"
         proxy.delay_s = 0.0
         proxy.drop_reply_to = hashlib.sha1(_RECORD_LUA).hexdigest().encode()  # reply lost
-        assert record_event(through, event(session), keys=feedback_keys).status == "unavailable"
+        assert status(through) == "unavailable"
         proxy.drop_reply_to = None
-        direct = redis.Redis.from_url(private_redis.url)
-        direct.set(feedback_keys.stream, "not a stream")  # the server answers with an error
-        assert record_event(through, event(session), keys=feedback_keys).status == "unavailable"
-        direct.delete(feedback_keys.stream)
-        assert record_event(through, event(session), keys=feedback_keys).recorded
+        direct.set(keys.stream, "not a stream")  # the server answers with an error
+        assert status(through) == "unavailable"
+        direct.delete(keys.stream)
+        assert status(through) == "recorded"
     finally:
         proxy.close()
     private_redis.kill()  # the server is gone: the connection is refused
-    assert record_event(direct, event(session), keys=feedback_keys).status == "unavailable"
+    assert status(direct) == "unavailable"
+
+
+def test_after_a_failure_events_skip_a_hanging_redis_for_the_backoff(private_redis) -> None:
+    session, keys = new_session_id(), FeedbackKeys()
+    proxy = FaultyRedisProxy(private_redis.port)
+    try:
+        hanging = redis.Redis.from_url(proxy.url, socket_timeout=0.3)
+        healthy = redis.Redis.from_url(private_redis.url)
+        proxy.delay_s = 1.0
+        started = time.monotonic()
+        assert record_event(hanging, event(session), keys=keys, backoff_s=1.0).status == (
+            "unavailable"
+        )
+        first = time.monotonic() - started
+        started = time.monotonic()
+        skipped = [record_event(hanging, event(session), keys=keys) for _ in range(50)]
+        assert {r.status for r in skipped} == {"unavailable"}
+        assert time.monotonic() - started < first / 3  # none of them waited for Redis
+        assert record_event(healthy, event(session), keys=keys).recorded  # other pools unaffected
+        proxy.delay_s = 0.0
+        time.sleep(1.1)
+        assert record_event(hanging, event(session), keys=keys).recorded
+    finally:
+        proxy.close()
+    assert healthy.xlen(keys.stream) == 2
+
+
+def test_the_address_check_finds_addresses() -> None:
+    for value in ("from 203.0.113.7", "2001:db8::1", "::ffff:10.0.0.1", "fe80::1%eth0"):
+        with pytest.raises(AssertionError):
+            assert_no_address(value)
+    assert_no_address("1796000431848-0 model-7 20261129T120000Z-ab12cd AAAA_-zz")
