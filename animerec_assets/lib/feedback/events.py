@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 import secrets
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, get_args
 
@@ -104,8 +104,8 @@ def parse_event(raw: Mapping[str, Any]) -> FeedbackEvent:
 
 def to_stream_fields(event: FeedbackEvent) -> dict[str, str]:
     """The stream entry's fields (the encoding in the contract): strings, "" for None."""
-    values = asdict(event)
-    return {name: "" if values[name] is None else str(values[name]) for name in EVENT_FIELDS}
+    values = (getattr(event, name) for name in EVENT_FIELDS)
+    return {name: "" if v is None else str(v) for name, v in zip(EVENT_FIELDS, values, strict=True)}
 
 
 def from_stream_fields(fields: Mapping[str, str] | Mapping[bytes, bytes]) -> FeedbackEvent:

@@ -35,7 +35,7 @@ from animerec_assets.contracts.feedback import (
 )
 from animerec_assets.lib.feedback.events import (
     FeedbackEvent,
-    from_stream_fields,
+    parse_event,
     to_stream_fields,
 )
 from animerec_assets.lib.serving.keys import KeyLayout
@@ -162,7 +162,7 @@ def record_event(
     ``client`` may be ``None`` (the caller has no Redis): the event is then not recorded. An
     event built without ``parse_event`` is checked again here (``InvalidFeedbackError``).
     """
-    fields = to_stream_fields(from_stream_fields(to_stream_fields(event)))
+    fields = to_stream_fields(parse_event(to_stream_fields(event)))
     if client is None:
         return RecordResult("unavailable")
     pool = getattr(client, "connection_pool", client)
