@@ -23,10 +23,10 @@ import redis
 from animerec_assets.contracts.feedback import (
     MAX_MODEL_VERSION_LEN,
     MAX_POSITION,
-    SESSION_ROTATE_S,
     FeedbackAction,
     ReasonType,
 )
+from animerec_assets.lib.feedback.events import new_session_id, session_expired
 from animerec_assets.lib.redis_conn import RedisUnavailableError
 from animerec_assets.lib.serving import (
     AnimeCard,
@@ -309,14 +309,16 @@ class VisitorSession:
     """The anonymous id events carry: random, held by the browser session, rotated."""
 
     session_id: str
-    started_at: float
+    started_at: datetime
 
 
 def current_session(
-    existing: VisitorSession | None, now: float, new_id: Callable[[], str]
+    existing: VisitorSession | None,
+    now: datetime,
+    new_id: Callable[[], str] = new_session_id,
 ) -> VisitorSession:
-    """``existing`` while it is younger than the contract's rotation period, else a new one."""
-    if existing is None or not 0 <= now - existing.started_at < SESSION_ROTATE_S:
+    """``existing`` until the contract's rotation period has passed, then a new random id."""
+    if existing is None or now < existing.started_at or session_expired(existing.started_at, now):
         return VisitorSession(new_id(), now)
     return existing
 
@@ -411,6 +413,7 @@ def click_url(
     position: int,
     session_id: str,
     model_version: str,
+    reason_type: ReasonType | None = None,
     mal_base_url: str | None = None,
     api_url: str | None = None,
 ) -> str:
@@ -419,13 +422,14 @@ def click_url(
     api = safe_base_url(api_url)
     if api is None:
         return mal_anime_url(anime_id, mal_base_url)
-    query = urlencode(
-        {
-            "session": session_id,
-            "model_version": model_version[:MAX_MODEL_VERSION_LEN],
-            "position": min(max(int(position), 0), MAX_POSITION),
-        }
-    )
+    params: dict[str, str | int] = {
+        "session": session_id,
+        "model_version": model_version[:MAX_MODEL_VERSION_LEN],
+        "position": min(max(int(position), 0), MAX_POSITION),
+    }
+    if reason_type:
+        params["reason_type"] = reason_type
+    query = urlencode(params)
     return f"{api}/v1/go/{int(anime_id)}?{query}"
 
 

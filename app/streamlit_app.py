@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import logging
 import random
-import time
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
@@ -67,9 +66,7 @@ def _rng() -> random.Random:
 
 def _session_id() -> str:
     """The anonymous id of this browser session, rotated as the feedback contract says."""
-    session = logic.current_session(
-        st.session_state.get("visitor-session"), time.time(), feedback.new_session_id
-    )
+    session = logic.current_session(st.session_state.get("visitor-session"), datetime.now(UTC))
     st.session_state["visitor-session"] = session
     return session.session_id
 
@@ -185,6 +182,7 @@ def _picks(
             link = logic.click_url(
                 rec.anime_id,
                 position=event.position,
+                reason_type=event.reason_type,
                 session_id=_session_id(),
                 model_version=context["model_version"],
                 mal_base_url=settings.mal_base_url,

@@ -8,6 +8,7 @@ Streamlit session) costs seconds.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from urllib.parse import parse_qs
 
 import pytest
 from app_browser import ARTIFACTS, CARDS, choose, serve_app, shown_ids, submit_user
@@ -189,11 +190,11 @@ API_URL = "http://127.0.0.1:9/api"  # never followed here: the links are only re
 
 
 def _stream_events(client) -> list[dict[str, str]]:
-    from animerec_assets.contracts.feedback import STREAM_KEY
+    from animerec_assets.lib.feedback.stream import FeedbackKeys
 
     return [
         {k.decode(): v.decode() for k, v in fields.items()}
-        for _, fields in client.xrange(STREAM_KEY)
+        for _, fields in client.xrange(FeedbackKeys().stream)
     ]
 
 
@@ -215,9 +216,11 @@ def test_card_buttons_record_events_and_a_redis_outage_keeps_the_page(
             href = _card(page, anime_id).locator("a[href]").first.get_attribute("href")
             prefix = f"{API_URL}/v1/go/{anime_id}?session="
             assert href.startswith(prefix), href
-            session, _, rest = href.removeprefix(prefix).partition("&")
-            assert rest == f"model_version={MODEL_VERSION}&position={position}"
-            sessions.add(session)
+            query = parse_qs(href.partition("?")[2])
+            assert query["model_version"] == [MODEL_VERSION]
+            assert query["position"] == [str(position)]
+            assert query["reason_type"] in (["similar_to"], ["franchise"])
+            sessions.update(query["session"])
         assert len(sessions) == 1
         session = sessions.pop()
 

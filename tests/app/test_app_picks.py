@@ -125,14 +125,19 @@ def test_event_fields_follow_the_contract_and_carry_no_address() -> None:
 
 
 def test_session_ids_rotate_per_the_contract() -> None:
+    start = datetime(2026, 11, 29, tzinfo=UTC)
     ids = iter(["a", "b", "c"])
-    first = logic.current_session(None, 1000.0, lambda: next(ids))
+    first = logic.current_session(None, start, lambda: next(ids))
     assert first.session_id == "a"
-    assert logic.current_session(first, 1000.0 + SESSION_ROTATE_S - 1, lambda: "x") is first
-    rotated = logic.current_session(first, 1000.0 + SESSION_ROTATE_S, lambda: next(ids))
-    assert rotated.session_id == "b" and rotated.started_at == 1000.0 + SESSION_ROTATE_S
+    almost = start + timedelta(seconds=SESSION_ROTATE_S - 1)
+    assert logic.current_session(first, almost, lambda: "x") is first
+    later = start + timedelta(seconds=SESSION_ROTATE_S)
+    rotated = logic.current_session(first, later, lambda: next(ids))
+    assert rotated.session_id == "b" and rotated.started_at == later
     # a clock that went backwards starts a new session too
-    assert logic.current_session(rotated, 10.0, lambda: next(ids)).session_id == "c"
+    assert logic.current_session(rotated, start, lambda: next(ids)).session_id == "c"
+    # by default the feedback library's random ids (22 URL-safe characters)
+    assert len(logic.current_session(None, start).session_id) == 22
 
 
 @pytest.mark.parametrize(
@@ -162,9 +167,13 @@ def test_clicks_go_through_the_api_when_it_is_configured() -> None:
         position=2,
         session_id="abc",
         model_version="m&1",
+        reason_type="similar_to",
         api_url="http://127.0.0.1:8600/",
     )
-    assert tracked == "http://127.0.0.1:8600/v1/go/7?session=abc&model_version=m%261&position=2"
+    assert tracked == (
+        "http://127.0.0.1:8600/v1/go/7?session=abc&model_version=m%261&position=2"
+        "&reason_type=similar_to"
+    )
     assert logic.click_url(7, position=0, session_id="a", model_version="m", api_url="ftp://x") == (
         "https://myanimelist.net/anime/7"
     )
