@@ -146,13 +146,15 @@ def pick_five(
 ) -> list[Recommendation]:
     """``k`` random picks from the top list, shown best first.
 
-    Picks avoid the anime on screen (``avoid``) while enough others remain, so "Another 5"
-    always changes the cards.
+    Picks avoid the anime on screen (``avoid``): as many fresh ones as there are, topped up
+    from the avoided ones only when too few others remain, so "Another 5" always changes the
+    cards while the list holds more than ``k``.
     """
     avoided = set(avoid)
     fresh = [r for r in recs if r.anime_id not in avoided]
-    pool = fresh if len(fresh) >= k else list(recs)
-    chosen = rng.sample(pool, min(k, len(pool)))
+    chosen = rng.sample(fresh, min(k, len(fresh)))
+    seen = [r for r in recs if r.anime_id in avoided]
+    chosen += rng.sample(seen, min(k - len(chosen), len(seen)))
     return sorted(chosen, key=lambda r: r.rank)
 
 

@@ -67,6 +67,18 @@ def _card_button(page, anime_id: int, label: str):
     return column.get_by_role("button", name=label, exact=True)
 
 
+def _another_five(page) -> None:
+    """Press "Another 5" and wait for its cards (with more than five picks, some are new)."""
+    before = shown_ids(page, 5)
+    page.get_by_role("button", name="Another 5", exact=True).click()
+    page.wait_for_function(
+        """(before) => !document.querySelector('[data-stale=true]') &&
+            [...document.querySelectorAll('[data-testid=anime-card]')]
+                .map(e => e.dataset.animeId).join() !== before.join()""",
+        arg=before,
+    )
+
+
 def _toggle(page, label: str) -> None:
     page.get_by_role("checkbox", name=label).click(force=True)
 
@@ -169,19 +181,13 @@ def test_hidden_titles_never_come_back_and_links_point_at_mal(
 
     seen: set[int] = set()
     for _ in range(4):
-        before = shown_ids(page, 5)
-        page.get_by_role("button", name="Another 5", exact=True).click()
-        page.wait_for_function(
-            """(before) => !document.querySelector('[data-stale=true]') &&
-                [...document.querySelectorAll('[data-testid=anime-card]')]
-                    .map(e => e.dataset.animeId).join() !== before.join()""",
-            arg=before,
-        )
+        _another_five(page)
         shown = _wait_for_pool(page, 7, remaining)
         seen |= set(shown)
     assert not {not_interested, not_for_me} & seen
 
     submit_user(page, None, FAN.upper())  # the same user again: still hidden in this session
+    page.get_by_text(f"Picked for {FAN.upper()}").wait_for()
     _wait_for_pool(page, 7, remaining)
     page.screenshot(path=ARTIFACTS / "app-hidden.png", full_page=True)
 
@@ -229,11 +235,7 @@ def test_card_buttons_record_events_and_a_redis_outage_keeps_the_page(
         page.get_by_text("You liked this one.").wait_for()
         _card_button(page, hidden, "Not interested").click()
         _wait_for_pool(page, 8, [a for a in FAN_DEFAULT_POOL if a != hidden])
-        page.get_by_role("button", name="Another 5", exact=True).click()
-        page.wait_for_function(
-            "() => !document.querySelector('[data-stale=true]') && "
-            "document.querySelectorAll('[data-testid=anime-card]').length === 5"
-        )
+        _another_five(page)
 
         events = _stream_events(own_world.client)
         actions = [e["action"] for e in events]
