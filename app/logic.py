@@ -234,10 +234,18 @@ def load_catalogue(client: redis.Redis | None) -> Catalogue:
 
 
 def filter_options(catalogue: Catalogue) -> tuple[list[str], list[str]]:
-    """(types, genres) the published cards use: the choices the filter widgets offer."""
+    """(types, genres) the published cards use: the choices the filter widgets offer, one per
+    spelling that differs only in case (the filters compare case-insensitively)."""
     types = {c.type.strip() for c in catalogue.cards.values() if c.type and c.type.strip()}
     genres = {g.strip() for c in catalogue.cards.values() for g in c.genres if g.strip()}
-    return sorted(types, key=str.lower), sorted(genres, key=str.lower)
+    return _one_per_case(types), _one_per_case(genres)
+
+
+def _one_per_case(values: set[str]) -> list[str]:
+    chosen: dict[str, str] = {}
+    for value in sorted(values):  # upper case sorts first: "Action" before "action"
+        chosen.setdefault(value.casefold(), value)
+    return sorted(chosen.values(), key=str.casefold)
 
 
 def build_filters(

@@ -172,7 +172,11 @@ def _picks(
             seen.add(key)
             _record("shown", context, event)
     st.button(
-        button_label, key=f"{state_key}-another", on_click=_on_another, args=(state_key, context)
+        button_label,
+        key=f"{state_key}-another",
+        on_click=_on_another,
+        args=(state_key, context),
+        disabled=len(pool) <= logic.PICKS,  # nothing else to show
     )
     settings = load_settings()
     origins = cards.image_origins(settings.mal_base_url)
