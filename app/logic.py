@@ -518,3 +518,9 @@ def crawl_progress(
         CrawlStage.CRAWLED,
         f"Crawled at {_when(last_crawled_at)}; your picks appear with the next published model.",
     )
+
+
+def progress_steps(progress: CrawlProgress) -> list[tuple[str, bool]]:
+    """Each stage's label and whether the crawl has reached it (none when unreadable)."""
+    reached = CRAWL_STAGES.index(progress.stage) if progress.stage in CRAWL_STAGES else -1
+    return [(CRAWL_STAGE_LABELS[stage], i <= reached) for i, stage in enumerate(CRAWL_STAGES)]

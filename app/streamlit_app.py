@@ -256,14 +256,7 @@ def _crawl_done_note(user_key: str, freshness: Freshness | None) -> None:
 
 
 def _progress(progress: logic.CrawlProgress) -> None:
-    reached = (
-        logic.CRAWL_STAGES.index(progress.stage) if progress.stage in logic.CRAWL_STAGES else -1
-    )
-    stages = [
-        (logic.CRAWL_STAGE_LABELS[stage], i <= reached)
-        for i, stage in enumerate(logic.CRAWL_STAGES)
-    ]
-    st.html(cards.crawl_progress_html(stages, progress.message))
+    st.html(cards.crawl_progress_html(logic.progress_steps(progress), progress.message))
 
 
 def _unknown_user(

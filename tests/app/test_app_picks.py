@@ -218,7 +218,11 @@ def test_crawl_progress_reads_the_scheduler_and_the_published_version() -> None:
     assert missed.stage is logic.CrawlStage.CRAWLED and "model-2" in missed.message
     done = _progress(has_recommendations=True, freshness=later_model)
     assert done.stage is logic.CrawlStage.PUBLISHED and "model-2" in done.message
-    assert _progress(status_readable=False).stage is logic.CrawlStage.UNREADABLE
+    unreadable = _progress(status_readable=False)
+    assert unreadable.stage is logic.CrawlStage.UNREADABLE
+    assert [done for _, done in logic.progress_steps(unreadable)] == [False, False, False]
+    assert [done for _, done in logic.progress_steps(waiting)] == [True, True, False]
+    assert [done for _, done in logic.progress_steps(done)] == [True, True, True]
     html = crawl_progress_html([("Queued", True), ("<b>Crawled</b>", False)], "x")
     assert 'data-done="true"' in html and "<b>" not in html
 
