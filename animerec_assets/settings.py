@@ -174,7 +174,9 @@ def _retention_days() -> int:
     if raw is None:
         return DEFAULT_RETENTION_DAYS
     if not raw.isdigit() or not 1 <= int(raw) <= 36_500:
-        raise SettingsError(f"{RETENTION_DAYS_ENV} must be a whole number of days >= 1, got {raw!r}")
+        raise SettingsError(
+            f"{RETENTION_DAYS_ENV} must be a whole number of days >= 1, got {raw!r}"
+        )
     return int(raw)
 
 

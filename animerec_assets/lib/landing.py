@@ -22,9 +22,9 @@ import pandas as pd
 
 from animerec_assets.contracts.landing import (
     LANDING_COLUMNS,
-    ColumnType,
     LANDING_TABLE_COLUMNS,
     QUARANTINE_TABLE,
+    ColumnType,
 )
 
 CRAWL_HOUR_FORMAT = "%Y-%m-%d %H:%M:%S"
@@ -178,9 +178,7 @@ def conform_to_landing(item_type: str, frame: pd.DataFrame, crawl_hour: str) -> 
     return conform_columns(frame, LANDING_TABLE_COLUMNS[item_type])
 
 
-def conform_columns(
-    frame: pd.DataFrame, columns: Sequence[tuple[str, ColumnType]]
-) -> pd.DataFrame:
+def conform_columns(frame: pd.DataFrame, columns: Sequence[tuple[str, ColumnType]]) -> pd.DataFrame:
     """``frame`` with exactly ``columns``, in order, typed as the landing vocabulary says
     (missing columns are NULL); the values must be castable."""
     conformed: dict[str, pd.Series] = {}

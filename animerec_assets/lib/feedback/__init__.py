@@ -1,0 +1,1 @@
+"""Visitors' feedback on their picks: the events, the stream, landing and online metrics."""
