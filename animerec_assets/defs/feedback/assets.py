@@ -37,9 +37,9 @@ from animerec_assets.lib.feedback.landing import (
     event_hour_value,
     event_time_text,
     expired_rows_sql,
-    feedback_table_sql,
     hour_id_range,
     hour_rows_sql,
+    landing_table_sql,
     merge_hour,
     parse_entries,
     read_stream,
@@ -49,6 +49,7 @@ from animerec_assets.lib.feedback.metrics import (
     FEEDBACK_SCHEMA,
     FEEDBACK_TABLES,
     RATES,
+    feedback_table_sql,
     newest_versions,
     online_chart_png,
     reasons_markdown,
@@ -100,7 +101,7 @@ def landing_feedback(
         )
 
     warehouse.ensure_feedback_table()
-    table = feedback_table_sql(dialect_of(warehouse), warehouse.gcp_project or None)
+    table = landing_table_sql(dialect_of(warehouse), warehouse.gcp_project or None)
     exists = warehouse.table_exists(LANDING, FEEDBACK_TABLE)
     landed = warehouse.read_sql(hour_rows_sql(table, event_hour)) if exists else hour.rows.iloc[:0]
     rows = merge_hour(landed, hour.rows, event_time_text(keep_from))
@@ -141,9 +142,9 @@ class OnlineMetricsConfig(dg.Config):
 def _feedback_table(warehouse: WarehouseResource, table: str) -> pd.DataFrame:
     if not warehouse.table_exists(FEEDBACK_SCHEMA, table):
         return pd.DataFrame()
-    if warehouse.kind == "duckdb":
-        return warehouse.read_sql(f'select * from {FEEDBACK_SCHEMA}."{table}"')
-    return warehouse.read_sql(f"select * from `{warehouse.gcp_project}.{FEEDBACK_SCHEMA}.{table}`")
+    return warehouse.read_sql(
+        feedback_table_sql(dialect_of(warehouse), table, warehouse.gcp_project or None)
+    )
 
 
 @dg.asset(

@@ -214,7 +214,7 @@ def retention_start(now: datetime, days: int) -> datetime:
     return now - timedelta(days=days)
 
 
-def feedback_table_sql(dialect: Dialect, project: str | None = None) -> str:
+def landing_table_sql(dialect: Dialect, project: str | None = None) -> str:
     """``landing.feedback`` as the warehouse's SQL names it."""
     if dialect == "bigquery":
         prefix = f"{project}." if project else ""

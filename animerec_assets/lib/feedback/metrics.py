@@ -13,6 +13,8 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
+from animerec_assets.lib.warehouse import Dialect
+
 # The rates of a feedback table, as a person reads them.
 RATES: dict[str, str] = {
     "like_rate": "like",
@@ -28,6 +30,16 @@ FEEDBACK_TABLES: tuple[str, ...] = (
     "feedback_anime_dislikes",
 )
 LAST_VERSIONS = 5  # model versions the charts and side-by-side tables show
+
+
+def feedback_table_sql(dialect: Dialect, table: str, project: str | None = None) -> str:
+    """Select a whole feedback table, as the warehouse's SQL names it."""
+    if table not in FEEDBACK_TABLES:
+        raise ValueError(f"{table!r} is not a feedback table ({FEEDBACK_TABLES})")
+    if dialect == "bigquery":
+        prefix = f"{project}." if project else ""
+        return f"select * from `{prefix}{FEEDBACK_SCHEMA}.{table}`"
+    return f'select * from {FEEDBACK_SCHEMA}."{table}"'
 
 
 def newest_versions(by_version: pd.DataFrame, last: int = LAST_VERSIONS) -> pd.DataFrame:
