@@ -3,6 +3,10 @@
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
+import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -163,3 +167,52 @@ def test_landing_feedback_is_an_hourly_landing_asset() -> None:
     assert spec.partitions_def is not None and spec.metadata["partition_expr"] == "event_hour"
     assert landing_feedback.op.pool == "duckdb"
     assert {key.path[0] for key in dbt_feedback.keys} == {"feedback"}
+
+
+CRASHING_RUN = """
+import dagster as dg
+from dagster_duckdb_pandas import DuckDBPandasIOManager
+from animerec_assets.defs.feedback.assets import landing_feedback
+from animerec_assets.resources import RedisResource, WarehouseResource
+database, redis_url, partition = {args!r}
+dg.materialize(
+    [landing_feedback],
+    resources={{
+        "io_manager": DuckDBPandasIOManager(database=database),
+        "warehouse": WarehouseResource(kind="duckdb", duckdb_path=database),
+        "redis": RedisResource(url=redis_url),
+    }},
+    partition_key=partition,
+)
+"""
+
+
+@pytest.mark.slow
+def test_a_landing_killed_before_its_write_loses_nothing_and_lands_nothing_twice(
+    animerec_home: Path, private_redis
+) -> None:
+    database = animerec_home / "warehouse.duckdb"
+    client = redis.Redis.from_url(private_redis.url)
+    hour = datetime.now(UTC).replace(minute=0, second=0, microsecond=0) - timedelta(hours=1)
+    try:
+        add_entries(client, hour, [feedback_event(anime_id=i) for i in (1, 2)])
+        assert land(database, private_redis.url, hour)["rows"] == 2
+        add_entries(client, hour + timedelta(minutes=30), [feedback_event(anime_id=3)])
+
+        args = (str(database), private_redis.url, hour.strftime(HOUR_FORMAT))
+        killed = subprocess.run(
+            [sys.executable, "-c", CRASHING_RUN.format(args=args)],
+            env={**os.environ, "ANIMEREC_CRASH_AT": "feedback_landing_before_write"},
+            capture_output=True,
+            timeout=300,
+        )
+        assert killed.returncode == -signal.SIGKILL
+        assert len(query(database, 'select * from landing."feedback"')) == 2
+        assert client.xlen(STREAM_KEY) == 3  # the stream kept every event
+
+        rerun = land(database, private_redis.url, hour)
+        assert (rerun["rows"], rerun["new_rows"]) == (3, 1)
+        landed = query(database, 'select * from landing."feedback"')
+        assert sorted(landed["anime_id"]) == [1, 2, 3] and landed["event_id"].is_unique
+    finally:
+        client.close()
