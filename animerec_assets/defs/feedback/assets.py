@@ -3,9 +3,10 @@ online metrics per model version that dbt's feedback tables give.
 
 ``landing/feedback[hour]`` reads the hour's stream entries (ids are time-ordered), merges them
 with what landing already holds for that hour (keyed by ``event_id``) and hands the hour to the
-warehouse IO manager, which replaces the partition. It never trims the stream except for
-entries past the retention (the writers bound the stream with ``MAXLEN``), so a re-run or a
-SIGKILL anywhere leaves no event lost and none twice (``animerec_assets/lib/feedback/landing.py``).
+warehouse IO manager, which replaces the partition; an hour with nothing new is not rewritten
+(the run records an observation instead). It never trims the stream except for entries past the
+retention (the writers bound the stream with ``MAXLEN``), so a re-run or a SIGKILL anywhere
+leaves no event lost and none twice (``animerec_assets/lib/feedback/landing.py``).
 Events older than the retention are deleted from landing and trimmed from the stream here;
 dbt drops them from staging and the feedback tables.
 
@@ -17,6 +18,7 @@ Nothing here changes a model.
 # (no postponed annotations: Dagster reads the Config and resource annotations at runtime)
 
 import base64
+from collections.abc import Iterator
 from datetime import UTC, datetime
 
 import dagster as dg
@@ -79,14 +81,16 @@ def _deleted(result: pd.DataFrame) -> int | None:
     metadata={"partition_expr": HOUR_COLUMN},
     kinds={"redis", "duckdb"},
     pool=DUCKDB_POOL,
+    output_required=False,
     description=(
         "Visitors' feedback events of the hour, from the Redis stream; one row per event_id "
-        "(re-runs merge, never duplicate). Invalid entries are counted and skipped."
+        "(re-runs merge, never duplicate; a re-run with nothing new only observes). Invalid "
+        "entries are counted and skipped."
     ),
 )
 def landing_feedback(
     context: dg.AssetExecutionContext, redis: RedisResource, warehouse: WarehouseResource
-) -> dg.Output[pd.DataFrame]:
+) -> Iterator[dg.Output[pd.DataFrame]]:
     window = context.partition_time_window
     event_hour = event_hour_value(window.start)
     retention_days = load_settings().feedback_retention_days
@@ -108,7 +112,11 @@ def landing_feedback(
     rows = merge_hour(landed, hour.rows, event_time_text(keep_from))
 
     # Retention: only events no landing keeps anyway leave the warehouse and the stream.
-    expired = _deleted(warehouse.read_sql(expired_rows_sql(table, event_time_text(keep_from))))
+    expired = (
+        _deleted(warehouse.read_sql(expired_rows_sql(table, event_time_text(keep_from))))
+        if exists
+        else 0
+    )
     trimmed = int(client.xtrim(STREAM_KEY, minid=f"{entry_id_ms(keep_from)}-0", approximate=False))
     new_rows = len(rows) - int(rows["event_id"].isin(landed["event_id"]).sum())
     context.log.info(
@@ -116,24 +124,33 @@ def landing_feedback(
         f"{len(landed)} landed before, {new_rows} new, {len(rows)} rows; retention "
         f"{retention_days} days: {expired} landed rows deleted, {trimmed} stream entries trimmed"
     )
+    metadata: dict[str, dg.RawMetadataValue] = {
+        "rows": len(rows),
+        "new_rows": new_rows,
+        "stream_entries": hour.entries,
+        "invalid_entries": hour.invalid_count,
+        "invalid_reasons": dg.MetadataValue.json(hour.invalid),
+        "actions": dg.MetadataValue.json(_value_counts(rows["action"])),
+        "model_versions": dg.MetadataValue.json(_value_counts(rows["model_version"])),
+        "retention_days": retention_days,
+        "expired_rows_deleted": expired if expired is not None else -1,
+        "stream_entries_trimmed": trimmed,
+    }
+    if new_rows == 0 and len(landed):
+        # Nothing new for an hour that has landed: the warehouse already holds it (retention
+        # deleted its own rows above), so it is not rewritten. The IO manager replaces an hour
+        # with a DELETE then an INSERT; skipping keeps a re-run of an hour whose entries the
+        # stream's MAXLEN has evicted from ever passing between the two.
+        context.log_event(
+            dg.AssetObservation(
+                asset_key=LANDING_FEEDBACK, partition=context.partition_key, metadata=metadata
+            )
+        )
+        return
     # a SIGKILL from here until the IO manager has replaced the hour loses nothing: the
-    # stream still holds every event of the hour a re-run merges again
+    # stream still holds the hour's new events, and a re-run merges them again
     crash_point("feedback_landing_before_write")
-    return dg.Output(
-        rows,
-        metadata={
-            "rows": len(rows),
-            "new_rows": new_rows,
-            "stream_entries": hour.entries,
-            "invalid_entries": hour.invalid_count,
-            "invalid_reasons": dg.MetadataValue.json(hour.invalid),
-            "actions": dg.MetadataValue.json(_value_counts(rows["action"])),
-            "model_versions": dg.MetadataValue.json(_value_counts(rows["model_version"])),
-            "retention_days": retention_days,
-            "expired_rows_deleted": expired if expired is not None else -1,
-            "stream_entries_trimmed": trimmed,
-        },
-    )
+    yield dg.Output(rows, metadata=metadata)
 
 
 class OnlineMetricsConfig(dg.Config):

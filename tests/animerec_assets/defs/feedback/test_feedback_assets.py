@@ -51,15 +51,21 @@ def resources(database: Path, redis_url: str) -> dict:
 
 
 def land(database: Path, redis_url: str, hour: datetime) -> dict:
-    """Materialize landing/feedback for ``hour``; its metadata."""
+    """Run landing/feedback for ``hour``: the metadata of its materialization, or of its
+    observation when nothing was new (``written`` says which)."""
     result = dg.materialize(
         [landing_feedback],
         resources=resources(database, redis_url),
         partition_key=hour.strftime(HOUR_FORMAT),
     )
     assert result.success
-    materialization = result.asset_materializations_for_node("landing__feedback")[0]
-    return {name: value.value for name, value in materialization.metadata.items()}
+    written = result.asset_materializations_for_node("landing__feedback")
+    events = written or result.asset_observations_for_node("landing__feedback")
+    assert len(events) == 1
+    return {
+        **{name: value.value for name, value in events[0].metadata.items()},
+        "written": bool(written),
+    }
 
 
 def build_metrics(database: Path, redis_url: str) -> dict:
@@ -116,13 +122,14 @@ def test_events_land_once_are_measured_per_model_version_and_expire(
         assert land(database, private_redis.url, old_hour)["rows"] == 1
         first = land(database, private_redis.url, hour)
         assert (first["rows"], first["new_rows"], first["stream_entries"]) == (10, 10, 12)
+        assert first["written"]
         assert first["invalid_entries"] == 2
         assert first["invalid_reasons"] == {"action: not valid": 1, "session_id: missing": 1}
         assert first["model_versions"] == {"v-test": 10}
 
-        # the same hour again: nothing new, nothing twice
+        # the same hour again: nothing new, nothing twice, nothing rewritten
         again = land(database, private_redis.url, hour)
-        assert (again["rows"], again["new_rows"]) == (10, 0)
+        assert (again["rows"], again["new_rows"], again["written"]) == (10, 0, False)
         landed = query(database, 'select * from landing."feedback"')
         assert len(landed) == 11 and landed["event_id"].is_unique
         assert set(landed["model_version"]) == {"v-old", "v-test"}  # not the next hour's
@@ -148,15 +155,17 @@ def test_events_land_once_are_measured_per_model_version_and_expire(
         monkeypatch.setenv("ANIMEREC_FEEDBACK_RETENTION_DAYS", "2")
         expired = land(database, private_redis.url, hour)
         assert (expired["expired_rows_deleted"], expired["stream_entries_trimmed"]) == (1, 1)
+        assert len(query(database, 'select * from landing."feedback"')) == 10
         assert client.xlen(STREAM_KEY) == 13  # 14 added, the old one trimmed
         metrics = build_metrics(database, private_redis.url)
         assert metrics["model_versions"] == 1
         staged = query(database, "select * from staging.stg_feedback")
         assert set(staged["model_version"]) == {"v-test"} and len(staged) == 10
 
-        # The stream lost the hour (MAXLEN): a re-run keeps what landed.
+        # The stream lost the hour (MAXLEN): a re-run keeps what landed, untouched.
         client.xtrim(STREAM_KEY, maxlen=0, approximate=False)
-        assert land(database, private_redis.url, hour)["rows"] == 10
+        evicted = land(database, private_redis.url, hour)
+        assert (evicted["rows"], evicted["stream_entries"], evicted["written"]) == (10, 0, False)
         assert len(query(database, 'select * from landing."feedback"')) == 10
     finally:
         client.close()
@@ -211,7 +220,7 @@ def test_a_landing_killed_before_its_write_loses_nothing_and_lands_nothing_twice
         assert client.xlen(STREAM_KEY) == 3  # the stream kept every event
 
         rerun = land(database, private_redis.url, hour)
-        assert (rerun["rows"], rerun["new_rows"]) == (3, 1)
+        assert (rerun["rows"], rerun["new_rows"], rerun["written"]) == (3, 1, True)
         landed = query(database, 'select * from landing."feedback"')
         assert sorted(landed["anime_id"]) == [1, 2, 3] and landed["event_id"].is_unique
     finally:
