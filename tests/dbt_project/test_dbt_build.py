@@ -17,7 +17,7 @@ from animerec_assets.contracts.feedback import (
 )
 from animerec_assets.contracts.landing import LANDING_COLUMNS
 from animerec_assets.contracts.processed import PROCESSED_COLUMNS as CONTRACT_COLUMNS
-from animerec_assets.lib.landing_tables import append_landing
+from animerec_assets.lib.landing_tables import append_landing, create_feedback_table
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 ARCHITECTURE = REPO_ROOT / ".." / "shared" / "ARCHITECTURE.md"
@@ -134,6 +134,7 @@ def test_build_from_empty_to_incremental_to_blocked(run_dbt, warehouse_path) -> 
 
     with duckdb.connect(str(warehouse_path)) as connection:
         write_first_crawls(connection)
+        create_feedback_table(connection)  # as the first feedback landing does
     run_dbt("build", "--exclude-resource-type", "unit_test")
     # unit tests introspect the models' tables, so they run once those exist
     run_dbt("test", "--select", "test_type:unit")

@@ -74,6 +74,11 @@ def build_metrics(database: Path, redis_url: str) -> dict:
         [landing_feedback, dbt_staging, dbt_feedback, online_metrics],
         resources=resources(database, redis_url),
         selection=FEEDBACK_KEYS,
+        run_config=dg.RunConfig(
+            ops={
+                "feedback__online_metrics": {"config": {"min_cards": 1, "min_not_for_me_rate": 0.5}}
+            }
+        ),
     )
     assert result.success
     materialization = result.asset_materializations_for_node("feedback__online_metrics")[0]
@@ -142,6 +147,10 @@ def test_events_land_once_are_measured_per_model_version_and_expire(
         assert metrics["newest MAL click-through"] == pytest.approx(0.25)
         assert metrics["newest picks per session"] == pytest.approx(2.0)
         assert "data:image/png;base64," in metrics["chart"]
+        # anime 2 (shown "popular") was marked "not for me" by the one session that saw it;
+        # anime 3 was hidden, which is not a "not for me"
+        assert metrics["often_turned_down"] == 1
+        assert "| 2 | popular | 1 | 1 | 0 | 100.0% |" in metrics["often_turned_down_anime"]
         versions = query(database, 'select * from feedback."feedback_by_model_version"')
         test = versions.set_index("model_version").loc["v-test"]
         assert (test["sessions"], test["cards"], test["likes"], test["dislikes"]) == (2, 4, 1, 1)
