@@ -94,6 +94,5 @@ FEEDBACK_FIELD_NAMES: list[str] = [name for name, _ in FEEDBACK_COLUMNS]
 FEEDBACK_TABLE = "feedback"
 FEEDBACK_HOUR_COLUMN: tuple[str, ColumnType] = ("event_hour", "VARCHAR")
 FEEDBACK_LANDING_COLUMNS: list[tuple[str, ColumnType]] = [*FEEDBACK_COLUMNS, FEEDBACK_HOUR_COLUMN]
-FEEDBACK_ORIGINS: tuple[FeedbackOrigin, ...] = ("app", "api")
 # The setting that overrides DEFAULT_RETENTION_DAYS (landing, the stream and dbt all honour it).
 RETENTION_DAYS_ENV = "ANIMEREC_FEEDBACK_RETENTION_DAYS"

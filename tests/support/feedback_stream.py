@@ -1,8 +1,9 @@
-"""Feedback events written to a Redis stream the way the app and the API write them.
+"""Feedback events written to a Redis stream in the encoding ``record_event`` uses.
 
 Fields are the ``FEEDBACK_COLUMNS`` names except ``event_id`` (the entry id) and
 ``event_time`` (the entry id's milliseconds); values are strings, ``""`` for None. Entries get
-explicit ids so a test decides which hour (partition) each event falls in.
+explicit ids so a test decides which hour (partition) each event falls in; ``feedback_event``
+does not validate, so a test can also write what no writer would.
 """
 
 from __future__ import annotations
@@ -15,12 +16,14 @@ import redis
 from animerec_assets.contracts.feedback import FEEDBACK_COLUMNS, STREAM_KEY
 
 ENTRY_FIELDS = [name for name, _ in FEEDBACK_COLUMNS if name not in ("event_id", "event_time")]
+SESSION_A = "A" * 22  # the shape new_session_id() gives
+SESSION_B = "B" * 22
 
 
 def feedback_event(**fields: object) -> dict[str, str]:
     """One event in the stream's encoding: a card shown by model ``v1`` unless overridden."""
     event: dict[str, object] = {
-        "session_id": "session-1",
+        "session_id": SESSION_A,
         "username": None,
         "model_version": "v1",
         "anime_id": 1,

@@ -12,62 +12,41 @@ hour merged with what the stream holds, keyed by ``event_id``: a re-run, or a ru
 any two steps, lands every event once, and an hour whose entries ``MAXLEN`` has since evicted
 keeps the rows it landed.
 
-An entry that does not fit the contract (someone wrote garbage to the stream) is counted, with
-the reason, and skipped; it never fails the hour.
+Every entry passes the writers' own gate again (``lib/feedback/events.py``
+``from_stream_fields``): one that does not fit the contract (someone wrote garbage to the
+stream) is counted, by the field it failed on, and skipped; it never fails the hour.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import re
+from collections import Counter
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
 import pandas as pd
 
 from animerec_assets.contracts.feedback import (
-    FEEDBACK_ACTIONS,
-    FEEDBACK_COLUMNS,
     FEEDBACK_HOUR_COLUMN,
     FEEDBACK_LANDING_COLUMNS,
-    FEEDBACK_ORIGINS,
     FEEDBACK_TABLE,
-    MAX_MODEL_VERSION_LEN,
-    MAX_POSITION,
-    MAX_SESSION_ID_LEN,
-    MAX_USERNAME_LEN,
-    REASON_TYPES,
+)
+from animerec_assets.lib.feedback.events import (
+    EVENT_FIELDS,
+    InvalidFeedbackError,
+    event_time_of,
+    from_stream_fields,
 )
 from animerec_assets.lib.landing import conform_columns, crawl_hour_value
 from animerec_assets.lib.warehouse import Dialect
 
-EVENT_TIME_FORMAT = "%Y-%m-%dT%H:%M:%S.%f"  # then cut to milliseconds and "Z"
 PAGE_SIZE = 10_000  # entries per XRANGE call
 MAX_SEQUENCE = 2**64 - 1  # the largest sequence part of a stream entry id
-VALUE_CAP = 256  # no valid field is longer; a longer value is cut before it is checked
 SAMPLE_CAP = 5  # invalid entries quoted in the log
-
-# Fields an entry carries (the rest of FEEDBACK_COLUMNS is derived from the entry id).
-ENTRY_FIELDS: tuple[str, ...] = tuple(
-    name for name, _ in FEEDBACK_COLUMNS if name not in ("event_id", "event_time")
-)
 HOUR_COLUMN = FEEDBACK_HOUR_COLUMN[0]
-
-_ID = r"[1-9][0-9]{0,17}"  # a positive id that fits BIGINT
-# Per field: the pattern a valid value matches in full ("" = None where it may be empty).
-FIELD_PATTERNS: dict[str, str] = {
-    "session_id": rf"[A-Za-z0-9_.:-]{{1,{MAX_SESSION_ID_LEN}}}",
-    "username": rf"(?:[A-Za-z0-9_-]{{2,{MAX_USERNAME_LEN}}})?",
-    "model_version": rf"[A-Za-z0-9_.:+-]{{1,{MAX_MODEL_VERSION_LEN}}}",
-    "anime_id": rf"(?:{_ID})?",
-    "position": r"(?:[0-9]{1,4})?",
-    "reason_type": "(?:" + "|".join(REASON_TYPES) + ")?",
-    "reason_anime_id": rf"(?:{_ID})?",
-    "action": "(?:" + "|".join(FEEDBACK_ACTIONS) + ")",
-    "origin": "(?:" + "|".join(FEEDBACK_ORIGINS) + ")",
-}
-# Actions about one card, which must name its anime ("more" asks for the next five).
-CARD_ACTIONS = tuple(action for action in FEEDBACK_ACTIONS if action != "more")
+LANDING_NAMES = [name for name, _ in FEEDBACK_LANDING_COLUMNS]
 
 
 class StreamReader(Protocol):
@@ -117,80 +96,60 @@ def read_stream(
         start = "(" + (last.decode() if isinstance(last, bytes) else str(last))
 
 
-def _text(value: Any) -> str | None:
-    """A field's value as text, cut to VALUE_CAP + 1 (so an over-long one still fails)."""
-    if value is None:
-        return None
-    if isinstance(value, bytes):
-        return value[: VALUE_CAP + 1].decode("utf-8", "replace")
-    return str(value)[: VALUE_CAP + 1]
-
-
-def event_time_of(event_ids: pd.Series) -> pd.Series:
-    """ISO-8601 UTC with milliseconds (``2026-11-30T01:02:03.456Z``) from entry ids."""
-    millis = pd.to_numeric(event_ids.str.split("-", n=1).str[0], errors="coerce")
-    times = pd.to_datetime(millis, unit="ms", utc=True)
-    return times.dt.strftime(EVENT_TIME_FORMAT).str[:-3] + "Z"
-
-
 def event_time_text(moment: datetime | pd.Timestamp) -> str:
-    """``moment`` in the ``event_time`` format (for comparing with landed rows as text)."""
+    """``moment`` as an ``event_time`` (the contract's format, so landed rows compare as text)."""
     stamp = pd.Timestamp(moment)
     stamp = stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
-    return stamp.strftime(EVENT_TIME_FORMAT)[:-3] + "Z"
+    return stamp.to_pydatetime().astimezone(UTC).isoformat(timespec="milliseconds")
 
 
-def entry_problems(raw: pd.DataFrame) -> pd.Series:
-    """Per entry, why it does not fit the contract (the first field found), or None."""
-    problems = pd.Series([None] * len(raw), index=raw.index, dtype=object)
+def _reason(error: InvalidFeedbackError) -> str:
+    """What an invalid entry is counted under: the field it failed on (values stay out, so the
+    counts stay a small table whatever garbage was written)."""
+    message = str(error)
+    if message.startswith("unknown field"):
+        return "unknown field"
+    found = re.match(r"[a-z_]+", message)
+    name = found.group(0) if found else ""
+    return f"{name}: invalid" if name in (*EVENT_FIELDS, "event_id") else "not an event"
 
-    def flag(mask: pd.Series, reason: str) -> None:
-        fresh = problems.isna() & mask.fillna(False).astype(bool)
-        problems[fresh] = reason
 
-    flag(
-        ~raw["event_id"].str.fullmatch(r"[0-9]{1,15}-[0-9]{1,20}", na=False),
-        "event_id: not an entry id",
+def parse_entries(
+    entries: Sequence[tuple[Any, Mapping[Any, Any]]], event_hour: str
+) -> HourOfEvents:
+    """The entries that fit the contract (``from_stream_fields``, the writers' own gate) as
+    ``landing.feedback`` rows of ``event_hour``; the others counted by reason, a few quoted
+    (cut and repr-escaped) for the log."""
+    rows: list[dict[str, Any]] = []
+    invalid: Counter[str] = Counter()
+    samples: list[str] = []
+    for entry_id, fields in entries:
+        event_id = (
+            entry_id.decode("utf-8", "replace") if isinstance(entry_id, bytes) else str(entry_id)
+        )
+        try:
+            event = from_stream_fields(fields)
+            event_time = event_time_of(event_id)
+        except InvalidFeedbackError as error:
+            invalid[_reason(error)] += 1
+            if len(samples) < SAMPLE_CAP:
+                samples.append(f"{event_id[:40]!r}: {str(error)[:200]}")
+            continue
+        rows.append(
+            {
+                "event_id": event_id,
+                "event_time": event_time,
+                **{name: getattr(event, name) for name in EVENT_FIELDS},
+                HOUR_COLUMN: event_hour,
+            }
+        )
+    frame = pd.DataFrame(rows, columns=LANDING_NAMES, dtype=object)
+    return HourOfEvents(
+        rows=conform_columns(frame, FEEDBACK_LANDING_COLUMNS),
+        entries=len(entries),
+        invalid=dict(sorted(invalid.items())),
+        samples=samples,
     )
-    for name, pattern in FIELD_PATTERNS.items():
-        values = raw[name]
-        flag(values.isna(), f"{name}: missing")
-        flag(values.notna() & ~values.str.fullmatch(pattern, na=False), f"{name}: not valid")
-    position = pd.to_numeric(raw["position"].where(raw["position"] != ""), errors="coerce")
-    flag(position > MAX_POSITION, f"position: above {MAX_POSITION}")
-    flag(raw["action"].isin(CARD_ACTIONS) & (raw["anime_id"] == ""), "anime_id: missing for a card")
-    return problems
-
-
-def parse_entries(entries: Sequence[tuple[Any, dict[Any, Any]]], event_hour: str) -> HourOfEvents:
-    """The entries that fit the contract as ``landing.feedback`` rows of ``event_hour``; the
-    others counted by reason (a few quoted, cut and escaped, for the log)."""
-    keys = {name: name.encode() for name in ENTRY_FIELDS}
-    raw = pd.DataFrame(
-        {
-            "event_id": pd.Series([_text(entry_id) for entry_id, _ in entries], dtype=object),
-            **{
-                name: pd.Series(
-                    [_text(fields.get(key, fields.get(name))) for _, fields in entries],
-                    dtype=object,
-                )
-                for name, key in keys.items()
-            },
-        }
-    ).astype("string")
-    problems = entry_problems(raw)
-    bad = problems.notna()
-    invalid = {str(k): int(v) for k, v in problems[bad].value_counts().sort_index().items()}
-    samples = [
-        f"{raw.at[index, 'event_id']!r}: {problems[index]}"
-        for index in problems.index[bad][:SAMPLE_CAP]
-    ]
-    good = raw[~bad].copy()
-    good = good.replace("", pd.NA)  # "" is None in the stream's encoding
-    good["event_time"] = event_time_of(good["event_id"].astype("string"))
-    good[HOUR_COLUMN] = event_hour
-    rows = conform_columns(good, FEEDBACK_LANDING_COLUMNS)
-    return HourOfEvents(rows=rows, entries=len(entries), invalid=invalid, samples=samples)
 
 
 def merge_hour(landed: pd.DataFrame, fresh: pd.DataFrame, keep_from: str) -> pd.DataFrame:
@@ -229,7 +188,7 @@ def hour_rows_sql(table: str, event_hour: str) -> str:
 
 def expired_rows_sql(table: str, keep_from: str) -> str:
     """Delete landed events older than ``keep_from`` (an ``event_time``, checked)."""
-    if not pd.Series([keep_from]).str.fullmatch(r"[0-9T:.Z-]{1,32}").all():
+    if not pd.Series([keep_from]).str.fullmatch(r"[0-9T:.+Z-]{1,32}").all():
         raise ValueError(f"not an event time: {keep_from!r}")
     return f"delete from {table} where event_time < '{keep_from}'"
 

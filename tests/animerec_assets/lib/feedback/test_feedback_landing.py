@@ -44,8 +44,8 @@ def test_valid_events_become_typed_rows_with_time_from_the_entry_id() -> None:
     assert hour.invalid == {} and hour.entries == 2
     assert list(hour.rows.columns) == [name for name, _ in FEEDBACK_LANDING_COLUMNS]
     like, more = hour.rows.to_dict("records")
-    assert like["event_time"] == "2026-11-30T01:00:01.234Z"
-    assert (like["anime_id"], like["position"], like["username"]) == (5, 3, "Alice_1")
+    assert like["event_time"] == "2026-11-30T01:00:01.234+00:00"
+    assert (like["anime_id"], like["position"], like["username"]) == (5, 3, "alice_1")
     assert like["event_hour"] == HOUR and pd.isna(like["reason_anime_id"])
     assert pd.isna(more["anime_id"]) and pd.isna(more["reason_type"])
     assert str(hour.rows["anime_id"].dtype) == "Int64"
@@ -54,43 +54,43 @@ def test_valid_events_become_typed_rows_with_time_from_the_entry_id() -> None:
 @pytest.mark.parametrize(
     ("fields", "reason"),
     [
-        ({"action": "delete_everything"}, "action: not valid"),
-        ({"anime_id": "-5"}, "anime_id: not valid"),
-        ({"anime_id": "1" * 30}, "anime_id: not valid"),
-        ({"position": "1001"}, "position: above 1000"),
-        ({"session_id": "x" * 65}, "session_id: not valid"),
-        ({"session_id": "<script>"}, "session_id: not valid"),
-        ({"username": "a" * 17}, "username: not valid"),
-        ({"model_version": ""}, "model_version: not valid"),
-        ({"model_version": "v1\nDROP"}, "model_version: not valid"),
-        ({"reason_type": "because"}, "reason_type: not valid"),
-        ({"origin": "cli"}, "origin: not valid"),
-        ({"action": "like", "anime_id": ""}, "anime_id: missing for a card"),
-        ({"ip": "10.0.0.1", "session_id": "s" * 10_000}, "session_id: not valid"),
+        ({"action": "delete_everything"}, "action: invalid"),
+        ({"anime_id": "-5"}, "anime_id: invalid"),
+        ({"anime_id": "1" * 30}, "anime_id: invalid"),
+        ({"position": "1001"}, "position: invalid"),
+        ({"session_id": "x" * 65}, "session_id: invalid"),
+        ({"session_id": "<script>alert(1)</script>"}, "session_id: invalid"),
+        ({"username": "a" * 17}, "username: invalid"),
+        ({"model_version": ""}, "model_version: invalid"),
+        ({"model_version": "v1\nDROP"}, "model_version: invalid"),
+        ({"reason_type": "because"}, "reason_type: invalid"),
+        ({"origin": "cli"}, "origin: invalid"),
+        ({"action": "like", "anime_id": ""}, "anime_id: invalid"),
+        ({"ip": "10.0.0.1"}, "unknown field"),
     ],
 )
 def test_an_invalid_entry_is_counted_with_its_reason_and_skipped(
     fields: dict[str, str], reason: str
 ) -> None:
-    good = feedback_event(session_id="ok")
+    good = feedback_event()
     hour = parse_entries(as_stream(good, {**feedback_event(), **fields}, good), HOUR)
     assert hour.invalid == {reason: 1}
     assert len(hour.rows) == 2 and hour.entries == 3
-    assert reason in hour.samples[0]
+    assert hour.samples[0].startswith("'1796000000001-0': ")
 
 
 def test_garbage_entries_never_fail_the_batch() -> None:
+    encoded = as_stream(feedback_event())[0][1]
     garbage = [
         (b"1796000000000-0", {b"\xff\xfe": b"\x00\xff" * 100}),
         (b"1796000000001-0", {}),
         (b"1796000000002-0", {b"action": b"like"}),
-        (
-            b"1796000000003-0",
-            {k: v + b"\xff" for k, v in as_stream(feedback_event())[0][1].items()},
-        ),
+        (b"1796000000003-0", {k: v + b"\xff" for k, v in encoded.items()}),
+        (b"1796000000004-0", {**encoded, b"session_id": b"s" * 100_000}),
     ]
     hour = parse_entries([*garbage, *as_stream(feedback_event(), start_ms=1796000000009)], HOUR)
-    assert hour.invalid_count == 4 and len(hour.rows) == 1
+    assert hour.invalid_count == 5 and len(hour.rows) == 1
+    assert all(len(sample) < 300 for sample in hour.samples)
 
 
 def test_merge_keeps_each_event_once_and_drops_expired_ones() -> None:
@@ -98,17 +98,17 @@ def test_merge_keeps_each_event_once_and_drops_expired_ones() -> None:
     later = parse_entries(
         as_stream(feedback_event(), feedback_event(anime_id=2), feedback_event(anime_id=3)), HOUR
     ).rows
-    merged = merge_hour(first, later, "2000-01-01T00:00:00.000Z")
+    merged = merge_hour(first, later, "2000-01-01T00:00:00.000+00:00")
     assert merged["anime_id"].tolist() == [1, 2, 3]
     assert merged["event_id"].is_unique
     # the stream lost the hour (MAXLEN): what landed stays
-    assert merge_hour(merged, later.iloc[:0], "2000-01-01T00:00:00.000Z").equals(merged)
-    assert merge_hour(merged, later, "2099-01-01T00:00:00.000Z").empty
+    assert merge_hour(merged, later.iloc[:0], "2000-01-01T00:00:00.000+00:00").equals(merged)
+    assert merge_hour(merged, later, "2099-01-01T00:00:00.000+00:00").empty
 
 
 def test_sql_built_from_values_refuses_anything_but_hours_and_times() -> None:
     assert hour_rows_sql('landing."feedback"', HOUR).endswith("event_hour = '2026-11-30 01:00:00'")
-    assert expired_rows_sql("t", event_time_text(AT)).endswith("< '2026-11-30T01:00:00.000Z'")
+    assert expired_rows_sql("t", event_time_text(AT)).endswith("< '2026-11-30T01:00:00.000+00:00'")
     with pytest.raises(ValueError):
         hour_rows_sql("t", "2026' or 1=1 --")
     with pytest.raises(ValueError):
