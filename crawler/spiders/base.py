@@ -272,8 +272,8 @@ class AnimerecSpider(scrapy.Spider):
             yield retry
             return
         info = parse_url(response.url)
-        set_names = SETS_OF_PAGE_TYPE.get(page_type or "", ()) if snapshot_id else ()
-        rows = {name: stamp(result.items, name, snapshot_id) for name in set_names}
+        set_names = SETS_OF_PAGE_TYPE.get(page_type or "", ())
+        rows = {name: stamp(result.items, name, snapshot_id) for name in set_names if snapshot_id}
         self.batcher.add("inspected", result.seen)
         self.batcher.add("crawled", result.crawled)
         yield from result.items

@@ -451,9 +451,8 @@ def test_the_mal_api_client_id_reaches_every_pod_only_by_secret_reference(monkey
         assert {"secretRef": {"name": SECRET}} in container["envFrom"]
         assert name not in {e["name"] for e in container.get("env", [])}
     helm = helm_values()
-    assert [r["name"] for r in helm["dagster-user-deployments"]["deployments"][0]["envSecrets"]] == [
-        SECRET
-    ]
+    (code_location,) = helm["dagster-user-deployments"]["deployments"]
+    assert [ref["name"] for ref in code_location["envSecrets"]] == [SECRET]
     assert helm_run_launcher(helm)["env_secrets"] == [SECRET]
     literal = [
         path.name
