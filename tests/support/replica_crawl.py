@@ -26,9 +26,14 @@ PROCESSED = ("anime", "user", "user_anime", "anime_anime", "user_user")
 
 
 def crawl_replica(
-    source: str, replica: Any, out: Path, kinds: tuple[str, ...] = ("anime", "profile")
+    source: str,
+    replica: Any,
+    out: Path,
+    kinds: tuple[str, ...] = ("anime", "profile"),
+    targets: dict[str, list[str]] | None = None,
 ) -> None:
-    """Every anime and/or profile of the replica's world crawled from ``source`` into ``out``."""
+    """Every anime and/or profile of the replica's world (or ``targets``, canonical URLs by
+    spider) crawled from ``source`` into ``out``."""
     env = {
         **os.environ,
         "ANIMEREC_HOME": str(out / "home"),
@@ -38,11 +43,7 @@ def crawl_replica(
         "ANIMEREC_CRAWL_SOURCE": source,
         "ANIMEREC_MAL_CLIENT_ID": "test-client",
     }
-    world = replica.world
-    targets = {
-        "anime": [f"{MAL}/anime/{i}" for i in world.anime["anime_id"]],
-        "profile": [f"{MAL}/profile/{u}" for u in world.users["username"]],
-    }
+    targets = targets or world_targets(replica.world)
     for spider in kinds:
         command = [
             str(BIN / "scrapy"), "crawl", spider, "-a", "urls=" + ",".join(targets[spider]),
@@ -56,10 +57,20 @@ def crawl_replica(
         assert done.returncode == 0, done.stderr[-3000:]
 
 
-def build_processed(out: Path) -> dict[str, pd.DataFrame]:
-    """Landing from the crawl's items, then the project's dbt build; the processed tables."""
+def world_targets(world: Any) -> dict[str, list[str]]:
+    """Canonical URLs of every anime and profile of a world, by spider."""
+    return {
+        "anime": [f"{MAL}/anime/{i}" for i in world.anime["anime_id"]],
+        "profile": [f"{MAL}/profile/{u}" for u in world.users["username"]],
+    }
+
+
+def build_processed(out: Path, crawls: list[Path] | None = None) -> dict[str, pd.DataFrame]:
+    """Landing from the items of the crawls (``out`` by default; several crawls in their
+    order), then the project's dbt build; the processed tables."""
     warehouse = out / "warehouse.duckdb"
-    frames = items_to_landing_frames(read_jsonl_items(sorted(out.glob("*.jsonl"))), "2025-06-01")
+    files = [path for crawl in crawls or [out] for path in sorted(crawl.glob("*.jsonl"))]
+    frames = items_to_landing_frames(read_jsonl_items(files), "2025-06-01")
     with duckdb.connect(str(warehouse)) as connection:
         for item_type, frame in frames.items():
             append_landing(connection, item_type, frame)
