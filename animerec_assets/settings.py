@@ -255,6 +255,11 @@ def load_settings(env: str | None = None) -> Settings:
         dagster_pg_url=_env("DAGSTER_PG_URL"),
         **common,
     )
+    if prod.crawl_source == "malapi" and not prod.mal_client_id:
+        raise SettingsError(
+            "ANIMEREC_MAL_CLIENT_ID must be set when ANIMEREC_CRAWL_SOURCE=malapi (MAL's API v2 "
+            "refuses requests without a client id; deploy/k8s/secrets.example.yaml holds it)"
+        )
     if prod.export_pseudonym_key is None and not prod.export_real_usernames:
         raise SettingsError(
             "ANIMEREC_EXPORT_PSEUDONYM_KEY must be set when ANIMEREC_ENV=prod (or opt in to "
