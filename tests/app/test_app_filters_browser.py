@@ -204,71 +204,77 @@ def _stream_events(client) -> list[dict[str, str]]:
     ]
 
 
-def test_card_buttons_record_events_and_a_redis_outage_keeps_the_page(
-    page, own_world, app_env_for, cover_server: str
-) -> None:
+@pytest.fixture
+def own_world_url(own_world, app_env_for, cover_server: str) -> Iterator[str]:
+    """The app over a world of the test's own, linking cards through the API's /v1/go."""
     env = app_env_for(
         own_world.home,
         ANIMEREC_CRAWLER_SERVICE_URL=CRAWL_SERVICE_DOWN,
         ANIMEREC_MAL_BASE_URL=cover_server,
         ANIMEREC_API_URL=API_URL,
     )
-    for url in serve_app(env, "app-feedback"):
-        submit_user(page, url, FAN)
-        first = _wait_for_pool(page, 9, FAN_DEFAULT_POOL)
-        # clicks through to MAL go through the API's recorder, with the card's place
-        sessions = set()
-        for position, anime_id in enumerate(first):
-            href = _card(page, anime_id).locator("a[href]").first.get_attribute("href")
-            prefix = f"{API_URL}/v1/go/{anime_id}?session="
-            assert href.startswith(prefix), href
-            query = parse_qs(href.partition("?")[2])
-            assert query["model_version"] == [MODEL_VERSION]
-            assert query["position"] == [str(position)]
-            assert query["reason_type"] in (["similar_to"], ["franchise"])
-            sessions.update(query["session"])
-        assert len(sessions) == 1
-        session = sessions.pop()
+    yield from serve_app(env, "app-feedback")
 
-        liked, hidden = [a for a in first if a != SAGA][:2]
-        _card_button(page, liked, "Looks good").click()
-        page.get_by_text("You liked this one.").wait_for()
-        _card_button(page, hidden, "Not interested").click()
-        _wait_for_pool(page, 8, [a for a in FAN_DEFAULT_POOL if a != hidden])
-        _another_five(page)
 
-        events = _stream_events(own_world.client)
-        actions = [e["action"] for e in events]
-        assert actions.count("like") == 1 and actions.count("hide") == 1
-        assert actions.count("more") == 1 and actions.count("shown") >= 6
-        for event in events:  # anonymous session, the typed user, the live model, no address
-            assert set(event) == {
-                "session_id", "username", "model_version", "anime_id", "position",
-                "reason_type", "reason_anime_id", "action", "origin",
-            }  # fmt: skip
-            assert event["session_id"] == session and event["username"] == FAN.lower()
-            assert event["model_version"] == MODEL_VERSION and event["origin"] == "app"
-        like = next(e for e in events if e["action"] == "like")
-        assert (int(like["anime_id"]), int(like["position"])) == (liked, first.index(liked))
-        assert like["reason_type"] == "similar_to" and like["reason_anime_id"]
-        shown_first = {int(e["anime_id"]) for e in events[: len(first)]}
-        assert shown_first == set(first)
+def test_card_buttons_record_events_and_a_redis_outage_keeps_the_page(
+    page, own_world, own_world_url: str
+) -> None:
+    url = own_world_url
+    submit_user(page, url, FAN)
+    first = _wait_for_pool(page, 9, FAN_DEFAULT_POOL)
+    # clicks through to MAL go through the API's recorder, with the card's place
+    sessions = set()
+    for position, anime_id in enumerate(first):
+        href = _card(page, anime_id).locator("a[href]").first.get_attribute("href")
+        prefix = f"{API_URL}/v1/go/{anime_id}?session="
+        assert href.startswith(prefix), href
+        query = parse_qs(href.partition("?")[2])
+        assert query["model_version"] == [MODEL_VERSION]
+        assert query["position"] == [str(position)]
+        assert query["reason_type"] in (["similar_to"], ["franchise"])
+        sessions.update(query["session"])
+    assert len(sessions) == 1
+    session = sessions.pop()
 
-        # Redis goes away while the visitor keeps clicking: the page stays, events are lost
-        own_world.client.shutdown(nosave=True)
-        on_screen = shown_ids(page, 5)
-        gone = next(a for a in on_screen if a != str(SAGA))
-        kept = next(a for a in on_screen if a not in (str(SAGA), gone))
-        _card_button(page, int(kept), "Looks good").click()
-        page.get_by_text("these are the picks you already had").wait_for()
-        _card_button(page, int(gone), "Not interested").click()
-        page.wait_for_function(
-            """(gone) => !document.querySelector('[data-stale=true]') &&
-                [...document.querySelectorAll('[data-testid=anime-card]')]
-                    .every(e => e.dataset.animeId !== gone)""",
-            arg=gone,
-        )
-        assert len(shown_ids(page, 4)) >= 4
-        assert page.get_by_text("Something went wrong").count() == 0
-        assert page.get_by_text("You liked this one.").count() >= 1
-        page.screenshot(path=ARTIFACTS / "app-redis-outage.png", full_page=True)
+    liked, hidden = [a for a in first if a != SAGA][:2]
+    _card_button(page, liked, "Looks good").click()
+    page.get_by_text("You liked this one.").wait_for()
+    _card_button(page, hidden, "Not interested").click()
+    _wait_for_pool(page, 8, [a for a in FAN_DEFAULT_POOL if a != hidden])
+    _another_five(page)
+
+    events = _stream_events(own_world.client)
+    actions = [e["action"] for e in events]
+    assert actions.count("like") == 1 and actions.count("hide") == 1
+    assert actions.count("more") == 1 and actions.count("shown") >= 6
+    for event in events:  # anonymous session, the typed user, the live model, no address
+        assert set(event) == {
+            "session_id", "username", "model_version", "anime_id", "position",
+            "reason_type", "reason_anime_id", "action", "origin",
+        }  # fmt: skip
+        assert event["session_id"] == session and event["username"] == FAN.lower()
+        assert event["model_version"] == MODEL_VERSION and event["origin"] == "app"
+    like = next(e for e in events if e["action"] == "like")
+    assert (int(like["anime_id"]), int(like["position"])) == (liked, first.index(liked))
+    assert like["reason_type"] == "similar_to" and like["reason_anime_id"]
+    shown_first = {int(e["anime_id"]) for e in events[: len(first)]}
+    assert shown_first == set(first)
+
+    # Redis goes away while the visitor keeps clicking: the page stays, events are lost
+    own_world.client.shutdown(nosave=True)
+    on_screen = shown_ids(page, 5)
+    gone = next(a for a in on_screen if a != str(SAGA))
+    kept = next(a for a in on_screen if a not in (str(SAGA), gone))
+    _card_button(page, int(kept), "Looks good").click()
+    page.get_by_text("these are the picks you already had").wait_for()
+    _card_button(page, int(gone), "Not interested").click()
+    page.wait_for_function(
+        """(gone) => !document.querySelector('[data-stale=true]') &&
+            [...document.querySelectorAll('[data-testid=anime-card]')]
+                .every(e => e.dataset.animeId !== gone)""",
+        arg=gone,
+    )
+    assert len(shown_ids(page, 4)) >= 4
+    assert page.get_by_text("Something went wrong").count() == 0
+    assert page.get_by_text("You liked this one.").count() >= 1
+    page.screenshot(path=ARTIFACTS / "app-redis-outage.png", full_page=True)
