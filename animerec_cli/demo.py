@@ -300,7 +300,6 @@ def demo(
     ui_port: int = typer.Option(3000),
     app_port: int = typer.Option(8501),
     crawler_port: int = typer.Option(8765),
-    api_port: int = typer.Option(8600),
 ) -> None:
     """Run the main job end to end on embedded defaults."""
     from animerec_assets.instance import prepare_dagster_home
@@ -325,8 +324,6 @@ def demo(
             "ANIMEREC_JIKAN_BASE_URL": f"{base_url}/jikan/v4",
             "ANIMEREC_SCRAPY_SETTINGS": json.dumps(LOOPBACK_SCRAPY_SETTINGS),
             "ANIMEREC_CRAWLER_SERVICE_URL": f"http://127.0.0.1:{crawler_port}",
-            # the app links cards through the API's click recorder (/v1/go)
-            "ANIMEREC_API_URL": f"http://127.0.0.1:{api_port}",
             # the crawl service wants this bearer token; the app (same environment) sends it
             "ANIMEREC_SERVICE_TOKEN": os.environ.get("ANIMEREC_SERVICE_TOKEN")
             or secrets.token_urlsafe(32),
@@ -353,7 +350,7 @@ def demo(
                 _say(f"stopped {leftover}, left running by a demo that was killed")
             _release_dead_runs()
             ports = {"replica": replica_port, "ui": ui_port, "app": app_port,
-                     "crawler": crawler_port, "api": api_port}  # fmt: skip
+                     "crawler": crawler_port}  # fmt: skip
             world = {"users": users, "anime": anime, "seed": seed}
             _serve_and_run(children, env, logs, serve=serve, rounds=rounds, base_url=base_url,
                            ports=ports, world=world)  # fmt: skip
@@ -385,7 +382,7 @@ def _serve_and_run(
 ) -> None:
     users, anime, seed = world["users"], world["anime"], world["seed"]
     replica_port, ui_port = ports["replica"], ports["ui"]
-    app_port, crawler_port, api_port = ports["app"], ports["crawler"], ports["api"]
+    app_port, crawler_port = ports["app"], ports["crawler"]
     _say(f"starting the MAL replica ({users} users, {anime} anime) on {base_url}")
     replica = children.start(
         "the MAL replica",
@@ -422,12 +419,6 @@ def _serve_and_run(
         [str(BIN / "animerec"), "crawl", "serve", "--port", str(crawler_port)],
         env, logs / "crawl_service.log",
     )  # fmt: skip
-    # The public JSON API; the app's card links go through its /v1/go, which records the click
-    api = children.start(
-        "the JSON API",
-        [str(BIN / "animerec"), "api", "serve", "--port", str(api_port)],
-        env, logs / "api.log",
-    )  # fmt: skip
     from app.launch import streamlit_command, wait_until_healthy
 
     app = children.start("the app", streamlit_command(app_port), env, logs / "app.log")
@@ -435,16 +426,14 @@ def _serve_and_run(
     wait_until_healthy(f"http://127.0.0.1:{app_port}", app)
     _wait_for_http(f"http://127.0.0.1:{ui_port}/server_info", ui, timeout_s=180)
     _wait_for_http(f"http://127.0.0.1:{crawler_port}/health", crawl_service)
-    _wait_for_http(f"http://127.0.0.1:{api_port}/openapi.json", api)
     typer.secho("\nanimerec is running:", bold=True)
     typer.echo(f"  Dagster UI    http://127.0.0.1:{ui_port}")
     typer.echo(f"  the app       http://127.0.0.1:{app_port}")
     typer.echo(f"  crawl service http://127.0.0.1:{crawler_port}/docs")
-    typer.echo(f"  JSON API      http://127.0.0.1:{api_port}/docs")
     typer.echo(f"  MAL replica   {base_url}")
     typer.echo(f"  logs          {logs}")
     typer.echo("Press Ctrl-C to stop.")
-    while all(p.poll() is None for p in (replica, ui, app, crawl_service, api)):
+    while all(p.poll() is None for p in (replica, ui, app, crawl_service)):
         time.sleep(1)
     stopped = [name for name, p in children.running if p.poll() is not None]
     _say(f"stopping: {', '.join(stopped)} exited")

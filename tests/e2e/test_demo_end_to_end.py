@@ -59,7 +59,7 @@ def _read_until(process: subprocess.Popen, pattern: str, timeout_s: float) -> st
 @pytest.fixture(scope="module")
 def demo_run(tmp_path_factory):
     home = Path(f"/tmp/ar-e2e-{os.getpid()}")
-    ports = {name: free_port() for name in ("replica", "ui", "app", "crawler", "api")}
+    ports = {name: free_port() for name in ("replica", "ui", "app", "crawler")}
     env = {
         **os.environ,
         "ANIMEREC_ENV": "local",
@@ -73,7 +73,7 @@ def demo_run(tmp_path_factory):
         str(BIN / "animerec"), "demo", "--users", str(USERS), "--anime", str(ANIME),
         "--seed", str(SEED), "--replica-port", str(ports["replica"]),
         "--ui-port", str(ports["ui"]), "--app-port", str(ports["app"]),
-        "--crawler-port", str(ports["crawler"]), "--api-port", str(ports["api"]),
+        "--crawler-port", str(ports["crawler"]),
     ]  # fmt: skip
     process = subprocess.Popen(
         command,
@@ -90,7 +90,6 @@ def demo_run(tmp_path_factory):
             "ui": httpx.get(f"http://127.0.0.1:{ports['ui']}/server_info", timeout=10),
             "app": httpx.get(f"http://127.0.0.1:{ports['app']}/_stcore/health", timeout=10),
             "crawler": httpx.get(f"http://127.0.0.1:{ports['crawler']}/health", timeout=10),
-            "api": httpx.get(f"http://127.0.0.1:{ports['api']}/v1/freshness", timeout=10),
             "code_location": httpx.post(
                 f"http://127.0.0.1:{ports['ui']}/graphql",
                 json={"query": LOCATION_QUERY},
@@ -128,8 +127,6 @@ def test_demo_prints_where_the_ui_and_the_app_are(demo_run):
     assert demo_run["running"]["ui"].status_code == 200
     assert demo_run["running"]["app"].status_code == 200
     assert demo_run["running"]["crawler"].status_code == 200
-    assert f"JSON API      http://127.0.0.1:{ports['api']}/docs" in demo_run["output"]
-    assert demo_run["running"]["api"].status_code == 200
     # The UI's own code server loaded the definitions (not just a webserver that answers).
     entries = demo_run["running"]["code_location"]["data"]["workspaceOrError"]["locationEntries"]
     assert [e["locationOrLoadError"]["__typename"] for e in entries] == ["RepositoryLocation"], (
