@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-import os
 import shutil
 import tempfile
 import threading
@@ -18,6 +17,8 @@ import httpx
 import pandas as pd
 import pytest
 import redis
+from app_browser import app_env, browser, page  # noqa: F401 (fixtures for tests/app)
+from app_world import AppWorld, close_app_world, open_app_world
 
 from animerec_assets.lib.redis_conn import connect, stop_embedded_redis
 from animerec_assets.lib.serving import publish
@@ -117,13 +118,6 @@ def seeded_home(cover_server: str) -> Iterator[SeededHome]:
     shutil.rmtree(home, ignore_errors=True)
 
 
-def app_env(home: Path, **extra: str) -> dict[str, str]:
-    """The environment the app subprocess runs with: only this home's Redis."""
-    env = {k: v for k, v in os.environ.items() if k not in ("REDIS_URL", "ANIMEREC_ENV")}
-    env.update(ANIMEREC_HOME=str(home), ANIMEREC_ENV="local", **extra)
-    return env
-
-
 @pytest.fixture(scope="session")
 def app_env_for():
     """``app_env`` as a fixture, for test modules (they cannot import conftest)."""
@@ -140,72 +134,20 @@ def serving_empty_client(seeded_home) -> redis.Redis:
 
 
 @pytest.fixture(scope="module")
-def browser() -> Iterator[object]:
-    """Headless Chromium (Debian's), one per test module."""
-    from app_browser import CHROMIUM, CHROMIUM_ARGS, require_chromium
-
-    require_chromium()
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
-
-
-@pytest.fixture
-def page(browser):
-    """A fresh browser context and page; JavaScript dialogs are collected (and dismissed)."""
-    from app_browser import TIMEOUT_MS
-
-    context = browser.new_context(viewport={"width": 1280, "height": 1500})
-    page = context.new_page()
-    page.set_default_timeout(TIMEOUT_MS)
-    dialogs: list[str] = []
-    page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
-    page.dialogs = dialogs  # type: ignore[attr-defined]
-    yield page
-    context.close()
-
-
-@dataclass(frozen=True)
-class AppWorld:
-    home: Path
-    client: redis.Redis
-    version: str
-
-
-def _published_world_home(cover_server: str, name: str) -> tuple[Path, redis.Redis, str]:
-    from app_world import publish_app_world
-
-    home = Path(tempfile.mkdtemp(prefix=name, dir="/tmp"))
-    client = connect(None, home / "redis")
-    return home, client, publish_app_world(client, cover_server)
-
-
-def _stop_world(home: Path, client: redis.Redis) -> None:
-    try:
-        client.shutdown(nosave=True)
-    except redis.RedisError:  # already stopped (a test took it down): make sure it is gone
-        stop_embedded_redis(home / "redis")
-    shutil.rmtree(home, ignore_errors=True)
-
-
-@pytest.fixture(scope="module")
 def app_world(cover_server: str) -> Iterator[AppWorld]:
     """A demo-sized world (tests/support/app_world.py) published into a real Redis server of
     its own (the embedded one, on a unix socket under a fresh ANIMEREC_HOME)."""
-    home, client, version = _published_world_home(cover_server, "arW-")
-    yield AppWorld(home, client, version)
-    _stop_world(home, client)
+    world = open_app_world(cover_server, "arW-")
+    yield world
+    close_app_world(world)
 
 
 @pytest.fixture
 def own_world(cover_server: str) -> Iterator[AppWorld]:
     """Like ``app_world``, for one test that changes it (publishes again, stops its Redis)."""
-    home, client, version = _published_world_home(cover_server, "arD-")
-    yield AppWorld(home, client, version)
-    _stop_world(home, client)
+    world = open_app_world(cover_server, "arD-")
+    yield world
+    close_app_world(world)
 
 
 @dataclass(frozen=True)

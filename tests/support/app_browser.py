@@ -1,5 +1,6 @@
-"""Driving the Streamlit app in headless Chromium: launch arguments and page helpers shared by
-the app's browser tests (fixtures in tests/app/conftest.py)."""
+"""Driving the Streamlit app in headless Chromium: the app's environment, the browser and page
+fixtures and the page helpers shared by the browser tests (tests/app/conftest.py imports the
+fixtures; a test module elsewhere names this module in ``pytest_plugins``)."""
 
 from __future__ import annotations
 
@@ -19,6 +20,13 @@ TIMEOUT_MS = 30_000
 CARDS = "[data-testid=anime-card]"
 
 
+def app_env(home: Path, **extra: str) -> dict[str, str]:
+    """The environment the app subprocess runs with: only this home's Redis."""
+    env = {k: v for k, v in os.environ.items() if k not in ("REDIS_URL", "ANIMEREC_ENV")}
+    env.update(ANIMEREC_HOME=str(home), ANIMEREC_ENV="local", **extra)
+    return env
+
+
 def require_chromium() -> None:
     if CHROMIUM.exists():
         return
@@ -26,6 +34,31 @@ def require_chromium() -> None:
     if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
         pytest.fail(message)
     pytest.skip(message)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[object]:
+    """Headless Chromium (Debian's), one per test module."""
+    require_chromium()
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser):
+    """A fresh browser context and page; JavaScript dialogs are collected (and dismissed)."""
+    context = browser.new_context(viewport={"width": 1280, "height": 1500})
+    page = context.new_page()
+    page.set_default_timeout(TIMEOUT_MS)
+    dialogs: list[str] = []
+    page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
+    page.dialogs = dialogs  # type: ignore[attr-defined]
+    yield page
+    context.close()
 
 
 def submit_user(page, url: str | None, user: str) -> None:
@@ -42,6 +75,44 @@ def shown_ids(page, expected: int = 5) -> list[str]:
     if expected:
         cards.nth(expected - 1).wait_for()
     return [cards.nth(i).get_attribute("data-anime-id") for i in range(cards.count())]
+
+
+def wait_for_pool(page, matching: int, allowed: list[int]) -> list[int]:
+    """Wait until the page says ``matching`` picks match and shows min(matching, 5) cards, all
+    from ``allowed``; returns the ids on screen."""
+    page.wait_for_function(
+        """([matching, allowed]) => {
+            if (document.querySelector('[data-stale=true]')) return false;
+            const count = document.querySelector('[data-testid=pool-count]');
+            if (!count || Number(count.dataset.matching) !== matching) return false;
+            const ids = [...document.querySelectorAll('[data-testid=anime-card]')]
+                .map(e => Number(e.dataset.animeId));
+            return ids.length === Math.min(matching, 5) && ids.every(id => allowed.includes(id));
+        }""",
+        arg=[matching, allowed],
+    )
+    return [int(i) for i in shown_ids(page, 0)]
+
+
+def card(page, anime_id: int):
+    return page.locator(f"{CARDS}[data-anime-id='{anime_id}']")
+
+
+def card_button(page, anime_id: int, label: str):
+    column = page.locator("[data-testid=stColumn]").filter(has=card(page, anime_id))
+    return column.get_by_role("button", name=label, exact=True)
+
+
+def another_five(page) -> None:
+    """Press "Another 5" and wait for its cards (with more than five picks, some are new)."""
+    before = shown_ids(page, 5)
+    page.get_by_role("button", name="Another 5", exact=True).click()
+    page.wait_for_function(
+        """(before) => !document.querySelector('[data-stale=true]') &&
+            [...document.querySelectorAll('[data-testid=anime-card]')]
+                .map(e => e.dataset.animeId).join() !== before.join()""",
+        arg=before,
+    )
 
 
 def choose(page, multiselect, option: str, attempts: int = 4, *, exact: bool = False) -> None:

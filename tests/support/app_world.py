@@ -7,9 +7,15 @@ shows that count) and which cards can appear; ``expected`` in the tests follows 
 
 from __future__ import annotations
 
+import shutil
+import tempfile
+from dataclasses import dataclass, replace
+from pathlib import Path
+
 import pandas as pd
 import redis
 
+from animerec_assets.lib.redis_conn import connect, stop_embedded_redis
 from animerec_assets.lib.serving import publish
 from animerec_assets.lib.serving.franchise import with_franchises
 from animerec_assets.lib.serving.synthetic import (
@@ -104,3 +110,32 @@ def publish_app_world(client: redis.Redis, cover_base_url: str) -> str:
         model_version=MODEL_VERSION,
     )
     return result.version
+
+
+@dataclass(frozen=True)
+class AppWorld:
+    """A published world in the embedded Redis of its own ANIMEREC_HOME."""
+
+    home: Path
+    client: redis.Redis
+    version: str
+
+
+def open_app_world(cover_base_url: str, name: str) -> AppWorld:
+    """A fresh home (``name`` prefixes its directory) whose embedded Redis holds the world."""
+    home = Path(tempfile.mkdtemp(prefix=name, dir="/tmp"))
+    world = AppWorld(home, connect(None, home / "redis"), "")
+    try:
+        return replace(world, version=publish_app_world(world.client, cover_base_url))
+    except BaseException:  # the server started: stop it before the error goes up
+        close_app_world(world)
+        raise
+
+
+def close_app_world(world: AppWorld) -> None:
+    """Stop the world's Redis (even when a test took it down already) and remove its home."""
+    try:
+        world.client.shutdown(nosave=True)
+    except redis.RedisError:  # already stopped (a test took it down): make sure it is gone
+        stop_embedded_redis(world.home / "redis")
+    shutil.rmtree(world.home, ignore_errors=True)
