@@ -19,6 +19,9 @@ from pathlib import Path
 
 import pytest
 
+# The headless-Chromium fixtures (``browser``, ``page``), for browser tests in any folder.
+pytest_plugins = ["app_browser"]
+
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SHARED_DIR = (REPO_ROOT / ".." / "shared").resolve()
 MAL_PAGES_DIR = SHARED_DIR / "mal_pages"

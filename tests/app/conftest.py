@@ -17,7 +17,7 @@ import httpx
 import pandas as pd
 import pytest
 import redis
-from app_browser import app_env, browser, page  # noqa: F401 (fixtures for tests/app)
+from app_browser import app_env
 from app_world import AppWorld, close_app_world, open_app_world
 
 from animerec_assets.lib.redis_conn import connect, stop_embedded_redis

@@ -19,14 +19,21 @@ from app_browser import (
     submit_user,
     wait_for_pool,
 )
-from app_world import FAN, FAN_DEFAULT_POOL, SAGA, AppWorld, close_app_world, open_app_world
+from app_world import (
+    FAN,
+    FAN_DEFAULT_POOL,
+    MODEL_VERSION,
+    SAGA,
+    AppWorld,
+    close_app_world,
+    open_app_world,
+)
 from feedback_pipeline import build_metrics, land, query
 
 from animerec_assets.contracts.feedback import STREAM_KEY
 from animerec_assets.lib.redis_conn import embedded_socket_path
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
-pytest_plugins = ["app_browser"]  # the browser and page fixtures
 
 NOWHERE = "http://127.0.0.1:9"  # the crawl service and the covers: not needed here
 
@@ -89,14 +96,14 @@ def test_a_visitors_clicks_are_landed_modelled_and_counted_for_the_published_ver
     metrics = build_metrics(database, redis_url)
 
     cards = len(shown)
-    assert metrics["newest_version"] == world.version
+    assert metrics["newest_version"] == MODEL_VERSION
     assert (metrics["model_versions"], metrics["sessions"], metrics["cards"]) == (1, 1, cards)
     assert metrics["newest like"] == pytest.approx(1 / cards)
     assert metrics["newest not for me"] == pytest.approx(1 / cards)
     assert metrics["newest MAL click-through"] == 0.0
     assert metrics["newest picks per session"] == pytest.approx(cards)
     versions = query(database, 'select * from feedback."feedback_by_model_version"')
-    assert versions["model_version"].tolist() == [world.version]
+    assert versions["model_version"].tolist() == [MODEL_VERSION]
     counted = versions.iloc[0]
     assert (counted["likes"], counted["dislikes"], counted["hides"]) == (1, 1, 0)
     assert (counted["mal_clicks"], counted["more_requests"]) == (0, 1)

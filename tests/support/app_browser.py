@@ -1,6 +1,6 @@
 """Driving the Streamlit app in headless Chromium: the app's environment, the browser and page
-fixtures and the page helpers shared by the browser tests (tests/app/conftest.py imports the
-fixtures; a test module elsewhere names this module in ``pytest_plugins``)."""
+fixtures and the page helpers shared by the browser tests (the fixtures come to every test
+folder as a plugin named in tests/conftest.py)."""
 
 from __future__ import annotations
 
