@@ -103,7 +103,9 @@ def evaluate_seed(
 
     ua_config = UserAnimeConfig(**{**config.user_anime.__dict__, "seed": seed})
     started = time.perf_counter()
-    recommender = fit_user_anime(split.train, ua_config, log=log, anime=anime)
+    recommender = fit_user_anime(
+        split.train, ua_config, log=log, anime=anime, anime_anime=anime_anime
+    )
     generator = recommender.generator
     record(
         "user_anime retrieval (TFRS)",
