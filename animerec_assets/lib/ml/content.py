@@ -123,7 +123,11 @@ class AnimeContent:
 
 def _at(per_anime: sparse.spmatrix | np.ndarray, candidates: np.ndarray) -> np.ndarray:
     """[users, k] values of a [users, n_anime] (sparse or dense) matrix at the candidates."""
-    dense = per_anime.toarray() if sparse.issparse(per_anime) else np.asarray(per_anime)
+    dense = (
+        sparse.csr_matrix(per_anime).toarray()
+        if sparse.issparse(per_anime)
+        else np.asarray(per_anime)
+    )
     return np.take_along_axis(dense, candidates, axis=1).astype(np.float32)
 
 
