@@ -76,7 +76,7 @@ class UserAnimeConfig:
     # its share of the fused score is chosen with EASE's on validation Recall@300 (the shares of
     # EASE and RP3beta sum to at most 1, TFRS gets the rest). bench quality, mal2017 seed 0,
     # EASE+RP3beta 0.7/0.3: Recall@300 0.813 vs EASE alone 0.799
-    rp3_weights: tuple[float, ...] = (0.0, 0.15, 0.3)
+    rp3_weights: tuple[float, ...] = (0.0, 0.15, 0.3, 0.45, 0.6)
     rp3_alpha: float = 1.0
     rp3_beta: float = 0.5  # best of 0..0.5 on an inner validation split of mal2017 (NDCG@20)
     ranker_validation_users: float = 0.2
