@@ -75,7 +75,8 @@ def evaluate_seed(
         )
         log(
             f"seed {seed} {model:<32} R@20 {metrics['recall@20']:.3f} "
-            f"NDCG@20 {metrics['ndcg@20']:.3f} R@300 {metrics['recall@300']:.3f}"
+            f"NDCG@20 {metrics['ndcg@20']:.3f} R@300 {metrics['recall@300']:.3f} "
+            f"cov@20 {metrics['coverage@20']:.3f}"
         )
 
     for name, fit in (
