@@ -1,5 +1,3 @@
-{{ config(pre_hook="{{ delete_parents('anime_id in (' ~ touched_anime(processed_since()) ~ ')') }}") }}
-
 -- One row per crawled anime that is still there: its page, its stats page, its pictures and
 -- its clubs.
 select
