@@ -125,8 +125,9 @@ def run_breakdown(target_path: Path, wall_seconds: float) -> str:
         if kind in node_seconds:
             node_seconds[kind] += result["execution_time"]
             counts[kind] += 1
+    elapsed = run["elapsed_time"]
     return (
-        f"start-up and parse {wall_seconds - run['elapsed_time']:.1f} s, nodes {run['elapsed_time']:.1f} s"
+        f"start-up and parse {wall_seconds - elapsed:.1f} s, nodes {elapsed:.1f} s"
         f" ({counts['model']} models {node_seconds['model']:.1f} s, {counts['test']} data tests"
         f" {node_seconds['test']:.1f} s, summed over dbt's threads)"
     )
