@@ -229,6 +229,9 @@ def test_recrawls_incremental_equals_full_refresh_and_compaction_changes_nothing
         )
     assert {("incremental", None), ("user", "alice"), ("user", "bob"), ("anime", "6")} <= touched
     assert ("user", "gina") not in touched
+    ran = tmp_path / "dbt_target" / "run" / "animerec" / "models" / "processed" / "_processed.yml"
+    (score_test,) = ran.glob("in_range_user_anime_score*.sql")
+    assert "processed_touched" in score_test.read_text()  # the build's own tests were scoped
     scoped = run_dbt(
         "test", "--select", "user_anime", "--exclude-resource-type", "unit_test", check=False
     )
