@@ -19,6 +19,8 @@ from pathlib import Path
 from typing import Literal, TypedDict
 from urllib.parse import urlsplit
 
+from animerec_assets.contracts.feedback import DEFAULT_RETENTION_DAYS, RETENTION_DAYS_ENV
+
 Environment = Literal["local", "prod"]
 ENVIRONMENTS: tuple[Environment, ...] = ("local", "prod")
 
@@ -76,6 +78,12 @@ class Settings:
     export_pseudonym_key: str | None = field(default=None, repr=False)
     # ANIMEREC_EXPORT_REAL_USERNAMES=1: publish real usernames instead of pseudonyms (opt-in)
     export_real_usernames: bool = False
+    # the public JSON API (api/server.py) as visitors reach it (ANIMEREC_API_URL): when set, the
+    # app links each card through its /v1/go click recorder; None links straight to MAL
+    api_url: str | None = None
+    # days visitors' feedback events are kept (ANIMEREC_FEEDBACK_RETENTION_DAYS): older ones
+    # are dropped from the stream, landing and the feedback tables
+    feedback_retention_days: int = DEFAULT_RETENTION_DAYS
 
     @property
     def embedded_redis_dir(self) -> Path:
@@ -140,6 +148,8 @@ class _SharedSettings(TypedDict):
     crawler_service_token: str | None
     export_pseudonym_key: str | None
     export_real_usernames: bool
+    api_url: str | None
+    feedback_retention_days: int
 
 
 def _env(name: str, default: str | None = None) -> str | None:
@@ -161,6 +171,17 @@ def _flag(name: str) -> bool:
     if value in ("0", "false", "no"):
         return False
     raise SettingsError(f"{name} must be 1 or 0, got {value!r}")
+
+
+def _retention_days() -> int:
+    raw = _env(RETENTION_DAYS_ENV)
+    if raw is None:
+        return DEFAULT_RETENTION_DAYS
+    if not raw.isdigit() or not 1 <= int(raw) <= 36_500:
+        raise SettingsError(
+            f"{RETENTION_DAYS_ENV} must be a whole number of days >= 1, got {raw!r}"
+        )
+    return int(raw)
 
 
 def _scrapy_overrides() -> dict[str, object]:
@@ -208,6 +229,8 @@ def load_settings(env: str | None = None) -> Settings:
         crawler_service_token=_env("ANIMEREC_SERVICE_TOKEN"),
         export_pseudonym_key=_env("ANIMEREC_EXPORT_PSEUDONYM_KEY"),
         export_real_usernames=_flag("ANIMEREC_EXPORT_REAL_USERNAMES"),
+        api_url=(_env("ANIMEREC_API_URL") or "").rstrip("/") or None,
+        feedback_retention_days=_retention_days(),
     )
     if chosen == "local":
         return Settings(
@@ -237,6 +260,11 @@ def load_settings(env: str | None = None) -> Settings:
         dagster_pg_url=_env("DAGSTER_PG_URL"),
         **common,
     )
+    if prod.crawl_source == "malapi" and not prod.mal_client_id:
+        raise SettingsError(
+            "ANIMEREC_MAL_CLIENT_ID must be set when ANIMEREC_CRAWL_SOURCE=malapi (MAL's API v2 "
+            "refuses requests without a client id; deploy/k8s/secrets.example.yaml holds it)"
+        )
     if prod.export_pseudonym_key is None and not prod.export_real_usernames:
         raise SettingsError(
             "ANIMEREC_EXPORT_PSEUDONYM_KEY must be set when ANIMEREC_ENV=prod (or opt in to "

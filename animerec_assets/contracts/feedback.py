@@ -88,3 +88,11 @@ FEEDBACK_COLUMNS: list[tuple[str, ColumnType]] = [
     ("origin", "VARCHAR"),  # app | api
 ]
 FEEDBACK_FIELD_NAMES: list[str] = [name for name, _ in FEEDBACK_COLUMNS]
+
+# ``landing.feedback``: the event columns, then the hour of the event (the landing asset's
+# hourly partition, in the crawl tables' ``crawl_hour`` format).
+FEEDBACK_TABLE = "feedback"
+FEEDBACK_HOUR_COLUMN: tuple[str, ColumnType] = ("event_hour", "VARCHAR")
+FEEDBACK_LANDING_COLUMNS: list[tuple[str, ColumnType]] = [*FEEDBACK_COLUMNS, FEEDBACK_HOUR_COLUMN]
+# The setting that overrides DEFAULT_RETENTION_DAYS (landing, the stream and dbt all honour it).
+RETENTION_DAYS_ENV = "ANIMEREC_FEEDBACK_RETENTION_DAYS"

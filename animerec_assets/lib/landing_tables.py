@@ -9,10 +9,13 @@ appending BY NAME means a frame may list its columns in any order.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import duckdb
 import pandas as pd
 
-from animerec_assets.contracts.landing import LANDING_COLUMNS, LANDING_TABLE_COLUMNS
+from animerec_assets.contracts.feedback import FEEDBACK_LANDING_COLUMNS, FEEDBACK_TABLE
+from animerec_assets.contracts.landing import LANDING_COLUMNS, LANDING_TABLE_COLUMNS, ColumnType
 
 LANDING_SCHEMA = "landing"
 ITEM_ID = "item_id"
@@ -28,10 +31,20 @@ def landing_ddl(item_type: str) -> str:
         raise LandingContractError(
             f"unknown landing table {item_type!r}; known: {sorted(LANDING_TABLE_COLUMNS)}"
         )
-    columns = ", ".join(
-        f'"{name}" {sql_type}' for name, sql_type in LANDING_TABLE_COLUMNS[item_type]
-    )
-    return f'CREATE TABLE IF NOT EXISTS {LANDING_SCHEMA}."{item_type}" ({columns})'
+    return table_ddl(item_type, LANDING_TABLE_COLUMNS[item_type])
+
+
+def table_ddl(table: str, columns: Sequence[tuple[str, ColumnType]]) -> str:
+    """``CREATE TABLE IF NOT EXISTS landing.<table>`` with the contract's column types."""
+    declared = ", ".join(f'"{name}" {sql_type}' for name, sql_type in columns)
+    return f'CREATE TABLE IF NOT EXISTS {LANDING_SCHEMA}."{table}" ({declared})'
+
+
+def create_feedback_table(connection: duckdb.DuckDBPyConnection) -> None:
+    """``landing.feedback`` from the feedback contract, created empty where missing (the IO
+    manager would otherwise infer its types from the first hour's frame)."""
+    connection.execute(f"CREATE SCHEMA IF NOT EXISTS {LANDING_SCHEMA}")
+    connection.execute(table_ddl(FEEDBACK_TABLE, FEEDBACK_LANDING_COLUMNS))
 
 
 def create_landing_tables(connection: duckdb.DuckDBPyConnection) -> None:
@@ -39,12 +52,14 @@ def create_landing_tables(connection: duckdb.DuckDBPyConnection) -> None:
     connection.execute(f"CREATE SCHEMA IF NOT EXISTS {LANDING_SCHEMA}")
     for item_type in LANDING_TABLE_COLUMNS:
         connection.execute(landing_ddl(item_type))
-        _add_item_id(connection, item_type)
+        _add_missing_columns(connection, item_type)
 
 
-def _add_item_id(connection: duckdb.DuckDBPyConnection, item_type: str) -> None:
-    """A table created before items carried an id is rebuilt in the contract's column order
-    with ``item_id`` NULL for its rows (writers that insert by position need that order)."""
+def _add_missing_columns(connection: duckdb.DuckDBPyConnection, item_type: str) -> None:
+    """A table created under an older contract (before items carried an id, before a column
+    was added) is rebuilt in the contract's column order with the new columns NULL for its rows
+    (writers that insert by position need that order). One transaction: a crash leaves either
+    the old table or the rebuilt one."""
     columns = [
         name
         for (name,) in connection.execute(
@@ -53,10 +68,12 @@ def _add_item_id(connection: duckdb.DuckDBPyConnection, item_type: str) -> None:
             [LANDING_SCHEMA, item_type],
         ).fetchall()
     ]
-    if item_type not in LANDING_COLUMNS or not columns or ITEM_ID in columns:
-        return  # not an item table (quarantine), a new table, or one with ids already
+    if item_type not in LANDING_COLUMNS or not columns:
+        return  # not an item table (quarantine), or a table just created from the contract
+    if all(name in columns for name, _ in LANDING_COLUMNS[item_type]):
+        return
     table = f'{LANDING_SCHEMA}."{item_type}"'
-    rebuilt = f'{LANDING_SCHEMA}."{item_type}__with_item_id"'
+    rebuilt = f'{LANDING_SCHEMA}."{item_type}__rebuilt"'
     select = ", ".join(
         f'"{name}"' if name in columns else f'CAST(NULL AS {sql_type}) AS "{name}"'
         for name, sql_type in LANDING_COLUMNS[item_type]
@@ -88,7 +105,7 @@ def append_landing(
     connection.execute(f"CREATE SCHEMA IF NOT EXISTS {LANDING_SCHEMA}")
     connection.execute(landing_ddl(item_type))
     table = f'{LANDING_SCHEMA}."{item_type}"'
-    _add_item_id(connection, item_type)
+    _add_missing_columns(connection, item_type)
     if frame.empty:
         return 0
     connection.register("_landing_frame", frame)
