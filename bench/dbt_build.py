@@ -114,6 +114,25 @@ def slowest_nodes(target_path: Path, top: int = 6) -> str:
     )
 
 
+def run_breakdown(target_path: Path, wall_seconds: float) -> str:
+    """Where the last run's wall time went: dbt's start-up and parse (wall minus the node
+    runner's elapsed time), then the models' and data tests' summed node times."""
+    run = json.loads((target_path / "run_results.json").read_text())
+    node_seconds: dict[str, float] = {"model": 0.0, "test": 0.0}
+    counts: dict[str, int] = {"model": 0, "test": 0}
+    for result in run["results"]:
+        kind = result["unique_id"].split(".")[0]
+        if kind in node_seconds:
+            node_seconds[kind] += result["execution_time"]
+            counts[kind] += 1
+    elapsed = run["elapsed_time"]
+    return (
+        f"start-up and parse {wall_seconds - elapsed:.1f} s, nodes {elapsed:.1f} s"
+        f" ({counts['model']} models {node_seconds['model']:.1f} s, {counts['test']} data tests"
+        f" {node_seconds['test']:.1f} s, summed over dbt's threads)"
+    )
+
+
 def keep_processed(connection: duckdb.DuckDBPyConnection, schema: str) -> None:
     """Copy the five processed tables aside (to compare with a later build)."""
     connection.execute(f"CREATE OR REPLACE SCHEMA {schema}")
@@ -173,6 +192,7 @@ def run_dbt_bench(
         progress.update()
         hour = timed_dbt_build(warehouse, target)
         hour_slowest = slowest_nodes(target)
+        hour_breakdown = run_breakdown(target, hour[0])
         with duckdb.connect(str(warehouse)) as connection:
             keep_processed(connection, "bench_incremental")
         progress.update()
@@ -211,6 +231,7 @@ def run_dbt_bench(
             f"{label}: wall {seconds:.1f} s{rate}, peak RSS (dbt + children) "
             f"{peak / 2**20:.0f} MiB — {done}"
         )
+    lines.append(f"incremental hour: {hour_breakdown}")
     lines.append(f"slowest in the incremental hour: {hour_slowest}")
     lines.append(f"slowest in the full refresh: {refresh_slowest}")
     lines.append("processed: " + ", ".join(f"{t}={n:,}" for t, n in published.items()))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import dagster as dg
@@ -79,6 +80,15 @@ class WarehouseResource(dg.ConfigurableResource):
         from animerec_assets.lib.dbt_paths import duckdb_path_args
 
         return duckdb_path_args(self.duckdb_path)
+
+    def dbt_target_path(self, step: str) -> Path | None:
+        """A ``--target-path`` that stays the same from one hourly run of ``step`` to the next,
+        beside the warehouse file: dbt's partial parse (``partial_parse.msgpack``, valid for
+        the same profile and vars) then spares every run a full parse of the project. ``None``
+        (a fresh folder per run) where there is no local warehouse file."""
+        if self.kind != "duckdb" or not self.duckdb_path:
+            return None
+        return Path(self.duckdb_path).resolve().parent / "dbt_target" / step
 
 
 def warehouse_io_manager(settings: Settings) -> dg.ConfigurableIOManagerFactory:

@@ -1,21 +1,36 @@
 {#- Incremental processed: each published table is rebuilt only for the parents (users, anime)
-    whose staging rows a run since its last build wrote. A run's pre-hook deletes those parents'
-    rows, the model inserts them again from staging; the post-hook records the run as the
-    table's watermark. On DuckDB the three happen in one transaction; on BigQuery a crash
-    between them leaves the watermark behind, so the next run redoes the same parents (the
-    delete makes that idempotent). `dbt build --full-refresh` rebuilds everything and gives the
-    same tables. -#}
+    whose staging rows a run since its last build wrote. A run's pre-hooks record those parents
+    in `staging.processed_touched` and delete their rows, the model inserts them again from
+    staging; the post-hook records the run as the table's watermark. On DuckDB the four happen
+    in one transaction; on BigQuery a crash between them leaves the watermark behind, so the
+    next run redoes the same parents (the delete makes that idempotent). `dbt build
+    --full-refresh` rebuilds everything and gives the same tables. The data tests of a table
+    read `processed_touched` too: they check the parents its last build wrote
+    (macros/data_test_scope.sql). -#}
 
 {% macro watermark_relation() -%}
     {{- return(api.Relation.create(database=target.database, schema='staging', identifier='processed_watermark')) -}}
 {%- endmacro %}
 
-{#- on-run-start: the watermark table (and its schema) before any model needs it. -#}
+{% macro touched_relation() -%}
+    {{- return(api.Relation.create(database=target.database, schema='staging', identifier='processed_touched')) -}}
+{%- endmacro %}
+
+{#- on-run-start: the watermark and touched-parents tables (and their schema) before any model
+    needs them. -#}
 {% macro create_processed_watermark() -%}
     {%- do adapter.create_schema(api.Relation.create(database=target.database, schema='staging')) -%}
     create table if not exists {{ watermark_relation() }} (
         model_name {{ sql_type('string') }},
         consumed_at {{ sql_type('string') }}
+    )
+{%- endmacro %}
+
+{% macro create_processed_touched() -%}
+    create table if not exists {{ touched_relation() }} (
+        model_name {{ sql_type('string') }},
+        parent_kind {{ sql_type('string') }},
+        parent_key {{ sql_type('string') }}
     )
 {%- endmacro %}
 
@@ -43,14 +58,112 @@
         and consumed_at < '{{ run_started_at.strftime("%Y-%m-%d %H:%M:%S.%f") }}'
 {%- endmacro %}
 
-{#- pre-hook: delete the rows of the parents this run rebuilds (`condition` names them). -#}
-{% macro delete_parents(condition) -%}
-    {{ return(adapter.dispatch('delete_parents', 'animerec')(condition)) }}
+{#- The parents each published table is rebuilt by (user / anime), and the columns that name
+    them in the table: a row belongs to a touched parent when any of its columns names one. -#}
+{% macro processed_parent_columns(model_name) -%}
+    {%- set columns = {
+        'anime': {'anime': ['anime_id']},
+        'user': {'user': ['lower(user_id)']},
+        'user_anime': {'user': ['lower(user_id)'], 'anime': ['anime_id']},
+        'anime_anime': {'anime': ['animeA', 'animeB']},
+        'user_user': {'user': ['lower(userA)', 'lower(userB)']},
+    } -%}
+    {{ return(columns[model_name]) }}
 {%- endmacro %}
 
-{% macro default__delete_parents(condition) -%}
+{#- The same rows after the rebuild, as the data tests find them. A rebuilt user's rows in user
+    and user_anime all carry the username stg_user has now (`user_id` kind), which matches
+    without lower-casing every row of the table. -#}
+{% macro processed_rebuilt_columns(model_name) -%}
+    {%- set columns = processed_parent_columns(model_name) -%}
+    {%- if model_name in ('user', 'user_anime') -%}
+        {%- set columns = dict(columns) -%}
+        {%- do columns.pop('user') -%}
+        {%- do columns.update({'user_id': ['user_id']}) -%}
+    {%- endif -%}
+    {{ return(columns) }}
+{%- endmacro %}
+
+{#- Per kind, the parents of the table touched since `since`: a select of one column named
+    touched_key. -#}
+{% macro processed_touched_sets(model_name, since) -%}
+    {%- if model_name == 'anime' -%}
+        {%- set sets = {'anime': touched_anime(since)} -%}
+    {%- elif model_name == 'user' -%}
+        {%- set sets = {'user': touched_list_users(since)} -%}
+    {%- elif model_name == 'user_anime' -%}
+        {%- set sets = {'user': touched_list_users(since), 'anime': touched_existence_anime(since)} -%}
+    {%- elif model_name == 'anime_anime' -%}
+        {%- set sets = {'anime': touched_pair_anime(since)} -%}
+    {%- elif model_name == 'user_user' -%}
+        {%- set sets = {'user': touched_friend_users(since)} -%}
+    {%- else -%}
+        {{ exceptions.raise_compiler_error("no touched parents for " ~ model_name) }}
+    {%- endif -%}
+    {#- each set's first select names its column: user_key for users, anime_id for anime -#}
+    {%- set keyed = {} -%}
+    {%- for kind, touched in sets.items() -%}
+        {%- do keyed.update({kind: 'select ' ~ ('user_key' if kind == 'user' else 'anime_id')
+            ~ ' as touched_key from (' ~ touched ~ ') as parents'}) -%}
+    {%- endfor -%}
+    {%- if model_name in ('user', 'user_anime') -%}
+        {%- do keyed.update({'user_id': 'select user_id as touched_key from ' ~ ref('stg_user')
+            ~ ' where user_key in (' ~ keyed['user'] ~ ')'}) -%}
+    {%- endif -%}
+    {{ return(keyed) }}
+{%- endmacro %}
+
+{#- pre-hooks 1 and 2: this run's touched parents replace the table's previous ones, under a
+    marker row that says which kind of build recorded them (`incremental`, or `all` for a full
+    build, which records no keys). Computed once here, read by the delete and by the data tests
+    (macros/data_test_scope.sql). -#}
+{% macro forget_touched_parents() -%}
+    delete from {{ touched_relation() }} where model_name = '{{ this.identifier }}'
+{%- endmacro %}
+
+{% macro record_touched_parents() -%}
+    {#- rendered on every build, so parsing sees the staging models the sets read -#}
+    {%- set sets = processed_touched_sets(this.identifier, processed_since()) -%}
+    {%- set incremental = is_incremental() -%}
+    insert into {{ touched_relation() }} (model_name, parent_kind, parent_key)
+    select '{{ this.identifier }}', '{{ 'incremental' if incremental else 'all' }}', cast(null as {{ sql_type('string') }})
+    {%- if incremental %}
+    {%- for kind, touched in sets.items() %}
+    union all
+    select distinct '{{ this.identifier }}', '{{ kind }}', cast(touched_key as {{ sql_type('string') }})
+    from ({{ touched }}) as touched
+    where touched_key is not null
+    {%- endfor %}
+    {%- endif %}
+{%- endmacro %}
+
+{#- The rows of `model_name` that belong to the parents recorded for it (a SQL condition):
+    `columns` maps a kind to the table's columns naming it (processed_parent_columns before the
+    rebuild, processed_rebuilt_columns after it). -#}
+{% macro touched_rows_condition(model_name, columns) -%}
+    {%- set conditions = [] -%}
+    {%- for kind, kind_columns in columns.items() -%}
+        {%- set keys -%}
+            select {{ try_cast('parent_key', 'int') if kind == 'anime' else 'parent_key' }}
+            from {{ touched_relation() }}
+            where model_name = '{{ model_name }}' and parent_kind = '{{ kind }}'
+        {%- endset -%}
+        {%- for column in kind_columns -%}
+            {%- do conditions.append(column ~ ' in (' ~ keys ~ ')') -%}
+        {%- endfor -%}
+    {%- endfor -%}
+    ({{ conditions | join(' or ') if conditions else 'false' }})
+{%- endmacro %}
+
+{#- pre-hook 3: delete the rows of the recorded parents (nothing on a full build). -#}
+{% macro delete_touched_parents() -%}
+    {{ return(adapter.dispatch('delete_touched_parents', 'animerec')()) }}
+{%- endmacro %}
+
+{% macro default__delete_touched_parents() -%}
     {%- if is_incremental() -%}
-    delete from {{ this }} where {{ condition }}
+    delete from {{ this }}
+    where {{ touched_rows_condition(this.identifier, processed_parent_columns(this.identifier)) }}
     {%- endif -%}
 {%- endmacro %}
 

@@ -40,9 +40,11 @@
     markers) the newest crawl per key stands, as before re-crawls were modelled.
 
     Incremental: `typed` holds only new landing rows. Every parent they touch (a row, or a new
-    complete snapshot of the set, possibly empty) is recomputed from its staged rows plus the new
-    ones; keys the snapshot dropped come out with _present = false, are merged like any other row
-    and removed by the model's post-hook (`delete_absent`). A full build emits present rows only.
+    complete snapshot of the set, possibly empty) is judged again from its staged keys plus the
+    new rows. Emitted: new rows that are now the newest crawl of their key, and staged keys the
+    snapshot dropped, with _present = false (merged like any other row, then removed by the
+    model's post-hook `delete_absent`); a staged row that stays is not rewritten. A full build
+    emits present rows only.
 
     `columns` are the columns of `typed`, listed so staged rows line up with them. -#}
 {% macro snapshot_set(typed, set_name, parent_kind, parent_column, key_columns, columns) -%}
@@ -69,10 +71,17 @@ touched_parents as (
 {%- endif %}
 
 candidates as (
-    select {{ column_list }} from {{ typed }}
+    select {{ column_list }}, false as _staged from {{ typed }}
     {%- if is_incremental() %}
     union all
-    select {{ column_list }} from {{ this }}
+    {# of the staged rows only what judges them: a staged row that stays the newest and
+       present is left where it is, so its other columns are never read #}
+    select
+        {%- for column in columns %}
+        {{ column if column in key_columns + ['snapshot_id', 'crawl_date', '_fingerprint'] else 'null' }} as {{ column }},
+        {%- endfor %}
+        true as _staged
+    from {{ this }}
     where {{ parent }} in (select parent_key from touched_parents where parent_key is not null)
     {%- endif %}
 ),
@@ -101,10 +110,14 @@ judged as (
     left join snapshots on snapshots.parent_key = {{ set_parent(parent_kind, 'newest.' ~ parent_column) }}
 )
 
-select * from judged
-{%- if not is_incremental() %}
+select {{ column_list }}, _present, _loaded_at from judged
+{%- if is_incremental() %}
+where not (_staged and _present)
+{%- else %}
 where _present
 {%- endif %}
+{# rows of a parent stored together: scans by parent key read compact dictionaries #}
+order by {{ key_columns | join(', ') }}
 {%- endmacro %}
 
 {#- The parent column of a set row as the text key crawl_snapshot rows use. -#}

@@ -214,11 +214,42 @@ def test_recrawls_incremental_equals_full_refresh_and_compaction_changes_nothing
         reasons = dict(connection.sql("select parent_key, reason from staging.stg_gone").fetchall())
     assert reasons == {"6": "not_found", "frank": "private"}
 
-    # a full refresh over the same landing gives the same tables
+    # the incremental build recorded the parents it rebuilt; its data tests read their rows
+    # only: bad scores on Alice's rebuilt list are caught, one on Gina's untouched list (tested
+    # by the build that wrote it) is not read
+    with duckdb.connect(str(warehouse_path)) as connection:
+        touched = set(
+            connection.sql(
+                "select parent_kind, parent_key from staging.processed_touched"
+                " where model_name = 'user_anime'"
+            ).fetchall()
+        )
+        connection.execute(
+            "update processed.user_anime set score = 11 where user_id in ('alice', 'gina')"
+        )
+    assert {("incremental", None), ("user", "alice"), ("user", "bob"), ("anime", "6")} <= touched
+    assert ("user", "gina") not in touched
+    ran = tmp_path / "dbt_target" / "run" / "animerec" / "models" / "processed" / "_processed.yml"
+    (score_test,) = ran.glob("in_range_user_anime_score*.sql")
+    assert "processed_touched" in score_test.read_text()  # the build's own tests were scoped
+    scoped = run_dbt(
+        "test", "--select", "user_anime", "--exclude-resource-type", "unit_test", check=False
+    )
+    assert scoped.returncode != 0
+    assert "Failure in test in_range_user_anime_score" in scoped.stdout
+    assert "Got 3 results" in scoped.stdout, scoped.stdout[-3000:]
+
+    # a full refresh over the same landing gives the same tables, and tests every row
     full = tmp_path / "full.duckdb"
     shutil.copy(warehouse_path, full)
     run_dbt(*BUILD, "--full-refresh", warehouse=full)
     assert_same_processed(after, processed(full))
+    with duckdb.connect(str(full), read_only=True) as connection:
+        recorded = connection.sql(
+            "select parent_kind, parent_key from staging.processed_touched"
+            " where model_name = 'user_anime'"
+        ).fetchall()
+    assert recorded == [("all", None)]
 
     # compaction deletes superseded crawls only: a rebuild from compacted landing is the same
     with duckdb.connect(str(full)) as connection:

@@ -51,7 +51,11 @@ KINDS = {"tensorflow"}
             description="Labelled candidate lists of an inner hold-out split: ranker data.",
         ),
     },
-    ins={"user_anime": dg.AssetIn(key=PROCESSED_USER_ANIME)},
+    ins={
+        "user_anime": dg.AssetIn(key=PROCESSED_USER_ANIME),
+        "anime": dg.AssetIn(key=PROCESSED_ANIME),
+        "anime_anime": dg.AssetIn(key=PROCESSED_ANIME_ANIME),
+    },
     group_name="ml",
     pool=DUCKDB_POOL,
     op_tags=TRAINING_OP_TAGS,
@@ -61,7 +65,10 @@ def user_anime_retrieval(
     config: UserAnimeTraining,
     artifacts: ArtifactStoreResource,
     user_anime: pd.DataFrame,
+    anime: pd.DataFrame,
+    anime_anime: pd.DataFrame,
 ):
+    from animerec_assets.lib.ml.content import CONTENT_FEATURES
     from animerec_assets.lib.ml.data import clean_user_anime
     from animerec_assets.lib.ml.persist import save_candidate_generator
     from animerec_assets.lib.ml.tables import candidate_frame, lists_to_frame
@@ -70,7 +77,11 @@ def user_anime_retrieval(
     started = time.monotonic()
     train = clean_user_anime(user_anime)
     context.log.info(f"fitting user -> anime retrieval on {len(train):,} user_anime rows")
-    stage = fit_candidates(train, user_anime_config(config), log=context.log.info)
+    # the anime tables give the rankers what the ids do not carry (genres, type, studios,
+    # MAL score, sequels and other relations)
+    stage = fit_candidates(
+        train, user_anime_config(config), context.log.info, anime=anime, anime_anime=anime_anime
+    )
     candidates = candidate_frame(stage.generator, config.n_candidates, context.log.info)
     lists = lists_to_frame(stage.lists, stage.generator.encoded.anime_ids)
     with tempfile.TemporaryDirectory() as folder:
@@ -89,7 +100,17 @@ def user_anime_retrieval(
             "users": int(candidates["user_id"].nunique()),
             "rows": len(candidates),
             "ease_weight": float(stage.generator.ease_weight),
+            "rp3_weight": float(stage.generator.rp3_weight),
+            "ease_l2": float(stage.generator.ease_l2 or 0.0),
             "validation_recall@300": float(best.get("recall@300", 0.0)),
+            # share of candidate rows with a non-zero value of each content feature: 0 means
+            # the anime table did not reach the model (or carries no such metadata)
+            **{
+                f"nonzero_share_{name}": float((candidates[name] != 0).mean())
+                if len(candidates)
+                else 0.0
+                for name in CONTENT_FEATURES
+            },
             "seconds": round(time.monotonic() - started, 1),
         },
     )

@@ -79,8 +79,9 @@ def evaluation(
             "chart": dg.MetadataValue.md(f"![quality](data:image/png;base64,{image})"),
             "chart_uri": f"{ref.uri}/chart.png",
             **{
-                f"{row['model']} ndcg@20": float(row["ndcg@20_mean"])
+                f"{row['model']} {metric}": float(row[f"{metric}_mean"])
                 for _, row in summary.iterrows()
+                for metric in ("ndcg@20", "recall@300", "coverage@20")
             },
             **{
                 f"{row['model']} recall@20": float(row["recall@20_mean"])

@@ -51,11 +51,19 @@ manifest_path = prepare_manifest(_settings)
 
 
 def _build(
-    context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource
+    context: dg.AssetExecutionContext,
+    dbt: DbtCliResource,
+    warehouse: WarehouseResource,
+    step: str,
 ) -> Iterator[Any]:
     """dbt build on the warehouse the IO manager and the gates use: the run's ``warehouse``
-    resource names it on the dbt command line (``--vars``), never in the process environment."""
-    yield from dbt.cli([*DBT_BUILD, *warehouse.dbt_args()], context=context).stream()
+    resource names it on the dbt command line (``--vars``), never in the process environment.
+    Each step keeps its own dbt target folder from run to run, so dbt parses only what changed."""
+    yield from dbt.cli(
+        [*DBT_BUILD, *warehouse.dbt_args()],
+        context=context,
+        target_path=warehouse.dbt_target_path(step),
+    ).stream()
 
 
 @dbt_assets_decorator(
@@ -70,7 +78,7 @@ def dbt_staging(
     context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource
 ):
     """Landing → staging: latest crawl per key, typed and cleaned (incremental)."""
-    yield from _build(context, dbt, warehouse)
+    yield from _build(context, dbt, warehouse, "staging")
 
 
 @dbt_assets_decorator(
@@ -85,7 +93,7 @@ def dbt_processed(
     context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource
 ):
     """Staging → the five published tables (only after the staging gates passed)."""
-    yield from _build(context, dbt, warehouse)
+    yield from _build(context, dbt, warehouse, "processed")
 
 
 @dbt_assets_decorator(
@@ -101,4 +109,4 @@ def dbt_feedback(
 ):
     """Staged feedback events → the feedback tables (per model version, per reason, per
     anime); beside processed, not published."""
-    yield from _build(context, dbt, warehouse)
+    yield from _build(context, dbt, warehouse, "feedback")

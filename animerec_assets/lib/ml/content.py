@@ -1,9 +1,12 @@
 """What the ids do not carry: anime metadata aligned to the catalogue, and the user-vs-candidate
-content features the ranker reads (genre and type affinity, MAL score, audience size).
+content features the ranker reads (genre, type and studio affinity, relation to what the user
+liked, MAL score, audience size).
 
-The processed ``anime`` table (or the Kaggle CSV loaded as one) gives ``genres`` (a list),
-``type``, ``score`` and ``members_count``; anime without metadata get neutral values (no
-genres, an "unknown" type, the catalogue's mean score and median audience).
+The processed ``anime`` table (or the Kaggle CSV loaded as one) gives ``genres`` and
+``studios`` (lists), ``type``, ``score`` and ``members_count``; the processed ``anime_anime``
+table gives the related pairs (sequel, prequel, side story...). Anime without metadata get
+neutral values (no genres or studios, an "unknown" type, the catalogue's mean score and median
+audience, no relations).
 """
 
 from __future__ import annotations
@@ -14,7 +17,14 @@ import numpy as np
 import pandas as pd
 from scipy import sparse
 
-CONTENT_FEATURES = ("genre_affinity", "type_affinity", "mal_score", "log_members")
+CONTENT_FEATURES = (
+    "genre_affinity",
+    "type_affinity",
+    "mal_score",
+    "log_members",
+    "studio_affinity",
+    "related_liked",
+)
 
 
 @dataclass(frozen=True)
@@ -24,25 +34,23 @@ class AnimeContent:
     n_types: int
     mal_score: np.ndarray  # [n_anime] float32
     log_members: np.ndarray  # [n_anime] float32
+    # [n_anime, studios] 1 where the studio made the anime (0 rows: unknown)
+    studios: sparse.csr_matrix | None = None
+    # [n_anime, n_anime] 1 where MAL relates the two anime (symmetric, no diagonal)
+    related: sparse.csr_matrix | None = None
 
     @classmethod
-    def from_anime(cls, anime: pd.DataFrame, anime_ids: np.ndarray) -> AnimeContent:
-        """Metadata for the catalogue ``anime_ids`` (in that order) from an ``anime`` table."""
+    def from_anime(
+        cls,
+        anime: pd.DataFrame,
+        anime_ids: np.ndarray,
+        anime_anime: pd.DataFrame | None = None,
+    ) -> AnimeContent:
+        """Metadata for the catalogue ``anime_ids`` (in that order) from an ``anime`` table,
+        and, with ``anime_anime``, the related pairs among them."""
         table = anime.drop_duplicates("anime_id").set_index("anime_id")
         table = table.reindex(pd.Index(np.asarray(anime_ids, dtype=np.int64)))
-        genre_lists = table["genres"] if "genres" in table else pd.Series([None] * len(table))
-        exploded = pd.Series(
-            [list(g) if isinstance(g, list | tuple | np.ndarray) else [] for g in genre_lists]
-        ).explode()
-        exploded = exploded.dropna()
-        genre_codes, _ = pd.factorize(exploded.astype(str))
-        rows = exploded.index.to_numpy(np.int64)
-        n_genres = int(genre_codes.max(initial=-1)) + 1
-        matrix = sparse.csr_matrix(
-            (np.ones(len(rows), np.float32), (rows, genre_codes)),
-            shape=(len(anime_ids), max(n_genres, 1)),
-        )
-        matrix.data[:] = 1.0  # duplicated genres count once
+        matrix = _membership(table, "genres")
         norms = np.sqrt(np.asarray(matrix.multiply(matrix).sum(axis=1)).ravel())
         matrix = sparse.diags(1.0 / np.maximum(norms, 1e-9)) @ matrix
         kinds = table["type"].astype("string") if "type" in table else None
@@ -67,6 +75,8 @@ class AnimeContent:
             n_types=n_types,
             mal_score=score.astype(np.float32),
             log_members=np.log1p(np.maximum(members, 0.0)).astype(np.float32),
+            studios=_membership(table, "studios"),
+            related=_related(anime_anime, anime_ids),
         )
 
     def features(self, positives: sparse.csr_matrix, candidates: np.ndarray) -> np.ndarray:
@@ -94,7 +104,73 @@ class AnimeContent:
         out[..., 1] = type_affinity
         out[..., 2] = self.mal_score[safe]
         out[..., 3] = self.log_members[safe]
+        n_liked = np.maximum(np.asarray(positives.sum(axis=1)), 1.0).astype(np.float32)
+        # share of the user's liked anime made by one of the candidate's studios
+        if self.studios is not None and self.studios.nnz:
+            by_studio = (positives @ self.studios) @ self.studios.T  # [users, n_anime]
+            shared = _at(by_studio, safe)
+            out[..., 4] = np.minimum(shared / n_liked, 1.0)
+        else:
+            out[..., 4] = 0.0
+        # how many of the user's liked anime the candidate is related to (sequel, prequel...)
+        if self.related is not None and self.related.nnz:
+            out[..., 5] = np.log1p(_at(positives @ self.related, safe))
+        else:
+            out[..., 5] = 0.0
+        out[candidates < 0, 4:] = 0.0
         return out
+
+
+def _at(per_anime: sparse.spmatrix | np.ndarray, candidates: np.ndarray) -> np.ndarray:
+    """[users, k] values of a [users, n_anime] (sparse or dense) matrix at the candidates."""
+    dense = (
+        sparse.csr_matrix(per_anime).toarray()
+        if sparse.issparse(per_anime)
+        else np.asarray(per_anime)
+    )
+    return np.take_along_axis(dense, candidates, axis=1).astype(np.float32)
+
+
+def _membership(table: pd.DataFrame, column: str) -> sparse.csr_matrix:
+    """[rows of ``table``, distinct values] 1 where a row's list ``column`` holds the value
+    (duplicates count once; an absent column or a non-list value gives an empty row)."""
+    lists = table[column] if column in table else pd.Series([None] * len(table))
+    exploded = pd.Series(
+        [list(v) if isinstance(v, list | tuple | np.ndarray) else [] for v in lists]
+    ).explode()
+    exploded = exploded.dropna()
+    codes, _ = pd.factorize(exploded.astype(str))
+    rows = exploded.index.to_numpy(np.int64)
+    n_values = int(codes.max(initial=-1)) + 1
+    matrix = sparse.csr_matrix(
+        (np.ones(len(rows), np.float32), (rows, codes)),
+        shape=(len(table), max(n_values, 1)),
+    )
+    matrix.data[:] = 1.0
+    return matrix.astype(np.float32)
+
+
+def _related(anime_anime: pd.DataFrame | None, anime_ids: np.ndarray) -> sparse.csr_matrix | None:
+    """Symmetric [n_anime, n_anime] 0/1 matrix of the ``related`` pairs inside the catalogue."""
+    if anime_anime is None or anime_anime.empty or "related" not in anime_anime:
+        return None
+    pairs = anime_anime[anime_anime["related"].fillna(False).astype(bool)]
+    index = pd.Index(np.asarray(anime_ids, dtype=np.int64))
+
+    def positions(column: str) -> np.ndarray:
+        ids = pd.to_numeric(pairs[column], errors="coerce").fillna(-1).astype("int64")
+        return index.get_indexer(ids)
+
+    a, b = positions("animeA"), positions("animeB")
+    keep = (a >= 0) & (b >= 0) & (a != b)
+    a, b = a[keep], b[keep]
+    n = len(anime_ids)
+    matrix = sparse.csr_matrix(
+        (np.ones(2 * len(a), np.float32), (np.concatenate([a, b]), np.concatenate([b, a]))),
+        shape=(n, n),
+    )
+    matrix.data[:] = 1.0
+    return matrix
 
 
 def _numeric(table: pd.DataFrame, column: str) -> np.ndarray:

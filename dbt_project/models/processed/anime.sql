@@ -1,7 +1,4 @@
-{{ config(
-    pre_hook="{{ delete_parents('anime_id in (' ~ touched_anime(processed_since()) ~ ')') }}",
-    on_schema_change='append_new_columns',
-) }}
+{{ config(on_schema_change='append_new_columns') }}
 
 -- One row per crawled anime that is still there: its page, its stats page, its pictures and
 -- its clubs. Columns added later come last (an existing table gains them at its end).

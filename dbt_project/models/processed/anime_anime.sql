@@ -1,6 +1,3 @@
-{{ config(pre_hook="{{ delete_parents('animeA in (' ~ touched_pair_anime(processed_since())
-    ~ ') or animeB in (' ~ touched_pair_anime(processed_since()) ~ ')') }}") }}
-
 -- One row per ordered pair of crawled anime (both still there) that MAL relates (sequel, side
 -- story, ...) or that users recommend together; a pair that is both carries both sets of
 -- columns. An incremental run rebuilds the pairs of the anime that moved.

@@ -1,5 +1,3 @@
-{{ config(pre_hook="{{ delete_parents('lower(user_id) in (' ~ touched_list_users(processed_since()) ~ ')') }}") }}
-
 -- One row per crawled profile that is still there; user_id is the username as the latest crawl
 -- of the profile displayed it (matching elsewhere is case-insensitive).
 select

@@ -1,6 +1,3 @@
-{{ config(pre_hook="{{ delete_parents('lower(user_id) in (' ~ touched_list_users(processed_since())
-    ~ ') or anime_id in (' ~ touched_existence_anime(processed_since()) ~ ')') }}") }}
-
 -- One row per (user, anime) the user has on their list, marked as a favorite, or reviewed,
 -- for crawled users and crawled anime that are still there (the published tables are
 -- referentially whole; staging keeps the rest until its other side is crawled). An
@@ -106,3 +103,5 @@ left join favorites
     on favorites.user_key = pairs.user_key and favorites.anime_id = pairs.anime_id
 left join reviews
     on reviews.user_key = pairs.user_key and reviews.anime_id = pairs.anime_id
+-- a user's rows stored together: the hourly scans by user read compact dictionaries
+order by users.user_id, pairs.anime_id

@@ -1,6 +1,3 @@
-{{ config(pre_hook="{{ delete_parents('lower(userA) in (' ~ touched_friend_users(processed_since())
-    ~ ') or lower(userB) in (' ~ touched_friend_users(processed_since()) ~ ')') }}") }}
-
 -- Friendships are mutual on MAL: each is published in both directions, with the earliest
 -- friendship date either side showed. Each profile's friends list is its own view of the pair;
 -- when the two views disagree the newer one wins: a side's view dates from its newest complete
@@ -120,3 +117,5 @@ left join users as user_b on user_b.user_key = directed.userB_key
 left join gone as gone_a on gone_a.user_key = directed.userA_key
 left join gone as gone_b on gone_b.user_key = directed.userB_key
 where gone_a.user_key is null and gone_b.user_key is null
+-- a user's rows stored together: the hourly scans by user read compact dictionaries
+order by userA, userB

@@ -14,10 +14,13 @@
     select {% for column in columns %}keyed.{{ column }}{{ ', ' if not loop.last }}{% endfor %},
         count(*) as duplicates
     from {{ model }} as keyed
-    inner join latest_keys
-        on {% for column in columns -%}
+    {#- a semi join (not an inner join, which DuckDB answers by grouping the whole table first) #}
+    where exists (
+        select 1 from latest_keys
+        where {% for column in columns -%}
             latest_keys.{{ column }} = keyed.{{ column }}{{ ' and ' if not loop.last }}
         {%- endfor %}
+    )
     group by {% for column in columns %}keyed.{{ column }}{{ ', ' if not loop.last }}{% endfor %}
     having count(*) > 1
     {%- else %}

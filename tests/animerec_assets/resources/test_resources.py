@@ -141,3 +141,8 @@ def test_duckdb_warehouse_creates_landing_and_names_itself_to_dbt(tmp_path: Path
     flag, value = warehouse.dbt_args()
     assert flag == "--vars" and DUCKDB_PATH_VAR in value and str(path) in value
     assert WarehouseResource(kind="bigquery", gcp_project="p").dbt_args() == []
+    # dbt's target folder stays put from one hourly run of a step to the next (partial parse)
+    staging = warehouse.dbt_target_path("staging")
+    assert staging == tmp_path.resolve() / "dbt_target" / "staging"
+    assert warehouse.dbt_target_path("processed") != staging
+    assert WarehouseResource(kind="bigquery", gcp_project="p").dbt_target_path("staging") is None

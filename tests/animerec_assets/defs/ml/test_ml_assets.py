@@ -90,7 +90,13 @@ def test_ml_assets_materialize_publish_artifacts_and_pass_the_gate(tmp_path: Pat
         ranked = con.execute("select * from ml.user_anime_ranked").df()
         similar = con.execute("select * from ml.anime_anime_ranked").df()
         summary = con.execute("select * from ml.evaluation").df()
+        candidates = con.execute("select * from ml.user_anime_retrieval").df()
     assert {"user_id", "anime_id", "rank", "score"} <= set(ranked.columns)
+    # the served model reads the anime table: the world's genres reach the ranking features
+    assert (candidates["genre_affinity"] > 0).mean() > 0.5
+    assert candidates["genre_affinity"].between(0, 1 + 1e-6).all()
+    retrieval = result.asset_materializations_for_node("user_anime_retrieval")[0]
+    assert retrieval.metadata["nonzero_share_genre_affinity"].value > 0.5
     assert ranked.groupby("user_id")["rank"].max().eq(30).all()
     assert pd.api.types.is_integer_dtype(ranked["reason_anime_id"])  # Int64 when NULLs
     assert ranked["reason_anime_id"].notna().mean() > 0.9
@@ -109,6 +115,8 @@ def test_ml_assets_materialize_publish_artifacts_and_pass_the_gate(tmp_path: Pat
         assert store.versions(kind), kind
     materialization = result.asset_materializations_for_node("ml__evaluation")[0]
     assert "data:image/png;base64," in materialization.metadata["chart"].value
+    coverage = materialization.metadata["user_anime final coverage@20"].value
+    assert 0 < coverage <= 1
 
 
 @pytest.mark.parametrize(("final", "passed"), [(0.30, True), (0.10, False)], ids=["beats", "loses"])

@@ -47,3 +47,31 @@ def test_an_anime_table_without_metadata_columns_gives_neutral_features() -> Non
     features = content.features(liked, np.array([[1, 0]]))
     assert np.isfinite(features).all()
     assert (features[..., CONTENT_FEATURES.index("genre_affinity")] == 0).all()
+
+
+def test_studio_and_relation_features_follow_the_liked_anime() -> None:
+    anime = ANIME.assign(studios=[["Bones"], ["Bones", "Madhouse"], ["Madhouse"], None])
+    related = pd.DataFrame(
+        {
+            "animeA": [10, 30, 20, 555],
+            "animeB": [40, 40, 20, 10],  # 20-20 (self) and 555 (outside the catalogue): ignored
+            "related": [True, False, True, True],
+        }
+    )
+    content = AnimeContent.from_anime(anime, np.array([10, 20, 30, 40]), related)
+    liked_10 = sparse.csr_matrix(np.array([[1, 0, 0, 0], [0, 0, 0, 0]], np.float32))
+    features = content.features(liked_10, np.array([[1, 2, 3, -1], [0, 1, 2, 3]]))
+    studio = features[..., CONTENT_FEATURES.index("studio_affinity")]
+    relation = features[..., CONTENT_FEATURES.index("related_liked")]
+    # the user liked a Bones anime: 20 (Bones) shares it, 30 (Madhouse) and 40 (none) do not
+    assert studio[0].tolist() == [1.0, 0.0, 0.0, 0.0]
+    # 40 is related to the liked 10 (the 30-40 pair is not a relation); padding stays 0
+    assert relation[0].tolist() == [0.0, 0.0, np.float32(np.log1p(1.0)), 0.0]
+    assert (features[1, :, 4:] == 0).all()  # a user who liked nothing: neutral
+
+
+def test_no_studios_and_no_relations_give_zero_features() -> None:
+    content = AnimeContent.from_anime(ANIME, np.array([10, 20]))
+    features = content.features(sparse.csr_matrix(np.ones((1, 2), np.float32)), np.array([[0, 1]]))
+    assert (features[..., CONTENT_FEATURES.index("studio_affinity")] == 0).all()
+    assert (features[..., CONTENT_FEATURES.index("related_liked")] == 0).all()

@@ -104,6 +104,12 @@ def test_user_pipeline_ranks_unseen_anime_of_the_users_cluster(world) -> None:
     assert recommender.chosen in {"mse", "listmle", "candidates"}
     assert {"candidates", "mse", "listmle"} <= set(recommender.validation)
     assert recommender.ease_weight in TINY_USER.ease_weights
+    # EASE's lambda is the grid value with the best validation NDCG@20, recorded with the others
+    tried = {
+        l2: recommender.validation[f"EASE lambda {l2:g}"]["ndcg@20"]
+        for l2 in TINY_USER.ease_l2_grid
+    }
+    assert recommender.generator.ease_l2 == max(tried, key=tried.__getitem__)
     table = recommender.recommend()
     assert list(table.columns) == ["user_id", "anime_id", "rank", "score", "reason_anime_id"]
     # every reason is one of the user's own positives, never the recommended anime itself
