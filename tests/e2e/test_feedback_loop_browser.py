@@ -82,7 +82,6 @@ def test_a_visitors_clicks_are_landed_modelled_and_counted_for_the_published_ver
     shown |= set(wait_for_pool(page, len(remaining), remaining))
     another_five(page)
     shown |= set(wait_for_pool(page, len(remaining), remaining))
-    assert disliked not in shown - set(first)
     page.screenshot(path=ARTIFACTS / "app-feedback-loop.png", full_page=True)
 
     database = animerec_home / "warehouse.duckdb"
