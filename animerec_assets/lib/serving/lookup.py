@@ -2,8 +2,8 @@
 
 Every read goes through one Lua script that resolves ``current`` and reads the versioned keys in
 the same atomic step, so a read always sees one complete version, even during a publish; a
-user's list and the cards it names come back in that one round trip. Redis failures surface as
-``ServingUnavailableError``.
+user's recommendations, their own MAL list and the cards the recommendations name come back in
+that one round trip. Redis failures surface as ``ServingUnavailableError``.
 """
 
 from __future__ import annotations
@@ -22,10 +22,12 @@ from animerec_assets.lib.serving.keys import (
     TITLES_SUFFIX,
     KeyLayout,
     normalize_title,
+    list_suffix,
     similar_suffix,
     user_key_of,
     user_suffix,
 )
+from animerec_assets.lib.serving.payloads import unpack_user_list
 
 SEARCH_CANDIDATES = 200
 RANK_FUSION_K = 10.0
@@ -157,10 +159,10 @@ def _read_with_cards(
     client: redis.Redis, layout: KeyLayout, suffix: str, limit: int, id_positions: tuple[int, ...]
 ) -> tuple[list, dict[int, AnimeCard]]:
     """A ranked list (JSON rows) and the cards of the anime in it, in one round trip."""
-    reply = _read_reply(client, layout, "WITH_CARDS", suffix, limit, *id_positions)
+    reply = _read_reply(client, layout, "WITH_CARDS", suffix, limit, "1", *id_positions)
     if not reply or not reply[1]:
         return [], {}
-    _, payload, ids, payloads = reply
+    _, payload, ids, payloads, _ = reply
     cards = (card_from_json(int(a), p) for a, p in zip(ids, payloads, strict=True))
     return json.loads(payload)[:limit], {c.anime_id: c for c in cards if c is not None}
 
@@ -263,6 +265,55 @@ def get_recommendations(
     """
     user_key = user_key_of(user)
     rows, cards = _read_with_cards(client, _layout(prefix), user_suffix(user_key), 1000, (1, 4))
+    return _recommendations(rows, cards)
+
+
+@dataclass(frozen=True)
+class UserView:
+    """One version's view of a user: their ranked recommendations and their own MAL list."""
+
+    version: str
+    recommendations: list[Recommendation]
+    user_list: dict[int, str] | None  # anime id -> MAL status; None: not published for them
+
+
+def get_user_view(
+    client: redis.Redis, user: str, prefix: str | None = None, *, with_cards: bool = True
+) -> UserView:
+    """The user's published recommendations and MAL list, from one version in one round trip.
+
+    ``with_cards=False`` leaves the cards out (a caller holding the version's catalogue, like
+    the API, saves Redis reading and sending a hundred cards per request). ``user`` is
+    validated as in ``get_recommendations``.
+    """
+    user_key = user_key_of(user)
+    reply = _read_reply(
+        client,
+        _layout(prefix),
+        "USER",
+        user_suffix(user_key),
+        1000,
+        "1" if with_cards else "0",
+        list_suffix(user_key),
+        1,
+        4,
+    )
+    if not reply:
+        return UserView("", [], None)
+    version, payload, ids, payloads, packed = reply
+    cards = (card_from_json(int(a), p) for a, p in zip(ids, payloads, strict=True))
+    by_id = {c.anime_id: c for c in cards if c is not None}
+    rows = json.loads(payload) if payload else []
+    user_list = None
+    if packed:
+        try:
+            user_list = unpack_user_list(packed)
+        except ValueError:
+            user_list = None  # a damaged value: the filters fall back to the published list alone
+    return UserView(_text(version) or "", _recommendations(rows, by_id), user_list)
+
+
+def _recommendations(rows: list, cards: dict[int, AnimeCard]) -> list[Recommendation]:
     return [
         Recommendation(
             rank=position,
