@@ -49,22 +49,31 @@ elseif op == 'HGETALL' then
   res = redis.call('HGETALL', ns .. ARGV[3])
 elseif op == 'ZRANGEBYLEX' then
   res = redis.call('ZRANGEBYLEX', ns .. ARGV[3], ARGV[4], ARGV[5], 'LIMIT', 0, ARGV[6])
-elseif op == 'WITH_CARDS' then
+elseif op == 'WITH_CARDS' or op == 'USER' then
   -- a ranked list plus the cards of the anime it names, in one round trip:
-  -- ARGV[3] list key suffix, ARGV[4] max rows, ARGV[5..] row positions holding anime ids
+  -- ARGV[3] list key suffix, ARGV[4] max rows, ARGV[5] '1' to fetch the cards,
+  -- ARGV[6] the user's packed-list key suffix (op USER only), then the row positions of ids
   local payload = redis.call('GET', ns .. ARGV[3])
-  if not payload then return {v, false} end
-  local rows = cjson.decode(payload)
-  local ids = {}
-  for i = 1, math.min(#rows, tonumber(ARGV[4])) do
-    for j = 5, #ARGV do
-      local id = rows[i][tonumber(ARGV[j])]
-      if id ~= nil and id ~= cjson.null then ids[#ids + 1] = string.format('%d', id) end
-    end
+  local first = 6
+  local packed = false
+  if op == 'USER' then
+    first = 7
+    packed = redis.call('GET', ns .. ARGV[6])
   end
+  if not payload then return {v, false, {}, {}, packed} end
+  local ids = {}
   local cards = {}
-  if #ids > 0 then cards = redis.call('HMGET', ns .. ':anime', unpack(ids)) end
-  return {v, payload, ids, cards}
+  if ARGV[5] == '1' then
+    local rows = cjson.decode(payload)
+    for i = 1, math.min(#rows, tonumber(ARGV[4])) do
+      for j = first, #ARGV do
+        local id = rows[i][tonumber(ARGV[j])]
+        if id ~= nil and id ~= cjson.null then ids[#ids + 1] = string.format('%d', id) end
+      end
+    end
+    if #ids > 0 then cards = redis.call('HMGET', ns .. ':anime', unpack(ids)) end
+  end
+  return {v, payload, ids, cards, packed}
 else
   return redis.error_reply('unknown read op ' .. op)
 end
@@ -160,9 +169,9 @@ def _read_with_cards(
 ) -> tuple[list, dict[int, AnimeCard]]:
     """A ranked list (JSON rows) and the cards of the anime in it, in one round trip."""
     reply = _read_reply(client, layout, "WITH_CARDS", suffix, limit, "1", *id_positions)
-    if not reply or not reply[1]:
+    if not reply or len(reply) < 4 or not reply[1]:
         return [], {}
-    _, payload, ids, payloads, _ = reply
+    _, payload, ids, payloads = reply[:4]
     cards = (card_from_json(int(a), p) for a, p in zip(ids, payloads, strict=True))
     return json.loads(payload)[:limit], {c.anime_id: c for c in cards if c is not None}
 
@@ -300,8 +309,8 @@ def get_user_view(
     )
     if not reply:
         return UserView("", [], None)
-    version, payload, ids, payloads, packed = reply
-    cards = (card_from_json(int(a), p) for a, p in zip(ids, payloads, strict=True))
+    version, payload, ids, payloads, packed = [*reply, None, None, None, None][:5]
+    cards = (card_from_json(int(a), p) for a, p in zip(ids or [], payloads or [], strict=True))
     by_id = {c.anime_id: c for c in cards if c is not None}
     rows = json.loads(payload) if payload else []
     user_list = None
