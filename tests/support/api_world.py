@@ -44,7 +44,12 @@ TESTER_RANKING = [102, 1, 2, 3, 4, 5, 6, 100, 7, 103]
 
 
 # the model ranks a user's plan-to-watch titles like any other candidate (Planner's 2 and 100)
-RANKINGS = {"Fan_2": [101, 7], "Fan_3": [101, 7], "Planner": [102, 1, 2, 100, 7], "Watcher": [101, 1]}
+RANKINGS = {
+    "Fan_2": [101, 7],
+    "Fan_3": [101, 7],
+    "Planner": [102, 1, 2, 100, 7],
+    "Watcher": [101, 1],
+}
 # the published MAL lists; Tester and Fan_3 have none published (the filters' fallback path)
 LISTS = {
     "Fan_2": {100: "completed"},

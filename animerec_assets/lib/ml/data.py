@@ -177,9 +177,7 @@ def encode(
         seen=matrix(np.ones_like(score), everything),
         positives=matrix(np.ones_like(score), score >= positive_score),
         scores=matrix(score, everything),
-        planned=matrix(
-            np.ones_like(score), (train["status"] == PLAN_TO_WATCH).to_numpy(dtype=bool)
-        )
+        planned=matrix(np.ones_like(score), (train["status"] == PLAN_TO_WATCH).to_numpy(dtype=bool))
         if "status" in train.columns
         else None,
     )

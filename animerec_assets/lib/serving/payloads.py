@@ -133,35 +133,6 @@ def _user_keys(user_ids: pd.Series) -> pa.Array:
     return pc.utf8_lower(pc.utf8_trim_whitespace(_as_arrow_strings(user_ids)))
 
 
-def _user_payload_sql(top_n: int, top_n_planned: int, deduplicate: bool) -> str:
-    rows = "source_rows"
-    if deduplicate:
-        rows = (
-            "(select * from source_rows qualify row_number() over "
-            "(partition by user_key, anime_id order by rank, score desc) = 1)"
-        )
-    # min_by(..., n) keeps each user's best n rows without building strings for the rest (the
-    # ranking asset hands over 300 per user): the best ``top_n`` not on the user's list and,
-    # apart, the best ``top_n_planned`` of their plan-to-watch titles, merged back in rank order
-    # (the struct's first fields are the order).
-    row = "{'r': rank, 'o': -score, 'a': anime_id, 's': score, 'rs': reason, 'ra': reason_anime_id}"
-    order = "(rank, -score, anime_id)"
-    return f"""
-        select user_key,
-               '[' || array_to_string(list_transform(list_sort(list_concat(
-                   min_by({row}, {order}, {int(top_n)}) filter (where not planned),
-                   min_by({row}, {order}, {max(int(top_n_planned), 1)})
-                       filter (where planned and {int(top_n_planned)} > 0))),
-                   lambda x: '[' || x.a || ',' || round(x.s, 5)::decimal(18, 5)::varchar || ','
-                       || coalesce(to_json(x.rs)::varchar, 'null') || ','
-                       || coalesce(x.ra::varchar, 'null') || ']'), ',') || ']' as payload,
-               count(*) - count(distinct anime_id) as duplicates
-        from {rows}
-        group by user_key
-        order by user_key
-    """
-
-
 def prepare_user_payloads(
     recs: pd.DataFrame,
     top_n: int = TOP_N_USER,
@@ -200,9 +171,12 @@ def prepare_user_payloads(
             "anime_id": recs["anime_id"].to_numpy(dtype="int64"),
             "rank": recs["rank"].to_numpy(dtype="float64"),
             "score": recs["score"].to_numpy(dtype="float64"),
-            "reason": pa.array(reason_text.to_numpy(dtype=object, na_value=None), pa.string()),
+            "reason": pa.nulls(len(recs), pa.string())
+            if reason_text.isna().all()
+            else pa.array(reason_text.to_numpy(dtype=object, na_value=None), pa.string()),
             "reason_anime_id": pa.array(
-                reason_anime.to_numpy(dtype=object, na_value=None), pa.int64()
+                reason_anime.to_numpy(dtype="int64", na_value=0),
+                mask=reason_anime.isna().to_numpy(),
             ),
         }
     )
@@ -242,10 +216,81 @@ def user_chunks(table: pa.Table, max_rows: int) -> list[pa.Table]:
 
 
 def _user_payloads_of(table: pa.Table, top_n: int, top_n_planned: int) -> pd.DataFrame:
-    result = _run(_user_payload_sql(top_n, top_n_planned, deduplicate=False), table)
-    if result["duplicates"].any():
-        result = _run(_user_payload_sql(top_n, top_n_planned, deduplicate=True), table)
-    return result[["user_key", "payload"]]
+    """One chunk's user payloads, by Arrow string kernels and NumPy (no per-row Python).
+
+    Rows are taken in (user, rank, -score, anime id) order; when the model handed them over
+    like that already (its ranked table is user by user, best first) nothing is sorted. A
+    (user, anime) pair listed twice keeps its best row. Then the best ``top_n`` rows that are
+    not planned and the best ``top_n_planned`` planned rows of each user, in rank order.
+    """
+    if table.num_rows == 0:
+        return pd.DataFrame({"user_key": pd.Series(dtype=object), "payload": []})
+    keys = table.column("user_key").combine_chunks()
+    users = pc.unique(keys)
+    code = pc.index_in(keys, value_set=users).to_numpy(zero_copy_only=False).astype(np.int64)
+    anime = table.column("anime_id").to_numpy()
+    rank = table.column("rank").to_numpy()
+    score = table.column("score").to_numpy()
+    same_user = code[1:] == code[:-1]
+    in_order = bool(
+        int((~same_user).sum()) + 1 == len(users)  # one run of rows per user
+        and (~same_user | (rank[1:] > rank[:-1])).all()  # best first
+    )
+    order = None if in_order else np.lexsort((anime, -score, rank, code))
+    if order is not None:
+        table = table.take(pa.array(order))
+        code, anime, score = code[order], anime[order], score[order]
+    planned = table.column("planned").to_numpy(zero_copy_only=False).astype(bool)
+    first = ~pd.Series(code * (1 << 32) + anime).duplicated().to_numpy()  # best row of a pair
+    starts = np.flatnonzero(np.r_[True, code[1:] != code[:-1]])
+    user_of_row = np.repeat(np.arange(len(starts)), np.diff(np.r_[starts, len(code)]))
+    kept_planned = np.cumsum(first & planned)
+    kept_other = np.cumsum(first & ~planned)
+
+    def position(running: np.ndarray) -> np.ndarray:
+        """1-based place of each row among its user's rows of the same kind."""
+        at_start = np.where(starts > 0, running[np.maximum(starts - 1, 0)], 0)
+        return running - at_start[user_of_row]
+
+    keep = first & np.where(
+        planned, position(kept_planned) <= top_n_planned, position(kept_other) <= top_n
+    )
+    rows = _row_json(table.filter(pa.array(keep)))
+    kept_code = code[keep]
+    bounds = np.r_[np.flatnonzero(np.r_[True, kept_code[1:] != kept_code[:-1]]), len(kept_code)]
+    joined = pc.binary_join(pa.ListArray.from_arrays(pa.array(bounds.astype(np.int32)), rows), ",")
+    payload = pc.binary_join_element_wise("[", joined, "]", "")
+    user_keys = pc.take(users, pa.array(kept_code[bounds[:-1]]))
+    by_key = pc.sort_indices(user_keys)
+    return pd.DataFrame(
+        {
+            "user_key": pc.take(user_keys, by_key).to_numpy(zero_copy_only=False).astype(object),
+            "payload": pc.take(payload, by_key).to_numpy(zero_copy_only=False).astype(object),
+        }
+    )
+
+
+def _row_json(table: pa.Table) -> pa.Array:
+    """``[anime_id,score,reason,reason_anime_id]`` of every row, score with 5 decimals."""
+    anime = pc.cast(table.column("anime_id"), pa.string())
+    scaled = np.round(table.column("score").to_numpy() * 1e5).astype(np.int64)
+    magnitude = np.abs(scaled)
+    whole = pc.cast(pa.array(magnitude // 100_000), pa.string())
+    fraction = pc.utf8_lpad(pc.cast(pa.array(magnitude % 100_000), pa.string()), 5, "0")
+    sign = pa.array(np.where(scaled < 0, "-", ""), pa.string())
+    reason_id = pc.fill_null(pc.cast(table.column("reason_anime_id"), pa.string()), "null")
+    reason = table.column("reason").combine_chunks()
+    texts = pa.array(np.full(len(reason), "null", dtype=object), pa.string())
+    if reason.null_count < len(reason):
+        # JSON strings of the distinct texts only (escaping done by the json module)
+        distinct = pc.unique(pc.drop_null(reason))
+        quoted = pa.array([json.dumps(text) for text in distinct.to_pylist()], pa.string())
+        at = pc.index_in(reason, value_set=distinct)
+        texts = pc.fill_null(pc.take(quoted, at), "null")
+    joined = pc.binary_join_element_wise(
+        "[", anime, ",", sign, whole, ".", fraction, ",", texts, ",", reason_id, "]", ""
+    )
+    return joined.combine_chunks() if isinstance(joined, pa.ChunkedArray) else joined
 
 
 @dataclass(frozen=True)

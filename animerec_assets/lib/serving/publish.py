@@ -39,8 +39,8 @@ from animerec_assets.lib.serving.keys import (
     TITLES_SUFFIX,
     KeyLayout,
     check_version,
-    new_version,
     list_suffix,
+    new_version,
     similar_suffix,
     user_suffix,
 )

@@ -100,17 +100,25 @@ def synthetic_user_lists(
     rest = np.arange(per_user, per_user + list_size)
     positions = np.concatenate([planned, rest])
     anime = (start[:, None] + step[:, None] * positions[None, :]) % n_anime + 1
+    ranked = (start[:, None] + step[:, None] * np.arange(per_user)[None, :]) % n_anime + 1
     names = np.array(list(LIST_STATUS_SHARES), dtype=object)
     shares = np.array(list(LIST_STATUS_SHARES.values()))
     picked = rng.choice(len(names), size=(n_users, list_size), p=shares / shares.sum())
     status = np.concatenate(
         [np.full((n_users, len(planned)), "plan_to_watch", dtype=object), names[picked]], axis=1
     )
+    # a progression that wraps around the catalogue may meet the ranked anime again: those
+    # further entries are left out (the ranking never names a listed title but a planned one)
+    users = np.repeat(np.arange(n_users, dtype=np.int64), len(positions))
+    pairs = users * (n_anime + 1) + anime.ravel()
+    ranked_pairs = np.repeat(np.arange(n_users, dtype=np.int64), per_user) * (n_anime + 1)
+    met = np.isin(pairs, ranked_pairs + ranked.ravel())
+    keep = ~met | (np.tile(np.arange(len(positions)), n_users) < len(planned))
     return pd.DataFrame(
         {
-            "user_id": np.repeat(_user_ids(n_users), len(positions)),
-            "anime_id": anime.ravel().astype(np.int64),
-            "status": status.ravel(),
+            "user_id": _user_ids(n_users)[users[keep]],
+            "anime_id": anime.ravel()[keep].astype(np.int64),
+            "status": status.ravel()[keep],
         }
     )
 

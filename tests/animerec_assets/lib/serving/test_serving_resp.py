@@ -38,7 +38,9 @@ def test_batches_split_rows_and_count_arguments() -> None:
 
 def test_packed_bytes_pass_through_unchanged() -> None:
     packed = b"\x00\xff\r\n\x80"
-    assert bulk_strings(np.array([packed], dtype=object)).to_pylist() == [b"$5\r\n" + packed + b"\r\n"]
+    assert bulk_strings(np.array([packed], dtype=object)).to_pylist() == [
+        b"$5\r\n" + packed + b"\r\n"
+    ]
 
 
 def test_rows_are_encoded_a_slice_at_a_time_into_the_same_batches(monkeypatch) -> None:
