@@ -88,8 +88,11 @@ class ServingBenchResult:
     browser_note: str = ""
 
     def report(self) -> str:
+        return "\n".join([*self.publish_lines(), *self.serving_lines()])
+
+    def publish_lines(self) -> list[str]:
         per_user = max(self.users, 1)
-        lines = [
+        return [
             f"serving bench: {self.users:,} users x top {self.top_n} + up to {self.top_n_planned} "
             f"plan-to-watch ({self.ranked_per_user} ranked rows each), MAL lists of "
             f"{self.list_entries / per_user:,.0f} entries, {self.anime:,} anime, "
@@ -105,6 +108,10 @@ class ServingBenchResult:
             f"  per 1M users in Redis: ranked lists "
             f"{self.user_key_memory * 1e6 / 1e9:,.2f} GB + MAL lists "
             f"{self.list_key_memory * 1e6 / 1e9:,.2f} GB",
+        ]
+
+    def serving_lines(self) -> list[str]:
+        lines = [
             "  lookups (client-observed latency; Python threads share the GIL on this machine):",
             *(f"    {figures.row()}" for figures in self.latencies),
         ]
@@ -386,6 +393,7 @@ def run_serving_bench(
         )
         result.top_n, result.top_n_planned, result.list_size = top_n, top_n_planned, list_size
         _publish(client, users, anime, prefix, result)
+        print("\n".join(result.publish_lines()), flush=True)  # the rest takes a while
         result.latencies = _lookups(client, users, anime, clients, per_client, prefix, top_n)
         if not api:
             result.api_note = "skipped (--no-api)"

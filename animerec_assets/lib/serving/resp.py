@@ -13,6 +13,7 @@ Arrow array can hold.
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from typing import TypeAlias
 
 import numpy as np
 import pyarrow as pa
@@ -20,7 +21,7 @@ import pyarrow.compute as pc
 
 CRLF = "\r\n"
 ENCODE_SLICE_BYTES = 256 * 1024 * 1024  # about this much argument data per encoded slice
-Column = np.ndarray | Sequence[object] | pa.Array
+Column: TypeAlias = np.ndarray | Sequence[object] | pa.Array
 
 
 def _literal(text: str) -> pa.Scalar:
