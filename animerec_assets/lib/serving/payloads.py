@@ -311,7 +311,10 @@ class UserLists:
 
     def of_users(self, keys: np.ndarray) -> UserLists:
         """Only the lists of these users (keys as published)."""
-        wanted = np.isin(self.user_keys, np.asarray(keys, dtype=object))
+        wanted = pc.is_in(  # Arrow's hash set: NumPy's isin on strings is quadratic-ish
+            pa.array(self.user_keys, pa.string()),
+            value_set=pa.array(np.asarray(keys, dtype=object), pa.string()),
+        ).to_numpy(zero_copy_only=False)
         rows = wanted[self.user]
         renumber = np.cumsum(wanted) - 1
         return UserLists(
