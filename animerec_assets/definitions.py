@@ -1,7 +1,7 @@
 """The Dagster code location: every stage's definitions merged, plus the environment's resources.
 
-Each stage keeps its own ``Definitions`` in ``defs/<stage>/`` (crawl, transform, ml, serving,
-export, automation); this module only merges them and binds what ``ANIMEREC_ENV`` selects:
+Each stage keeps its own ``Definitions`` in ``defs/<stage>/`` (crawl, feedback, transform, ml,
+serving, export, automation); this module only merges them and binds what ``ANIMEREC_ENV`` selects:
 the resources (``resources/``) and the model job's executor. Loading is lazy: nothing heavy is
 imported until Dagster asks for the definitions.
 """
@@ -19,11 +19,20 @@ def stage_definitions(settings: Settings) -> list[dg.Definitions]:
     from animerec_assets.defs.automation.definitions import automation_definitions
     from animerec_assets.defs.crawl.definitions import defs as crawl
     from animerec_assets.defs.export.definitions import defs as export
+    from animerec_assets.defs.feedback.definitions import defs as feedback
     from animerec_assets.defs.ml.definitions import defs as ml
     from animerec_assets.defs.serving.definitions import defs as serving
     from animerec_assets.defs.transform.definitions import defs as transform
 
-    return [crawl, transform, ml, serving, export, automation_definitions(settings.env)]
+    return [
+        crawl,
+        feedback,
+        transform,
+        ml,
+        serving,
+        export,
+        automation_definitions(settings.env),
+    ]
 
 
 def build_definitions(settings: Settings | None = None) -> dg.Definitions:

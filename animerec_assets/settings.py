@@ -19,6 +19,8 @@ from pathlib import Path
 from typing import Literal, TypedDict
 from urllib.parse import urlsplit
 
+from animerec_assets.contracts.feedback import DEFAULT_RETENTION_DAYS, RETENTION_DAYS_ENV
+
 Environment = Literal["local", "prod"]
 ENVIRONMENTS: tuple[Environment, ...] = ("local", "prod")
 
@@ -79,6 +81,9 @@ class Settings:
     # browser origins the JSON API answers with CORS headers (ANIMEREC_API_CORS_ORIGINS,
     # comma-separated); none by default: other apps' pages cannot read the API from a browser
     api_cors_origins: tuple[str, ...] = ()
+    # days visitors' feedback events are kept (ANIMEREC_FEEDBACK_RETENTION_DAYS): older ones
+    # are dropped from the stream, landing and the feedback tables
+    feedback_retention_days: int = DEFAULT_RETENTION_DAYS
 
     @property
     def embedded_redis_dir(self) -> Path:
@@ -144,6 +149,7 @@ class _SharedSettings(TypedDict):
     export_pseudonym_key: str | None
     export_real_usernames: bool
     api_cors_origins: tuple[str, ...]
+    feedback_retention_days: int
 
 
 def _env(name: str, default: str | None = None) -> str | None:
@@ -165,6 +171,17 @@ def _flag(name: str) -> bool:
     if value in ("0", "false", "no"):
         return False
     raise SettingsError(f"{name} must be 1 or 0, got {value!r}")
+
+
+def _retention_days() -> int:
+    raw = _env(RETENTION_DAYS_ENV)
+    if raw is None:
+        return DEFAULT_RETENTION_DAYS
+    if not raw.isdigit() or not 1 <= int(raw) <= 36_500:
+        raise SettingsError(
+            f"{RETENTION_DAYS_ENV} must be a whole number of days >= 1, got {raw!r}"
+        )
+    return int(raw)
 
 
 def _scrapy_overrides() -> dict[str, object]:
@@ -217,6 +234,7 @@ def load_settings(env: str | None = None) -> Settings:
             for origin in (_env("ANIMEREC_API_CORS_ORIGINS", "") or "").split(",")
             if origin.strip()
         ),
+        feedback_retention_days=_retention_days(),
     )
     if chosen == "local":
         return Settings(

@@ -46,6 +46,7 @@ def serve(
         rate_limit=rate_limit,
         rate_limit_storage=rate_limit_storage,
         crawl_request_url=f"{settings.crawler_service_url}/enqueue",
+        mal_base_url=settings.mal_base_url,
     )
     api = create_app(lambda: redis_client(settings), config)
     typer.echo(f"animerec API: http://{host}:{port}/v1/freshness (docs: http://{host}:{port}/docs)")

@@ -5,12 +5,19 @@ read-time filters as the app). Every input is validated before it reaches a key 
 ``user_key_of`` validates them, ids as bounded integers, hidden ids by ``parse_ids``); every
 client is rate-limited by its address; responses carry ``Cache-Control`` and an ``ETag`` made of
 the live version and the query, so a new publish changes every ETag.
+
+Two optional calls record a visitor's feedback (``animerec_assets.lib.feedback``), capped per
+session and never storing the caller's address: ``POST /v1/feedback`` and ``GET /v1/go/{id}``
+(a click through to the anime's MAL page). Feedback is best effort: when Redis is down the event
+is answered ``202`` with ``recorded: false`` (and the redirect still happens), so a page built
+on these calls never breaks and no client piles retries onto a Redis that is down.
 """
 
 from __future__ import annotations
 
 import hashlib
 import logging
+import re
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -20,12 +27,27 @@ from typing import Annotated, Any
 import redis
 from fastapi import FastAPI, HTTPException, Path, Query, Request, Response
 from fastapi.middleware.cors import CORSMiddleware
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, RedirectResponse
 from limits import parse as parse_rate_limit
 from limits.storage import storage_from_string
 from limits.strategies import MovingWindowRateLimiter
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
+from animerec_assets.contracts.feedback import (
+    MAX_MODEL_VERSION_LEN,
+    MAX_POSITION,
+    MAX_USERNAME_LEN,
+    FeedbackAction,
+    ReasonType,
+)
+from animerec_assets.lib.feedback.events import (
+    MODEL_VERSION_PATTERN,
+    SESSION_ID_PATTERN,
+    FeedbackEvent,
+    InvalidFeedbackError,
+    parse_event,
+)
+from animerec_assets.lib.feedback.stream import FeedbackKeys, RecordResult, record_event
 from animerec_assets.lib.redis_conn import RedisUnavailableError
 from animerec_assets.lib.serving import (
     AnimeCard,
@@ -40,6 +62,7 @@ from animerec_assets.lib.serving import (
 )
 from animerec_assets.lib.serving.filters import Catalogue, Filters, apply_filters, parse_ids
 from animerec_assets.lib.serving.lookup import UserView, get_catalogue, get_user_view
+from animerec_assets.settings import MAL_BASE_URL
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +73,7 @@ MAX_ANIME_ID = 10**12
 MAX_LIMIT = 100
 MAX_LIST_PARAMS = 20
 CHOICE_PATTERN = r"^[A-Za-z0-9 .+&'-]{1,40}$"
+_BASE_URL_PATTERN = r"^https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?(/[A-Za-z0-9._~/-]*)?$"
 
 ClientFactory = Callable[[], redis.Redis]
 
@@ -103,6 +127,43 @@ class SearchOut(BaseModel):
     query: str
     version: str
     results: list[AnimeOut]
+
+
+class FeedbackIn(BaseModel):
+    """A visitor's action on a recommendation card (``origin`` is always ``api``)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    session_id: str = Field(
+        pattern=SESSION_ID_PATTERN.pattern,
+        description="The visitor's anonymous session id (22 random base64url characters); "
+        "rotate it daily",
+    )
+    model_version: str = Field(
+        max_length=MAX_MODEL_VERSION_LEN,
+        pattern=MODEL_VERSION_PATTERN.pattern,
+        description="The model version the picks came from (/v1/freshness model_version)",
+    )
+    action: FeedbackAction
+    anime_id: int | None = Field(
+        None, ge=1, le=MAX_ANIME_ID, description="The card's anime (required unless 'more')"
+    )
+    position: int | None = Field(
+        None, ge=0, le=MAX_POSITION, description="0-based place of the card (unless 'more')"
+    )
+    reason_type: ReasonType | None = None
+    reason_anime_id: int | None = Field(None, ge=1, le=MAX_ANIME_ID)
+    username: str | None = Field(
+        None,
+        max_length=MAX_USERNAME_LEN,
+        description="Only when the visitor typed their own username to get these picks",
+    )
+
+
+class FeedbackOut(BaseModel):
+    recorded: bool
+    status: str = Field(description="recorded | rate_limited | unavailable (Redis down)")
+    event_id: str | None = None
 
 
 class FreshnessOut(BaseModel):
@@ -170,6 +231,13 @@ class ApiConfig:
     rate_limit_storage: str = "memory://"
     crawl_request_url: str | None = None  # where a visitor asks for a crawl of their profile
     today: Callable[[], date] = lambda: datetime.now(UTC).date()
+    mal_base_url: str = MAL_BASE_URL  # where /v1/go redirects to (the anime's page under it)
+
+    def __post_init__(self) -> None:
+        # the redirect target is this base and an integer id, nothing a caller sends
+        if not re.fullmatch(_BASE_URL_PATTERN, self.mal_base_url):
+            raise ValueError(f"mal_base_url must be a plain http(s) URL: {self.mal_base_url!r}")
+        object.__setattr__(self, "mal_base_url", self.mal_base_url.rstrip("/"))
 
 
 def _etag(version: str, request: Request) -> str:
@@ -199,14 +267,15 @@ def create_app(client_factory: ClientFactory, config: ApiConfig | None = None) -
         app.add_middleware(
             CORSMiddleware,
             allow_origins=list(config.cors_origins),
-            allow_methods=["GET"],
-            allow_headers=["If-None-Match"],
+            allow_methods=["GET", "POST"],
+            allow_headers=["If-None-Match", "Content-Type"],
             expose_headers=["ETag", "Retry-After"],
         )
     limiter = MovingWindowRateLimiter(storage_from_string(config.rate_limit_storage))
     limit = parse_rate_limit(config.rate_limit)
     catalogue_cache = CatalogueCache()
     client_holder: dict[str, redis.Redis] = {}
+    feedback_keys = FeedbackKeys.for_prefix(config.prefix)
 
     def client() -> redis.Redis:
         if "client" not in client_holder:
@@ -238,6 +307,17 @@ def create_app(client_factory: ClientFactory, config: ApiConfig | None = None) -
     @app.exception_handler(RedisUnavailableError)
     async def redis_down(request: Request, error: RedisUnavailableError) -> JSONResponse:
         return await unavailable(request, ServingUnavailableError(str(error)))
+
+    def feedback_client() -> redis.Redis | None:
+        """The client, or None when Redis cannot be reached (feedback is then not recorded)."""
+        try:
+            return client()
+        except (RedisUnavailableError, redis.RedisError, OSError) as error:
+            log.warning("feedback not recorded, Redis unavailable: %s", error)
+            return None
+
+    def record(event: FeedbackEvent) -> RecordResult:
+        return record_event(feedback_client(), event, keys=feedback_keys)
 
     def live_version() -> str:
         version = current_version(client(), config.prefix)
@@ -365,6 +445,76 @@ def create_app(client_factory: ClientFactory, config: ApiConfig | None = None) -
             counts=fresh.counts,
         )
         return _cached(request, fresh.version, body)
+
+    @app.post(
+        "/v1/feedback",
+        response_model=FeedbackOut,
+        status_code=202,
+        responses={
+            429: {"description": "This session's feedback cap is reached (see Retry-After)"}
+        },
+        summary="Record a visitor's action on a recommendation card",
+        description=(
+            "Capped per session (a sliding window); the caller's address is never stored. "
+            "202 with `recorded: false, status: unavailable` when the feedback store is down: "
+            "feedback is best effort, do not retry it."
+        ),
+    )
+    def feedback(body: FeedbackIn) -> Response:
+        try:
+            event = parse_event({**body.model_dump(), "origin": "api"})
+        except InvalidFeedbackError as error:
+            raise HTTPException(422, str(error)) from error
+        result = record(event)
+        out = FeedbackOut(recorded=result.recorded, status=result.status, event_id=result.event_id)
+        if result.status == "rate_limited":
+            return JSONResponse(
+                out.model_dump(mode="json"),
+                status_code=429,
+                headers={"Retry-After": str(result.retry_after_s or 1)},
+            )
+        return JSONResponse(out.model_dump(mode="json"), status_code=202)
+
+    @app.get(
+        "/v1/go/{anime_id}",
+        response_class=RedirectResponse,
+        status_code=302,
+        responses={302: {"description": "To the anime's MAL page (the click is recorded)"}},
+        summary="Follow a card's link to MAL, recording the click",
+        description=(
+            "Always redirects to the anime's MAL page for a valid request, whether or not the "
+            "click could be recorded (header X-Feedback: recorded | rate_limited | "
+            "unavailable)."
+        ),
+    )
+    def go(
+        anime_id: Annotated[int, Path(ge=1, le=MAX_ANIME_ID)],
+        session: Annotated[str, Query(pattern=SESSION_ID_PATTERN.pattern)],
+        model_version: Annotated[
+            str, Query(max_length=MAX_MODEL_VERSION_LEN, pattern=MODEL_VERSION_PATTERN.pattern)
+        ],
+        position: Annotated[int, Query(ge=0, le=MAX_POSITION)],
+        reason_type: ReasonType | None = None,
+    ) -> Response:
+        raw = {
+            "session_id": session,
+            "model_version": model_version,
+            "anime_id": anime_id,
+            "position": position,
+            "reason_type": reason_type,
+            "action": "click_mal",
+            "origin": "api",
+        }
+        try:
+            event = parse_event(raw)
+        except InvalidFeedbackError as error:
+            raise HTTPException(422, str(error)) from error
+        result = record(event)
+        return RedirectResponse(
+            f"{config.mal_base_url}/anime/{anime_id}",
+            status_code=302,
+            headers={"Cache-Control": "no-store", "X-Feedback": result.status},
+        )
 
     return app
 

@@ -233,3 +233,39 @@ def scale_bench(
     typer.echo(result.report(as_json))
     if chart:
         Path(chart).write_bytes(chart_png(result))
+
+
+@app.command("feedback")
+def feedback_bench(
+    sessions: int = typer.Option(400, "--sessions", min=1, help="Visitor sessions taking turns."),
+    per_session: int = typer.Option(
+        50, "--per-session", min=1, help="Events per session (under the cap, so all recorded)."
+    ),
+    processes: int = typer.Option(4, "--processes", min=1, help="Recording processes at once."),
+    flood: int = typer.Option(2000, "--flood", min=0, help="Events of one flooding session."),
+    api_requests: int = typer.Option(
+        3000, "--api-requests", min=0, help="POST /v1/feedback calls (0: skip the API)."
+    ),
+    api_concurrency: int = typer.Option(
+        32, "--api-concurrency", min=1, help="Concurrent connections to the API."
+    ),
+    redis_url: str = typer.Option(
+        "redis://127.0.0.1:6379/0", "--redis-url", help="Redis server (keys of its own)."
+    ),
+    embedded: bool = typer.Option(
+        False, "--embedded", help="Bench a throw-away embedded Redis instead of --redis-url."
+    ),
+) -> None:
+    """Feedback events/s through record_event (cap + XADD) and POST /v1/feedback, p50/p99."""
+    from bench.feedback import run_feedback_bench
+
+    result = run_feedback_bench(
+        None if embedded else redis_url,
+        sessions,
+        per_session,
+        processes,
+        flood,
+        api_requests,
+        api_concurrency,
+    )
+    typer.echo(result.report())

@@ -20,6 +20,8 @@ DUCKDB_POOL = "duckdb"
 LANDING = "landing"
 STAGING = "staging"
 PROCESSED = "processed"
+# Visitors' feedback tables and metrics: beside processed, never published (not exported).
+FEEDBACK = "feedback"
 
 
 def landing_key(item_type: str) -> dg.AssetKey:
@@ -42,6 +44,9 @@ PROCESSED_KEYS = [processed_key(table) for table in PROCESSED_TABLES]
 PROCESSED_ANIME = processed_key("anime")
 PROCESSED_USER_ANIME = processed_key("user_anime")
 PROCESSED_ANIME_ANIME = processed_key("anime_anime")
+
+LANDING_FEEDBACK = landing_key(FEEDBACK)
+FEEDBACK_ONLINE_METRICS = dg.AssetKey([FEEDBACK, "online_metrics"])
 
 ML_USER_ANIME_RETRIEVAL = dg.AssetKey(["ml", "user_anime_retrieval"])
 ML_USER_ANIME_RANKING_LISTS = dg.AssetKey(["ml", "user_anime_ranking_lists"])

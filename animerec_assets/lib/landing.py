@@ -24,6 +24,7 @@ from animerec_assets.contracts.landing import (
     LANDING_COLUMNS,
     LANDING_TABLE_COLUMNS,
     QUARANTINE_TABLE,
+    ColumnType,
 )
 
 CRAWL_HOUR_FORMAT = "%Y-%m-%d %H:%M:%S"
@@ -173,16 +174,21 @@ def conform_to_landing(item_type: str, frame: pd.DataFrame, crawl_hour: str) -> 
     """
     if item_type not in LANDING_TABLE_COLUMNS:
         raise LandingItemError(f"unknown item_type {item_type!r}")
-    columns: dict[str, pd.Series] = {}
-    for name, sql_type in LANDING_TABLE_COLUMNS[item_type]:
-        if name == "crawl_hour":
-            values = pd.Series([crawl_hour] * len(frame), index=frame.index, dtype="string")
-        elif name in frame.columns:
+    frame = frame.assign(crawl_hour=crawl_hour)
+    return conform_columns(frame, LANDING_TABLE_COLUMNS[item_type])
+
+
+def conform_columns(frame: pd.DataFrame, columns: Sequence[tuple[str, ColumnType]]) -> pd.DataFrame:
+    """``frame`` with exactly ``columns``, in order, typed as the landing vocabulary says
+    (missing columns are NULL); the values must be castable."""
+    conformed: dict[str, pd.Series] = {}
+    for name, sql_type in columns:
+        if name in frame.columns:
             values = _conform_column(frame[name], sql_type)
         else:
             values = _conform_column(pd.Series([None] * len(frame), index=frame.index), sql_type)
-        columns[name] = values
-    return pd.DataFrame(columns).reset_index(drop=True)
+        conformed[name] = values
+    return pd.DataFrame(conformed, columns=[name for name, _ in columns]).reset_index(drop=True)
 
 
 def _json_safe(value: Any) -> Any:

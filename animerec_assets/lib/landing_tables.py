@@ -9,10 +9,13 @@ appending BY NAME means a frame may list its columns in any order.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import duckdb
 import pandas as pd
 
-from animerec_assets.contracts.landing import LANDING_COLUMNS, LANDING_TABLE_COLUMNS
+from animerec_assets.contracts.feedback import FEEDBACK_LANDING_COLUMNS, FEEDBACK_TABLE
+from animerec_assets.contracts.landing import LANDING_COLUMNS, LANDING_TABLE_COLUMNS, ColumnType
 
 LANDING_SCHEMA = "landing"
 ITEM_ID = "item_id"
@@ -28,10 +31,20 @@ def landing_ddl(item_type: str) -> str:
         raise LandingContractError(
             f"unknown landing table {item_type!r}; known: {sorted(LANDING_TABLE_COLUMNS)}"
         )
-    columns = ", ".join(
-        f'"{name}" {sql_type}' for name, sql_type in LANDING_TABLE_COLUMNS[item_type]
-    )
-    return f'CREATE TABLE IF NOT EXISTS {LANDING_SCHEMA}."{item_type}" ({columns})'
+    return table_ddl(item_type, LANDING_TABLE_COLUMNS[item_type])
+
+
+def table_ddl(table: str, columns: Sequence[tuple[str, ColumnType]]) -> str:
+    """``CREATE TABLE IF NOT EXISTS landing.<table>`` with the contract's column types."""
+    declared = ", ".join(f'"{name}" {sql_type}' for name, sql_type in columns)
+    return f'CREATE TABLE IF NOT EXISTS {LANDING_SCHEMA}."{table}" ({declared})'
+
+
+def create_feedback_table(connection: duckdb.DuckDBPyConnection) -> None:
+    """``landing.feedback`` from the feedback contract, created empty where missing (the IO
+    manager would otherwise infer its types from the first hour's frame)."""
+    connection.execute(f"CREATE SCHEMA IF NOT EXISTS {LANDING_SCHEMA}")
+    connection.execute(table_ddl(FEEDBACK_TABLE, FEEDBACK_LANDING_COLUMNS))
 
 
 def create_landing_tables(connection: duckdb.DuckDBPyConnection) -> None:

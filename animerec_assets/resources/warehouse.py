@@ -59,6 +59,18 @@ class WarehouseResource(dg.ConfigurableResource):
         with duckdb.connect(self.duckdb_path) as connection:
             create_landing_tables(connection)
 
+    def ensure_feedback_table(self) -> None:
+        """``landing.feedback`` typed from the feedback contract (DuckDB; BigQuery's IO manager
+        creates it from the frame's declared types)."""
+        if self.kind != "duckdb":
+            return
+        import duckdb
+
+        from animerec_assets.lib.landing_tables import create_feedback_table
+
+        with duckdb.connect(self.duckdb_path) as connection:
+            create_feedback_table(connection)
+
     def dbt_args(self) -> list[str]:
         """What a ``dbt`` invocation adds to build on this warehouse (the profile target
         already names the BigQuery project; DuckDB needs the run's file)."""

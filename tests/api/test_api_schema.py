@@ -30,7 +30,7 @@ def test_no_request_from_the_spec_is_a_server_error(
     )
     schema = schemathesis.openapi.from_asgi("/openapi.json", create_app(lambda: api_redis, config))
     operations = [result.ok() for result in schema.get_all_operations()]
-    assert len(operations) == 4
+    assert len(operations) == 6
     statuses: set[int] = set()
     for operation in operations:
 

@@ -204,4 +204,6 @@ def test_openapi_spec_lists_every_endpoint(api: TestClient) -> None:
         "/v1/anime/{anime_id}/similar",
         "/v1/anime/search",
         "/v1/freshness",
+        "/v1/feedback",
+        "/v1/go/{anime_id}",
     }

@@ -58,7 +58,7 @@ def compile_offline(project_dir: str, output_dir: str) -> int:
                 "--target", "prod",
                 "--target-path", str(target_path),
                 "--no-populate-cache",
-                "--select", "staging processed",
+                "--select", "staging processed feedback",
                 "--quiet",
             ]
         )  # fmt: skip

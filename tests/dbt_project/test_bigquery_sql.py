@@ -43,7 +43,10 @@ def test_every_model_compiles_to_bigquery_sql(compiled_for_bigquery: Path, mode:
     files = sorted((compiled_for_bigquery / mode).glob("*/*.sql"))
     names = {path.stem for path in files}
     assert {"anime", "user", "user_anime", "anime_anime", "user_user"} <= names
-    assert len([p for p in files if p.parent.name == "staging"]) == 14
+    assert len([p for p in files if p.parent.name == "staging"]) == 15
+    assert {"feedback_by_model_version", "feedback_by_reason", "feedback_anime_dislikes"} <= {
+        path.stem for path in files if path.parent.name == "feedback"
+    }
     for path in files:
         sql = path.read_text()
         sqlglot.parse_one(sql, read="bigquery")  # raises on a syntax error
@@ -81,6 +84,13 @@ def test_incremental_sets_and_processed_rebuild_touched_parents(
     assert "touched_users as (" in processed and "_first_loaded_at >" in processed
     full = (compiled_for_bigquery / "full" / "processed" / "user_anime.sql").read_text()
     assert "processed_watermark" not in full
+
+
+@pytest.mark.slow
+def test_feedback_retention_is_bigquery_time_arithmetic(compiled_for_bigquery: Path) -> None:
+    sql = (compiled_for_bigquery / "incremental" / "staging" / "stg_feedback.sql").read_text()
+    assert "timestamp_sub(current_timestamp(), interval 90 day)" in sql
+    assert "not exists" in sql  # only events not staged yet are read
 
 
 def test_sqlglot_rejects_duckdb_only_syntax() -> None:

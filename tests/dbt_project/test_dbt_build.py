@@ -10,9 +10,14 @@ import pandas as pd
 import pytest
 import yaml
 
+from animerec_assets.contracts.feedback import (
+    DEFAULT_RETENTION_DAYS,
+    FEEDBACK_LANDING_COLUMNS,
+    FEEDBACK_TABLE,
+)
 from animerec_assets.contracts.landing import LANDING_COLUMNS
 from animerec_assets.contracts.processed import PROCESSED_COLUMNS as CONTRACT_COLUMNS
-from animerec_assets.lib.landing_tables import append_landing
+from animerec_assets.lib.landing_tables import append_landing, create_feedback_table
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 ARCHITECTURE = REPO_ROOT / ".." / "shared" / "ARCHITECTURE.md"
@@ -93,10 +98,16 @@ def test_sources_declare_exactly_the_crawler_landing_columns() -> None:
         (REPO_ROOT / "dbt_project" / "models" / "staging" / "_sources.yml").read_text()
     )
     tables = {t["name"]: t for t in sources["sources"][0]["tables"]}
+    expected = {**LANDING_COLUMNS, FEEDBACK_TABLE: FEEDBACK_LANDING_COLUMNS}
     for name, table_spec in tables.items():
         declared = [(c["name"], c["data_type"]) for c in table_spec["columns"]]
-        assert declared == LANDING_COLUMNS[name], name
-    assert set(LANDING_COLUMNS) - set(tables) == {"crawl_error"}
+        assert declared == expected[name], name
+    assert set(expected) - set(tables) == {"crawl_error"}
+
+
+def test_feedback_retention_default_is_the_contracts() -> None:
+    project = yaml.safe_load((REPO_ROOT / "dbt_project" / "dbt_project.yml").read_text())
+    assert project["vars"]["feedback_retention_days"] == DEFAULT_RETENTION_DAYS
 
 
 def test_processed_columns_match_the_architecture_contract() -> None:
@@ -123,6 +134,7 @@ def test_build_from_empty_to_incremental_to_blocked(run_dbt, warehouse_path) -> 
 
     with duckdb.connect(str(warehouse_path)) as connection:
         write_first_crawls(connection)
+        create_feedback_table(connection)  # as the first feedback landing does
     run_dbt("build", "--exclude-resource-type", "unit_test")
     # unit tests introspect the models' tables, so they run once those exist
     run_dbt("test", "--select", "test_type:unit")

@@ -80,3 +80,16 @@ def test_spiders_apply_the_overrides(monkeypatch, animerec_home):
     scrapy_settings = ScrapySettings({"DOWNLOAD_DELAY": 1.0})
     AnimeSpider.update_settings(scrapy_settings)
     assert scrapy_settings.getfloat("DOWNLOAD_DELAY") == 0
+
+
+def test_feedback_retention_is_a_setting_with_the_contracts_default(monkeypatch, animerec_home):
+    from animerec_assets.contracts.feedback import DEFAULT_RETENTION_DAYS
+
+    monkeypatch.delenv("ANIMEREC_FEEDBACK_RETENTION_DAYS", raising=False)
+    assert load_settings().feedback_retention_days == DEFAULT_RETENTION_DAYS
+    monkeypatch.setenv("ANIMEREC_FEEDBACK_RETENTION_DAYS", "30")
+    assert load_settings().feedback_retention_days == 30
+    for bad in ("0", "-1", "ninety", "1e3"):
+        monkeypatch.setenv("ANIMEREC_FEEDBACK_RETENTION_DAYS", bad)
+        with pytest.raises(SettingsError, match="ANIMEREC_FEEDBACK_RETENTION_DAYS"):
+            load_settings()

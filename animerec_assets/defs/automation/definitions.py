@@ -1,7 +1,11 @@
 """Jobs, the hourly crawl schedule and the sensors that keep the graph moving.
 
 - ``crawl_job`` (hourly partitions): scheduler batch → crawl → landing tables, every hour.
-- ``landing_sensor``: when landing has new partitions, build staging and processed (dbt + gates).
+- ``feedback_landing_job`` (hourly partitions): the hour's visitors' feedback events from the
+  Redis stream → ``landing.feedback``, every hour, apart from the crawl (a slow crawl hour, or
+  one waiting for the queue to drain, never holds feedback back).
+- ``landing_sensor``: when landing has new partitions, build staging and processed (dbt + gates)
+  and the feedback tables with their online metrics.
 - ``retrain_sensor``: when processed changed, retrain, evaluate and publish to Redis.
 - Queue backlog (a step, not a sensor): in production the hour's crawl runs on queue workers;
   the landing step waits until the queue has drained or ``drain_timeout_s`` passed, says which
@@ -23,12 +27,17 @@ from typing import Any
 
 import dagster as dg
 
-from animerec_assets.defs.keys import LANDING, PROCESSED, STAGING
+from animerec_assets.defs.keys import FEEDBACK, LANDING, LANDING_FEEDBACK, PROCESSED, STAGING
 from animerec_assets.deploy_tags import TRAINING_RUN_TAGS
 from animerec_assets.settings import Environment
 
-CRAWL_SELECTION = dg.AssetSelection.groups("crawl", LANDING)
-TRANSFORM_SELECTION = dg.AssetSelection.groups(STAGING, PROCESSED)
+CRAWL_SELECTION = dg.AssetSelection.groups("crawl", LANDING) - dg.AssetSelection.assets(
+    LANDING_FEEDBACK
+)
+FEEDBACK_LANDING_SELECTION = dg.AssetSelection.assets(LANDING_FEEDBACK)
+# feedback: dbt's feedback tables and the online metrics (not processed: retraining and the
+# export never wait on them)
+TRANSFORM_SELECTION = dg.AssetSelection.groups(STAGING, PROCESSED, FEEDBACK)
 MODEL_SELECTION = dg.AssetSelection.groups("ml", "serving", "export")
 MODEL_JOB = "model_job"
 PROCESSED_FRESHNESS = dg.FreshnessPolicy.time_window(
@@ -40,10 +49,18 @@ crawl_job = dg.define_asset_job(
     selection=CRAWL_SELECTION,
     description="Take the hour's batch from the crawl scheduler, crawl it, land the items.",
 )
+feedback_landing_job = dg.define_asset_job(
+    "feedback_landing_job",
+    selection=FEEDBACK_LANDING_SELECTION,
+    description="Land the hour's visitors' feedback events from the Redis stream.",
+)
 transform_job = dg.define_asset_job(
     "transform_job",
     selection=TRANSFORM_SELECTION,
-    description="dbt staging and processed models with their tests and the quality gates.",
+    description=(
+        "dbt staging, processed and feedback models with their tests and the quality gates; "
+        "the online metrics."
+    ),
 )
 
 
@@ -70,6 +87,9 @@ def model_job_for(env: Environment) -> dg.UnresolvedAssetJobDefinition:
 
 hourly_crawl_schedule = dg.build_schedule_from_partitioned_job(
     crawl_job, default_status=dg.DefaultScheduleStatus.RUNNING
+)
+hourly_feedback_schedule = dg.build_schedule_from_partitioned_job(
+    feedback_landing_job, default_status=dg.DefaultScheduleStatus.RUNNING
 )
 
 
@@ -124,7 +144,7 @@ retrain_sensor = _new_materializations_sensor(
 def automation_definitions(env: Environment) -> dg.Definitions:
     """The jobs, schedule and sensors; only the model job's executor depends on ``env``."""
     return dg.Definitions(
-        jobs=[crawl_job, transform_job, model_job_for(env)],
-        schedules=[hourly_crawl_schedule],
+        jobs=[crawl_job, feedback_landing_job, transform_job, model_job_for(env)],
+        schedules=[hourly_crawl_schedule, hourly_feedback_schedule],
         sensors=[landing_sensor, retrain_sensor],
     )

@@ -86,3 +86,19 @@ def dbt_processed(
 ):
     """Staging → the five published tables (only after the staging gates passed)."""
     yield from _build(context, dbt, warehouse)
+
+
+@dbt_assets_decorator(
+    manifest=manifest_path,
+    select="path:models/feedback",
+    name="dbt_feedback",
+    dagster_dbt_translator=translator,
+    project=dbt_project,
+    pool=DUCKDB_POOL,
+)
+def dbt_feedback(
+    context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource
+):
+    """Staged feedback events → the feedback tables (per model version, per reason, per
+    anime); beside processed, not published."""
+    yield from _build(context, dbt, warehouse)

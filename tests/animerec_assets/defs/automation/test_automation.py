@@ -75,6 +75,29 @@ def test_hourly_schedule_asks_for_the_hour_that_just_ended(animerec_home):
     assert [r.partition_key for r in result.run_requests] == ["2026-11-23-05:00"]
 
 
+def test_feedback_lands_hourly_on_its_own_and_feeds_the_transform_not_the_model(animerec_home):
+    definitions = build_definitions()
+    schedule = definitions.resolve_schedule_def("feedback_landing_job_schedule")
+    assert schedule.default_status == dg.DefaultScheduleStatus.RUNNING
+    context = dg.build_schedule_context(scheduled_execution_time=_at("2026-11-23T06:00:00"))
+    result = schedule.evaluate_tick(context)
+    assert [r.partition_key for r in result.run_requests] == ["2026-11-23-05:00"]
+
+    def keys(job: str) -> set[tuple[str, ...]]:
+        layer = definitions.resolve_job_def(job).asset_layer
+        return {tuple(key.path) for key in layer.executable_asset_keys}
+
+    assert keys("feedback_landing_job") == {("landing", "feedback")}
+    assert ("landing", "feedback") not in keys("crawl_job")
+    assert {
+        ("staging", "stg_feedback"),
+        ("feedback", "feedback_by_model_version"),
+        ("feedback", "online_metrics"),
+    } <= keys("transform_job")
+    # feedback changes no model: the retrain sensor watches processed only
+    assert not any(key[0] == "feedback" for key in keys("model_job"))
+
+
 def test_processed_tables_carry_a_freshness_policy(animerec_home):
     graph = build_definitions().resolve_asset_graph()
     processed = [key for key in graph.get_all_asset_keys() if key.path[0] == "processed"]

@@ -19,6 +19,7 @@ from animerec_assets.defs.keys import EXPORT_PROCESSED_DATASET as EXPORT_KEY
 from animerec_assets.defs.keys import PROCESSED_KEYS
 from animerec_assets.lib.export.columns import COLUMN_DESCRIPTIONS, PROCESSED_TABLES
 from animerec_assets.lib.export.versions import latest_version
+from animerec_assets.lib.feedback.metrics import FEEDBACK_TABLES
 from animerec_assets.resources import WarehouseResource, export_target
 from animerec_assets.settings import load_settings
 
@@ -157,3 +158,32 @@ def test_asset_is_in_the_export_group_after_the_processed_tables() -> None:
     assert spec.group_name == "export"
     assert {"parquet", "csv"} <= set(spec.kinds)
     assert {dep.asset_key for dep in spec.deps} == set(PROCESSED_KEYS)
+
+
+def test_feedback_tables_are_never_exported(animerec_home: Path) -> None:
+    """Visitors' feedback (landing, staging and the feedback tables) stays out of the dataset,
+    even when the warehouse holds it next to the processed tables."""
+    database = animerec_home / "warehouse.duckdb"
+    create_processed(database)
+    with duckdb.connect(str(database)) as connection:
+        connection.execute("create schema if not exists feedback")
+        for table in FEEDBACK_TABLES:
+            connection.execute(
+                f'create table feedback."{table}" as '
+                "select 'v-secret' as model_version, 's-secret' as session_id, 7 as cards"
+            )
+        # a processed-side name, in case feedback ever moves next to the published tables
+        connection.execute(
+            "create table processed.feedback_by_model_version as select 'v-secret' as model_version"
+        )
+
+    result = materialize(database)
+
+    assert result.success
+    folder = animerec_home / "export" / latest_version(animerec_home / "export")
+    assert sorted(path.name for path in folder.iterdir()) == EXPECTED_FILES
+    for path in folder.iterdir():
+        text = gzip.decompress(path.read_bytes()) if path.suffix == ".gz" else path.read_bytes()
+        assert b"feedback" not in text.lower() and b"s-secret" not in text, path.name
+    assert not set(FEEDBACK_TABLES) & set(PROCESSED_TABLES)
+    assert not any(key.path[0] == "feedback" for key in PROCESSED_KEYS)

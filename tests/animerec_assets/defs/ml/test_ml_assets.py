@@ -25,7 +25,7 @@ from animerec_assets.defs.ml.evaluation import (
     popularity_gate,
 )
 from animerec_assets.lib.artifacts import ArtifactStore
-from animerec_assets.resources import ArtifactStoreResource
+from animerec_assets.resources import ArtifactStoreResource, WarehouseResource
 
 TINY = {"retrieval_epochs": 3, "embedding_dim": 16, "ranking_epochs": 2, "n_candidates": 30}
 
@@ -63,6 +63,7 @@ def test_ml_assets_materialize_publish_artifacts_and_pass_the_gate(tmp_path: Pat
         resources={
             "io_manager": DuckDBPandasIOManager(database=str(database)),
             "artifacts": ArtifactStoreResource(uri=str(tmp_path / "artifacts")),
+            "warehouse": WarehouseResource(kind="duckdb", duckdb_path=str(database)),
         },
         run_config=dg.RunConfig(
             ops={

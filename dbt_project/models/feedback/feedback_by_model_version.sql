@@ -1,0 +1,17 @@
+{#- Online metrics of each model version: what visitors did with the picks it made. -#}
+with events as (
+    select
+        *,
+        case when anime_id is not null
+            then concat(session_id, ':', cast(anime_id as {{ sql_type('string') }})) end as card_key
+    from {{ ref('stg_feedback') }}
+),
+
+counts as (
+    select model_version, {{ feedback_counts() }}
+    from events
+    group by model_version
+)
+
+select *, {{ feedback_rates() }}
+from counts

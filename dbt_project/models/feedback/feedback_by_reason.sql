@@ -1,0 +1,19 @@
+{#- Online metrics per model version and the kind of reason the card showed ("because you
+    liked X", "popular", ...): which reasons convince visitors. -#}
+with events as (
+    select
+        *,
+        case when anime_id is not null
+            then concat(session_id, ':', cast(anime_id as {{ sql_type('string') }})) end as card_key
+    from {{ ref('stg_feedback') }}
+    where anime_id is not null
+),
+
+counts as (
+    select model_version, reason_type, {{ feedback_counts() }}
+    from events
+    group by model_version, reason_type
+)
+
+select *, {{ feedback_rates() }}
+from counts
