@@ -171,7 +171,7 @@ def test_demo_runs_the_json_api_beside_the_app_and_stops_it(demo_run):
     ports = demo_run["ports"]
     assert f"JSON API      http://127.0.0.1:{ports['api']}/docs" in demo_run["output"]
     freshness = demo_run["api_freshness"]
-    assert freshness.status_code == 200
+    assert freshness.status_code == 200, (freshness.text, demo_run["output"][-4000:])
     assert freshness.json()["version"] == demo_run["freshness"].version
     answer = demo_run["api_recommendations"]
     assert answer.status_code == 200, answer.text
