@@ -141,7 +141,7 @@ class ServingBenchResult:
             )
         elif self.browser_note:
             lines.append(f"  browser: {self.browser_note}")
-        return "\n".join(lines)
+        return lines
 
 
 def _publish(client, users: int, anime: int, prefix: str | None, result: ServingBenchResult):
