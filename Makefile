@@ -5,6 +5,9 @@ SHELL := /bin/bash
 PYTHON ?= python3
 UV := $(shell command -v uv 2>/dev/null || echo $(CURDIR)/.tools/bin/uv)
 VENV := $(CURDIR)/.venv
+# pytest-xdist workers; a test file stays on one worker (its module fixtures are built once)
+TEST_WORKERS ?= 2
+PYTEST := $(VENV)/bin/pytest -q -ra -n $(TEST_WORKERS) --dist loadfile
 BIN := $(VENV)/bin
 
 # Telemetry off (dbt, Great Expectations); Keras 2 for TensorFlow Recommenders.
@@ -35,10 +38,10 @@ demo-batch: install dbt-prepare ## The same main job, without starting any serve
 	$(BIN)/animerec demo --no-serve
 
 test: install dbt-prepare ## Install, then run the whole test suite
-	$(BIN)/pytest -q -ra
+	$(PYTEST)
 
 test-fast: install dbt-prepare ## Unit tests only: no TensorFlow training, dbt builds, browser or demo runs
-	$(BIN)/pytest -q -ra -m "not slow and not browser"
+	$(PYTEST) -m "not slow and not browser"
 
 lint: install ## ruff, the layer contracts (import-linter) and the type checker (mypy)
 	$(BIN)/ruff check .

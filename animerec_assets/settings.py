@@ -81,6 +81,9 @@ class Settings:
     # browser origins the JSON API answers with CORS headers (ANIMEREC_API_CORS_ORIGINS,
     # comma-separated); none by default: other apps' pages cannot read the API from a browser
     api_cors_origins: tuple[str, ...] = ()
+    # the public JSON API (api/server.py) as visitors reach it (ANIMEREC_API_URL): when set, the
+    # app links each card through its /v1/go click recorder; None links straight to MAL
+    api_url: str | None = None
     # days visitors' feedback events are kept (ANIMEREC_FEEDBACK_RETENTION_DAYS): older ones
     # are dropped from the stream, landing and the feedback tables
     feedback_retention_days: int = DEFAULT_RETENTION_DAYS
@@ -149,6 +152,7 @@ class _SharedSettings(TypedDict):
     export_pseudonym_key: str | None
     export_real_usernames: bool
     api_cors_origins: tuple[str, ...]
+    api_url: str | None
     feedback_retention_days: int
 
 
@@ -234,6 +238,7 @@ def load_settings(env: str | None = None) -> Settings:
             for origin in (_env("ANIMEREC_API_CORS_ORIGINS", "") or "").split(",")
             if origin.strip()
         ),
+        api_url=(_env("ANIMEREC_API_URL") or "").rstrip("/") or None,
         feedback_retention_days=_retention_days(),
     )
     if chosen == "local":
@@ -264,6 +269,11 @@ def load_settings(env: str | None = None) -> Settings:
         dagster_pg_url=_env("DAGSTER_PG_URL"),
         **common,
     )
+    if prod.crawl_source == "malapi" and not prod.mal_client_id:
+        raise SettingsError(
+            "ANIMEREC_MAL_CLIENT_ID must be set when ANIMEREC_CRAWL_SOURCE=malapi (MAL's API v2 "
+            "refuses requests without a client id; deploy/k8s/secrets.example.yaml holds it)"
+        )
     if prod.export_pseudonym_key is None and not prod.export_real_usernames:
         raise SettingsError(
             "ANIMEREC_EXPORT_PSEUDONYM_KEY must be set when ANIMEREC_ENV=prod (or opt in to "

@@ -325,6 +325,8 @@ def demo(
             "ANIMEREC_JIKAN_BASE_URL": f"{base_url}/jikan/v4",
             "ANIMEREC_SCRAPY_SETTINGS": json.dumps(LOOPBACK_SCRAPY_SETTINGS),
             "ANIMEREC_CRAWLER_SERVICE_URL": f"http://127.0.0.1:{crawler_port}",
+            # the app links cards through the API's click recorder (/v1/go)
+            "ANIMEREC_API_URL": f"http://127.0.0.1:{api_port}",
             # the crawl service wants this bearer token; the app (same environment) sends it
             "ANIMEREC_SERVICE_TOKEN": os.environ.get("ANIMEREC_SERVICE_TOKEN")
             or secrets.token_urlsafe(32),

@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 
 from animerec_assets.lib.serving import AnimeCard, Recommendation, SimilarAnime
 from animerec_assets.settings import MAL_BASE_URL
-from app.logic import reason_text
+from app.logic import mal_anime_url, reason_text
 
 PLACEHOLDER_COVER = (
     "data:image/svg+xml;utf8,<svg xmlns='http://www.w3.org/2000/svg' width='225' height='320'>"
@@ -48,6 +48,11 @@ CSS = """
 .ar-genre { font-size: 0.7rem; background: #e4e9f7; color: #2e51a2; border-radius: 999px;
             padding: 1px 8px; }
 .ar-reason { font-size: 0.8rem; font-style: italic; opacity: .85; }
+.ar-mal { font-size: 0.78rem; font-weight: 600; color: #2e51a2; text-decoration: none; }
+.ar-progress { display: flex; gap: 6px; flex-wrap: wrap; margin: 4px 0 8px 0; }
+.ar-step { font-size: 0.8rem; border-radius: 999px; padding: 2px 10px; background: #e4e9f7;
+           color: #55607a; }
+.ar-step.done { background: #2e51a2; color: #fff; }
 .ar-notice { background: #eef2fb; border-left: 4px solid #2e51a2; border-radius: 8px;
              padding: 12px 16px; margin: 6px 0 12px 0; }
 .ar-notice b { color: #2e51a2; }
@@ -116,41 +121,68 @@ def card_html(
     reason: str = "",
     data_test: str = "anime-card",
     origins: Collection[str] = (MAL_CDN_ORIGIN,),
+    link: str | None = None,
+    position: int | None = None,
 ) -> str:
+    """One card; ``link`` is where its title goes (the anime's MAL page by default)."""
     title = card.title if card and card.title else f"Anime #{anime_id}"
     genres = "".join(
         f'<span class="ar-genre">{_e(g)}</span>' for g in (card.genres if card else ())
     )
-    mal_url = f"https://myanimelist.net/anime/{int(anime_id)}"
+    href = html.escape(link or mal_anime_url(anime_id), quote=True)
     cover = safe_image_url(card.main_pic if card else None, origins)
     label_html = f'<div class="ar-rank">{_e(label)}</div>' if label else ""
     reason_html = f'<div class="ar-reason">{_e(reason)}</div>' if reason else ""
+    place = f' data-position="{int(position)}"' if position is not None else ""
+    anchor = 'target="_blank" rel="noopener noreferrer"'
     return (
-        f'<div class="ar-card" data-testid="{_e(data_test)}" data-anime-id="{int(anime_id)}">'
+        f'<div class="ar-card" data-testid="{_e(data_test)}" data-anime-id="{int(anime_id)}"'
+        f"{place}>"
         f'<img class="ar-cover" src="{html.escape(cover)}" '
         f'alt="{_e(title)}" loading="lazy" referrerpolicy="no-referrer">'
         f'<div class="ar-body">{label_html}'
-        f'<div class="ar-title"><a href="{mal_url}" target="_blank" rel="noopener">{_e(title)}</a>'
-        f"</div>"
+        f'<div class="ar-title"><a href="{href}" {anchor}>{_e(title)}</a></div>'
         f'<div class="ar-meta">{_e(_meta_line(card))}</div>'
-        f'<div class="ar-genres">{genres}</div>{reason_html}</div></div>'
+        f'<div class="ar-genres">{genres}</div>{reason_html}'
+        f'<a class="ar-mal" data-testid="mal-link" href="{href}" {anchor}>View on MyAnimeList'
+        f"</a></div></div>"
+    )
+
+
+def recommendation_card_html(
+    rec: Recommendation,
+    position: int,
+    link: str,
+    origins: Collection[str] = (MAL_CDN_ORIGIN,),
+) -> str:
+    """One recommendation card (the page puts each in a column, its buttons below it)."""
+    return card_html(
+        rec.anime_id,
+        rec.anime,
+        label=f"#{rec.rank} for you",
+        reason=reason_text(rec),
+        origins=origins,
+        link=link,
+        position=position,
     )
 
 
 def recommendation_cards_html(
-    recs: Sequence[Recommendation], origins: Collection[str] = (MAL_CDN_ORIGIN,)
+    recs: Sequence[Recommendation],
+    origins: Collection[str] = (MAL_CDN_ORIGIN,),
+    mal_base_url: str | None = None,
 ) -> str:
     cards = "".join(
-        card_html(
-            r.anime_id, r.anime, label=f"#{r.rank} for you", reason=reason_text(r), origins=origins
-        )
-        for r in recs
+        recommendation_card_html(r, i, mal_anime_url(r.anime_id, mal_base_url), origins)
+        for i, r in enumerate(recs)
     )
     return f'<div class="ar-grid" data-testid="rec-grid">{cards}</div>'
 
 
 def similar_cards_html(
-    similar: Sequence[SimilarAnime], origins: Collection[str] = (MAL_CDN_ORIGIN,)
+    similar: Sequence[SimilarAnime],
+    origins: Collection[str] = (MAL_CDN_ORIGIN,),
+    mal_base_url: str | None = None,
 ) -> str:
     cards = "".join(
         card_html(
@@ -159,10 +191,19 @@ def similar_cards_html(
             label=f"#{s.rank} · similarity {s.score:.2f}",
             data_test="similar-card",
             origins=origins,
+            link=mal_anime_url(s.anime_id, mal_base_url),
         )
         for s in similar
     )
     return f'<div class="ar-grid" data-testid="similar-grid">{cards}</div>'
+
+
+def pool_count_html(matching: int, published: int) -> str:
+    """How many of the visitor's published picks the filters leave (the five come from them)."""
+    return (
+        f'<p class="ar-meta" data-testid="pool-count" data-matching="{int(matching)}">'
+        f"{int(matching)} of your {int(published)} top picks match these filters.</p>"
+    )
 
 
 def notice_html(user_name: str, message: str) -> str:
@@ -184,3 +225,16 @@ def search_option_label(card: AnimeCard) -> str:
     )
     title = plain_text(card.title)
     return f"{title} ({details})" if details else title
+
+
+def crawl_progress_html(stages: Sequence[tuple[str, bool]], message: str) -> str:
+    """Queued → crawled → in the published model, the steps reached filled in."""
+    steps = "".join(
+        f'<span class="ar-step{" done" if done else ""}" data-done="{str(done).lower()}">'
+        f"{_e(label)}</span>"
+        for label, done in stages
+    )
+    return (
+        f'<div data-testid="crawl-progress"><div class="ar-progress">{steps}</div>'
+        f'<div class="ar-meta">{_e(message)}</div></div>'
+    )

@@ -1,7 +1,8 @@
 """The crawl web service: a small HTTP front door to the scheduler, the queue and the spiders.
 
 The Streamlit app calls ``POST /enqueue`` with the profile URL (or username) of a user it does
-not know yet; operators use ``/seed``, ``/crawl``, ``/jobs/{id}`` and ``/stats``.
+not know yet, then ``GET /profiles/{username}`` to show the visitor how far that crawl got;
+operators use ``/seed``, ``/crawl``, ``/jobs/{id}`` and ``/stats``.
 
 It faces callers it cannot trust, and every profile crawl costs MAL up to ~120 requests, so:
 
@@ -37,6 +38,7 @@ from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from fastapi import Depends, FastAPI, HTTPException, Path, Request, status
@@ -53,7 +55,15 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from crawler.queue import Queue, QueueFullError
 from crawler.scheduler import CrawlScheduler
 from crawler.scheduler.seed import SeedResult, seed_scheduler
-from crawler.scheduler.urls import KINDS, MAX_URL_LENGTH, Kind, canonicalize
+from crawler.scheduler.urls import (
+    KINDS,
+    MAX_URL_LENGTH,
+    USERNAME_PATTERN,
+    Kind,
+    canonicalize,
+    crawl_key,
+    profile_url,
+)
 from crawler.worker import CrawlFunction, SinkSettings, crawl_batch
 
 if TYPE_CHECKING:
@@ -74,6 +84,7 @@ PositiveAnimeId = Annotated[StrictInt, Field(gt=0, le=MAX_ANIME_ID)]
 UrlText = Annotated[StrictStr, Field(min_length=1, max_length=MAX_URL_LENGTH)]
 UrlOrId = Annotated[UrlText | PositiveAnimeId, Field(description="MAL URL, username or anime id")]
 JobId = Annotated[str, Path(pattern=r"^[0-9a-f]{32}$", description="id from /crawl or /seed")]
+Username = Annotated[str, Path(pattern=f"^{USERNAME_PATTERN}$", description="a MAL username")]
 
 
 class ServiceError(RuntimeError):
@@ -157,6 +168,16 @@ class JobReply(BaseModel):
     finished_at: float | None = None
     result: dict[str, Any] | None = None
     error: str | None = None
+
+
+class ProfileStatusReply(BaseModel):
+    """How far a profile's crawl got, from the scheduler (times are UTC)."""
+
+    url: str
+    known: bool = Field(description="the scheduler holds the profile (queued or crawled)")
+    last_scheduled_at: datetime | None = None
+    last_crawled_at: datetime | None = None
+    crawled_count: int = 0
 
 
 Seeder = Callable[[CrawlScheduler, str, int], SeedResult]
@@ -522,6 +543,27 @@ def create_app(
             return summary
 
         return _accepted(jobs.submit("seed", work))
+
+    @app.get("/profiles/{username}", dependencies=guarded("read"))
+    def profile_status(username: Username) -> ProfileStatusReply:
+        """Queued or crawled, and when: what the app shows a visitor who asked for a crawl.
+
+        An opted-out user reads as waiting, never crawled, as ``/enqueue`` silently answers
+        for them: the service is no oracle of who opted out.
+        """
+        key = crawl_key("profile", profile_url(username))
+        if not scheduler.without_opted_out("profile", [key]):
+            return ProfileStatusReply(url=key, known=True)
+        row = scheduler.row("profile", key)
+        if row is None:
+            return ProfileStatusReply(url=key, known=False)
+        return ProfileStatusReply(
+            url=key,
+            known=True,
+            last_scheduled_at=row.get("last_scheduled_date"),
+            last_crawled_at=row.get("last_crawled_date"),
+            crawled_count=int(row.get("crawled_count") or 0),
+        )
 
     @app.get("/jobs/{job_id}", dependencies=guarded("read"), responses={404: {}})
     def job_status(job_id: JobId) -> JobReply:

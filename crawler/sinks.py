@@ -239,6 +239,8 @@ class BigQueryLandingWriter:
             write_disposition=bq.WriteDisposition.WRITE_APPEND,
             create_disposition=bq.CreateDisposition.CREATE_IF_NEEDED,
             schema=[bq.SchemaField(n, t, mode=m) for n, t, m in bigquery_schema(item_type)],
+            # a column the contract added (always NULLABLE) joins a table created before it
+            schema_update_options=[bq.SchemaUpdateOption.ALLOW_FIELD_ADDITION],
         )
 
     def append(self, frames: Mapping[str, pd.DataFrame]) -> dict[str, int]:

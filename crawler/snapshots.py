@@ -21,23 +21,29 @@ from typing import Any
 
 from animerec_assets.contracts.landing import SNAPSHOT_SETS
 from crawler.items import make_item
-from crawler.urls import UrlInfo
+from crawler.urls import UrlInfo, parent_of
 
-# Page types whose rows belong to a snapshot set (set names are SNAPSHOT_SETS keys).
-SET_OF_PAGE_TYPE: dict[str, str] = {
-    "animelist": "user_anime",
-    "profile_friends": "user_user",
-    "anime": "anime_relation",
-    "anime_userrecs": "anime_recommendation",
-    "jikan_user": "user_anime",
-    "jikan_user_friends": "user_user",
-    "jikan_anime": "anime_relation",
-    "jikan_anime_recommendations": "anime_recommendation",
+# Page types whose rows belong to snapshot sets (set names are SNAPSHOT_SETS keys). The MAL
+# API's anime page lists two sets at once: the related anime and the recommendations.
+SETS_OF_PAGE_TYPE: dict[str, tuple[str, ...]] = {
+    "animelist": ("user_anime",),
+    "profile_friends": ("user_user",),
+    "anime": ("anime_relation",),
+    "anime_userrecs": ("anime_recommendation",),
+    "jikan_user": ("user_anime",),
+    "jikan_user_friends": ("user_user",),
+    "jikan_anime": ("anime_relation",),
+    "jikan_anime_recommendations": ("anime_recommendation",),
+    "malapi_animelist": ("user_anime",),
+    "malapi_anime": ("anime_relation", "anime_recommendation"),
 }
 # Jikan v4 has no user anime list: a profile shows only its recent updates, never the set.
 NEVER_COMPLETE_PAGE_TYPES = frozenset({"jikan_user"})
 # A parent's own page: 404 there means the profile or anime is gone.
 ENTRY_PAGE_TYPES = frozenset({"profile", "anime", "jikan_user", "jikan_anime"})
+# The page an entity's crawl stands on: when it fails, the anime or profile was not crawled
+# (the MAL API's anime page carries what the HTML anime page does; its 404 the parser reports).
+ENTITY_PAGE_TYPES = ENTRY_PAGE_TYPES | frozenset({"malapi_anime"})
 # The anime list answers this (400 + {"errors": ...}) for a profile that exists but hides it.
 PRIVATE_LIST_REASON = "anime list unavailable"
 # Scheduler kinds by the contract's parent kinds.
@@ -49,15 +55,6 @@ def new_snapshot_id(canonical_url: str, started: datetime | None = None) -> str:
     the same parent in the same microsecond still differ). Sorts by start time."""
     moment = (started or datetime.now(UTC)).astimezone(UTC)
     return f"{moment.strftime('%Y%m%dT%H%M%S.%fZ')}~{uuid.uuid4().hex[:12]}~{canonical_url}"
-
-
-def parent_of(info: UrlInfo) -> tuple[str, str] | None:
-    """(parent_kind, parent_id) of the page: ("user", username) or ("anime", "6")."""
-    if info.username is not None:
-        return "user", info.username
-    if info.anime_id is not None:
-        return "anime", str(info.anime_id)
-    return None
 
 
 def stamp(items: list[dict[str, Any]], set_name: str, snapshot_id: str) -> int:
@@ -72,8 +69,9 @@ def stamp(items: list[dict[str, Any]], set_name: str, snapshot_id: str) -> int:
 
 
 def page_failed(items: list[dict[str, Any]]) -> bool:
-    """A page that produced a crawl_error did not show its part of the set."""
-    return any(item.get("item_type") == "crawl_error" for item in items)
+    """A page that produced a crawl_error, or said its parent is gone (the MAL API's 404), did
+    not show its part of the set."""
+    return any(item.get("item_type") in ("crawl_error", "page_gone") for item in items)
 
 
 def gone_reason(page_type: str, status: int, items: list[dict[str, Any]]) -> str | None:
@@ -120,33 +118,40 @@ class SnapshotTracker:
     def page_requested(
         self, snapshot_id: str, info: UrlInfo, source: str, canonical_url: str
     ) -> None:
-        set_name = SET_OF_PAGE_TYPE.get(info.page_type)
         parent = parent_of(info)
-        if set_name is None or parent is None:
+        if parent is None:
             return
-        key = (snapshot_id, set_name)
-        progress = self.sets.get(key)
-        if progress is None:
-            progress = SetProgress(*parent, set_name, snapshot_id, source, canonical_url)
-            self.sets[key] = progress
-        progress.pending += 1
+        for set_name in SETS_OF_PAGE_TYPE.get(info.page_type, ()):
+            key = (snapshot_id, set_name)
+            progress = self.sets.get(key)
+            if progress is None:
+                progress = SetProgress(*parent, set_name, snapshot_id, source, canonical_url)
+                self.sets[key] = progress
+            progress.pending += 1
 
     def page_finished(
-        self, snapshot_id: str, page_type: str, item_count: int, *, ok: bool, cut: bool = False
-    ) -> SetProgress | None:
-        """Record one finished page; the set's progress when that was its last page."""
-        set_name = SET_OF_PAGE_TYPE.get(page_type)
-        progress = self.sets.get((snapshot_id, set_name)) if set_name else None
-        if progress is None or progress.pending <= 0:
-            return None
-        progress.item_count += item_count
-        if not ok or cut or page_type in NEVER_COMPLETE_PAGE_TYPES:
-            progress.complete = False
-        progress.pending -= 1
-        if progress.pending > 0:
-            return None
-        del self.sets[(snapshot_id, progress.set_name)]
-        return progress
+        self,
+        snapshot_id: str,
+        page_type: str,
+        item_counts: dict[str, int],
+        *,
+        ok: bool,
+        cut: bool = False,
+    ) -> list[SetProgress]:
+        """Record one finished page (its rows per set); the sets it was the last page of."""
+        closed = []
+        for set_name in SETS_OF_PAGE_TYPE.get(page_type, ()):
+            progress = self.sets.get((snapshot_id, set_name))
+            if progress is None or progress.pending <= 0:
+                continue
+            progress.item_count += item_counts.get(set_name, 0)
+            if not ok or cut or page_type in NEVER_COMPLETE_PAGE_TYPES:
+                progress.complete = False
+            progress.pending -= 1
+            if progress.pending == 0:
+                del self.sets[(snapshot_id, set_name)]
+                closed.append(progress)
+        return closed
 
     @property
     def open_sets(self) -> list[SetProgress]:

@@ -349,3 +349,12 @@ def with_query(url: str, **changes: object) -> str:
     query = {k: v[-1] for k, v in parse_qs(parts.query, keep_blank_values=True).items()}
     query.update({k: str(v) for k, v in changes.items()})
     return urlunsplit(parts._replace(query=urlencode(query)))
+
+
+def parent_of(info: UrlInfo) -> tuple[str, str] | None:
+    """(parent_kind, parent_id) of the page: ("user", username) or ("anime", "6")."""
+    if info.username is not None:
+        return "user", info.username
+    if info.anime_id is not None:
+        return "anime", str(info.anime_id)
+    return None

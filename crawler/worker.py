@@ -47,6 +47,8 @@ from crawler.parsers.bounds import is_note
 from crawler.queue import Message, Queue
 from crawler.scheduler import CrawlScheduler
 from crawler.scheduler.urls import Kind, validate_urls
+from crawler.snapshots import ENTITY_PAGE_TYPES
+from crawler.urls import parse_url
 
 if TYPE_CHECKING:
     from animerec_assets.settings import Settings
@@ -105,6 +107,18 @@ class BatchResult:
 CrawlFunction = Callable[[Kind, list[str], SinkSettings], BatchResult]
 
 
+def failed_entity(item: dict[str, Any], wanted: set[str]) -> str | None:
+    """The requested URL a crawl_error fails: its own URL, or the anime or profile whose entry
+    page it is (an API page like ``/v2/anime/6?fields=...`` fails ``/anime/6``)."""
+    url = item.get("url")
+    if url in wanted:
+        return str(url)
+    if item.get("page_type") not in ENTITY_PAGE_TYPES or not isinstance(url, str):
+        return None
+    info = parse_url(url)
+    return info.canonical if info is not None and info.canonical in wanted else None
+
+
 def summarize_items(
     lines: Iterable[str], requested: Iterable[str]
 ) -> tuple[dict[str, int], list[str]]:
@@ -130,8 +144,10 @@ def summarize_items(
             continue
         item_type = str(item.get("item_type", "<untyped>"))
         counts[item_type] += 1
-        if item_type == "crawl_error" and item.get("url") in wanted and not is_note(item):
-            failed[item["url"]] = None
+        if item_type == "crawl_error" and not is_note(item):
+            entity = failed_entity(item, wanted)
+            if entity is not None:
+                failed[entity] = None
     return dict(counts), list(failed)
 
 

@@ -101,6 +101,7 @@ def anime_table(world: World) -> pd.DataFrame:
             **{c: a[c].astype("int64") for c in SCORE_COLUMNS},
             "clubs": clubs,
             "pics": pics,
+            "rating": a["rating"],
         }
     )
     table.loc[episodes <= 0, "num_episodes"] = pd.NA

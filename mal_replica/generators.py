@@ -38,6 +38,7 @@ STREAMS = (
     "clubs",
     "pictures",
     "names",
+    "ratings",
 )
 # MAL's list status codes 0..6 (5 unused) x scores 0..10: one counter cell per anime.
 STATUS_CODES = 7
@@ -123,6 +124,13 @@ def _choice_strings(rng: np.random.Generator, words: tuple[str, ...], size: int)
 
 # --------------------------------------------------------------------------------------------
 # anime
+
+
+def rate_adult_anime(anime: pd.DataFrame, share: float, rng: np.random.Generator) -> None:
+    """MAL's "Rx - Hentai" on about ``share`` of the catalogue, drawn from the ``ratings``
+    stream so every other draw of a seed's world stays what it was."""
+    adult = rng.random(len(anime)) < share
+    anime.loc[adult, "rating"] = vocab.ADULT_RATING
 
 
 def generate_anime(params: WorldParams, rng: np.random.Generator) -> pd.DataFrame:

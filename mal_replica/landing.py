@@ -384,6 +384,7 @@ def anime_landing_frames(
                 "popularity_rank": anime["popularity_rank"].to_numpy(),
                 "members_count": anime["members_count"].to_numpy(),
                 "favorites_count": anime["favorites_count"].to_numpy(),
+                "rating": anime["rating"].to_numpy(),
             },
             {
                 "studios": strings,
@@ -406,6 +407,7 @@ def anime_landing_frames(
                 },
                 "total_count": anime["total_count"].to_numpy(),
                 **{column: anime[column].to_numpy() for column in SCORE_COLUMNS},
+                "favorites_count": anime["favorites_count"].to_numpy(),
             },
             {},
         ),
@@ -492,6 +494,7 @@ def write_world_landing(
     _create_landing(connection)
     rngs = gen.component_rngs(params.seed)
     anime = gen.generate_anime(params, rngs["anime"])
+    gen.rate_adult_anime(anime, params.adult_share, rngs["ratings"])
     franchise_root, relations = gen.generate_franchises(params, anime, rngs["franchise"])
     gen.add_titles(anime, franchise_root, rngs["names"])
     anime_ids = anime["anime_id"].to_numpy().astype(np.int64)

@@ -20,8 +20,8 @@ from mal_replica.pages.urls import main_pic, pic_url
 API_PREFIX = "/malapi/v2"  # where the replica serves the API (MAL: api.myanimelist.net/v2)
 MAX_LIMIT = 1000
 DEFAULT_LIMIT = 100
-# MAL's "gray" nsfw flag: a list without nsfw=true leaves these entries out.
-GRAY_RATINGS = frozenset({"R+ - Mild Nudity"})
+# MAL's "gray" and "black" nsfw flags: a list without nsfw=true leaves these entries out.
+NSFW_RATINGS = frozenset({"R+ - Mild Nudity", "Rx - Hentai"})
 MEDIA_TYPES = {"TV": "tv", "Movie": "movie", "OVA": "ova", "ONA": "ona", "Special": "special"}
 AIRING_CODES = ("finished_airing", "currently_airing", "not_yet_aired")
 RATING_CODES = {
@@ -30,6 +30,7 @@ RATING_CODES = {
     "PG-13 - Teens 13 or older": "pg_13",
     "R - 17+ (violence & profanity)": "r",
     "R+ - Mild Nudity": "r+",
+    "Rx - Hentai": "rx",
 }
 LIST_FIELDS = "list_status"
 
@@ -99,7 +100,7 @@ def anime_details(base: str, index: WorldIndex, pos: int) -> dict:
         "num_episodes": max(episodes, 0),
         "start_date": _date(start),
         "source": _code(a["source"][pos]),
-        "rating": RATING_CODES.get(a["rating"][pos], "g"),
+        "rating": RATING_CODES[a["rating"][pos]],
         "genres": [{"id": vocab.GENRE_IDS[g], "name": g} for g in ordered],
         "studios": [{"id": vocab.STUDIO_IDS.get(s, 0), "name": s} for s in a["studios"][pos]],
     }
@@ -155,7 +156,7 @@ def animelist(base: str, index: WorldIndex, upos: int, limit: int, offset: int, 
         key=lambda r: (int(lists["status"][r]), index.titles[int(lists["anime"][r])]),
     )
     if not nsfw:
-        rows = [r for r in rows if anime["rating"][int(lists["anime"][r])] not in GRAY_RATINGS]
+        rows = [r for r in rows if anime["rating"][int(lists["anime"][r])] not in NSFW_RATINGS]
     page = rows[offset : offset + limit]
     data = [
         {

@@ -41,6 +41,8 @@ class WorldParams:
     mean_friends: float = 4.0
     friend_homophily: float = 0.75
     reviewer_share: float = 0.08
+    # anime MAL rates "Rx - Hentai" (what a recommender keeps out by default)
+    adult_share: float = 0.06
     recommendations_per_anime: float = 4.0
     history_days: int = 21
     now: str = "2025-06-01T00:00:00"
@@ -58,6 +60,7 @@ class WorldParams:
             "empty_list_share",
             "unscored_share",
             "long_list_share",
+            "adult_share",
         ):
             value = getattr(self, name)
             if not 0.0 <= value <= 1.0:

@@ -125,6 +125,8 @@ RATINGS: tuple[str, ...] = (
     "R - 17+ (violence & profanity)",
     "R+ - Mild Nudity",
 )
+# Given to a share of the catalogue from a stream of its own (generators.rate_adult_anime).
+ADULT_RATING = "Rx - Hentai"
 
 # MAL's anime-list status codes and the names used in the processed tables.
 STATUS_CODES: tuple[int, ...] = (1, 2, 3, 4, 6)

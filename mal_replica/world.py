@@ -67,6 +67,7 @@ def generate_world(
     rngs = gen.component_rngs(params.seed)
 
     anime = gen.generate_anime(params, rngs["anime"])
+    gen.rate_adult_anime(anime, params.adult_share, rngs["ratings"])
     franchise_root, relations = gen.generate_franchises(params, anime, rngs["franchise"])
     gen.add_titles(anime, franchise_root, rngs["names"])
     users = gen.generate_users(params, rngs["users"], rngs["names"])

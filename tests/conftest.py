@@ -12,6 +12,7 @@ import os
 import shutil
 import socket
 import subprocess
+import tempfile
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -37,9 +38,13 @@ os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 # Every process a test starts inherits this mark (unless a test builds an environment from
-# nothing): at the end of the session, any process still carrying it was left behind.
+# nothing): at the end of the session, any process still carrying it was left behind. Each
+# pytest process (each pytest-xdist worker too) marks its own; workers report what they found
+# to the pytest process that started them (RUN_MARK names the run), which fails the run.
 SESSION_MARK = "ANIMEREC_TEST_SESSION"
 os.environ[SESSION_MARK] = f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
+RUN_MARK = "ANIMEREC_TEST_RUN"
+os.environ.setdefault(RUN_MARK, os.environ[SESSION_MARK])
 LEFTOVER_GRACE_S = 5.0
 
 
@@ -73,9 +78,17 @@ def processes_of_this_session() -> list[str]:
     return found
 
 
+def _leftover_reports() -> Path:
+    return Path(tempfile.gettempdir()) / f"animerec-test-leftovers-{os.environ[RUN_MARK]}"
+
+
 @pytest.hookimpl(trylast=True)
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
-    """Fail the session if a test left a process running (and stop it)."""
+    """Fail the run if a test left a process running (and stop it).
+
+    A pytest-xdist worker checks its own processes before it exits and writes what it found
+    where the pytest process that started it reads it, once every worker has finished.
+    """
     import time
 
     import psutil
@@ -85,15 +98,26 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     while leftovers and time.monotonic() < deadline:
         time.sleep(0.25)
         leftovers = processes_of_this_session()
+    for line in leftovers:
+        with contextlib.suppress(psutil.Error, ValueError):
+            psutil.Process(int(line.split(":")[0].removeprefix("pid "))).kill()
+    reports = _leftover_reports()
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if worker:
+        if leftovers:
+            reports.mkdir(exist_ok=True)
+            (reports / f"{worker}.txt").write_text("\n".join(leftovers))
+        return
+    if reports.is_dir():
+        for report in sorted(reports.glob("*.txt")):
+            leftovers += [f"{report.stem} {line}" for line in report.read_text().splitlines()]
+        shutil.rmtree(reports, ignore_errors=True)
     if not leftovers:
         return
     reporter = session.config.pluginmanager.get_plugin("terminalreporter")
     message = "processes left running by the test session:\n  " + "\n  ".join(leftovers)
     if reporter is not None:
         reporter.write_line(message, red=True)
-    for line in leftovers:
-        with contextlib.suppress(psutil.Error, ValueError):
-            psutil.Process(int(line.split(":")[0].removeprefix("pid "))).kill()
     session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
 

@@ -34,6 +34,17 @@ SOURCES: tuple[Source, ...] = ("mal", "jikan", "malapi")
 ColumnType = Literal["VARCHAR", "BIGINT", "DOUBLE", "VARCHAR[]", "BIGINT[]"]
 
 SCORE_COUNT_FIELDS: list[str] = [f"score_{n:02d}_count" for n in range(10, 0, -1)]
+# MAL's age ratings: the MAL API v2 code -> the label MAL's pages and Jikan show, which is the
+# one form landing, staging and the published cards carry (any other value is refused).
+AGE_RATINGS: dict[str, str] = {
+    "g": "G - All Ages",
+    "pg": "PG - Children",
+    "pg_13": "PG-13 - Teens 13 or older",
+    "r": "R - 17+ (violence & profanity)",
+    "r+": "R+ - Mild Nudity",
+    "rx": "Rx - Hentai",
+}
+AGE_RATING_LABELS: tuple[str, ...] = tuple(AGE_RATINGS.values())
 USER_ANIME_STATUSES: dict[int, str] = {
     1: "watching",
     2: "completed",
@@ -77,6 +88,7 @@ ITEM_FIELDS: dict[str, list[tuple[str, ColumnType]]] = {
         ("popularity_rank", "BIGINT"),
         ("members_count", "BIGINT"),
         ("favorites_count", "BIGINT"),
+        ("rating", "VARCHAR"),  # one of AGE_RATING_LABELS
     ],
     "anime_stats": [
         ("anime_id", "BIGINT"),
@@ -87,6 +99,8 @@ ITEM_FIELDS: dict[str, list[tuple[str, ColumnType]]] = {
         ("plan_to_watch_count", "BIGINT"),
         ("total_count", "BIGINT"),
         *[(name, "BIGINT") for name in SCORE_COUNT_FIELDS],
+        # the stats page's sidebar shows it too: the count for sources whose anime item lacks it
+        ("favorites_count", "BIGINT"),
     ],
     "anime_pics": [("anime_id", "BIGINT"), ("pics", "VARCHAR[]")],
     "anime_clubs": [("anime_id", "BIGINT"), ("clubs", "VARCHAR[]")],
@@ -174,6 +188,9 @@ ITEM_FIELDS: dict[str, list[tuple[str, ColumnType]]] = {
         ("page_type", "VARCHAR"),
         ("status_code", "BIGINT"),
         ("reason", "VARCHAR"),
+        # the user or anime whose crawl the page belonged to (an API URL alone hides it)
+        ("parent_kind", "VARCHAR"),
+        ("parent_id", "VARCHAR"),
     ],
 }
 

@@ -43,6 +43,10 @@ COLUMN_DESCRIPTIONS: dict[str, dict[str, str]] = {
         **_SCORE_COUNTS,
         "clubs": "List of MyAnimeList clubs the anime is part of.",
         "pics": "List of URLs of pictures of the anime.",
+        "rating": (
+            "MyAnimeList's age rating: G - All Ages, PG - Children, PG-13 - Teens 13 or older, "
+            "R - 17+ (violence & profanity), R+ - Mild Nudity or Rx - Hentai (empty if unrated)."
+        ),
     },
     "user": {
         "user_id": (

@@ -52,12 +52,14 @@ def create_landing_tables(connection: duckdb.DuckDBPyConnection) -> None:
     connection.execute(f"CREATE SCHEMA IF NOT EXISTS {LANDING_SCHEMA}")
     for item_type in LANDING_TABLE_COLUMNS:
         connection.execute(landing_ddl(item_type))
-        _add_item_id(connection, item_type)
+        _add_missing_columns(connection, item_type)
 
 
-def _add_item_id(connection: duckdb.DuckDBPyConnection, item_type: str) -> None:
-    """A table created before items carried an id is rebuilt in the contract's column order
-    with ``item_id`` NULL for its rows (writers that insert by position need that order)."""
+def _add_missing_columns(connection: duckdb.DuckDBPyConnection, item_type: str) -> None:
+    """A table created under an older contract (before items carried an id, before a column
+    was added) is rebuilt in the contract's column order with the new columns NULL for its rows
+    (writers that insert by position need that order). One transaction: a crash leaves either
+    the old table or the rebuilt one."""
     columns = [
         name
         for (name,) in connection.execute(
@@ -66,10 +68,12 @@ def _add_item_id(connection: duckdb.DuckDBPyConnection, item_type: str) -> None:
             [LANDING_SCHEMA, item_type],
         ).fetchall()
     ]
-    if item_type not in LANDING_COLUMNS or not columns or ITEM_ID in columns:
-        return  # not an item table (quarantine), a new table, or one with ids already
+    if item_type not in LANDING_COLUMNS or not columns:
+        return  # not an item table (quarantine), or a table just created from the contract
+    if all(name in columns for name, _ in LANDING_COLUMNS[item_type]):
+        return
     table = f'{LANDING_SCHEMA}."{item_type}"'
-    rebuilt = f'{LANDING_SCHEMA}."{item_type}__with_item_id"'
+    rebuilt = f'{LANDING_SCHEMA}."{item_type}__rebuilt"'
     select = ", ".join(
         f'"{name}"' if name in columns else f'CAST(NULL AS {sql_type}) AS "{name}"'
         for name, sql_type in LANDING_COLUMNS[item_type]
@@ -101,7 +105,7 @@ def append_landing(
     connection.execute(f"CREATE SCHEMA IF NOT EXISTS {LANDING_SCHEMA}")
     connection.execute(landing_ddl(item_type))
     table = f'{LANDING_SCHEMA}."{item_type}"'
-    _add_item_id(connection, item_type)
+    _add_missing_columns(connection, item_type)
     if frame.empty:
         return 0
     connection.register("_landing_frame", frame)

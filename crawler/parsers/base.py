@@ -19,7 +19,7 @@ from scrapy.http import TextResponse
 
 from crawler.items import make_item
 from crawler.parsers.bounds import UNREADABLE_NUMBER, Limits, Notes, bound_item
-from crawler.urls import Kind, UrlInfo, canonical_or_none
+from crawler.urls import Kind, UrlInfo, canonical_or_none, parent_of
 
 
 class PageStructureError(ValueError):
@@ -63,6 +63,9 @@ class ParseContext:
         return bound_item(item, self.notes, self.limits)
 
     def error(self, reason: str, status_code: int | None = None) -> dict[str, Any]:
+        """A ``crawl_error`` naming the page and the user or anime whose crawl it belonged to
+        (an API URL like ``/v2/anime/6?fields=...`` alone does not say that plainly)."""
+        parent_kind, parent_id = parent_of(self.info) or (None, None)
         item = make_item(
             "crawl_error",
             crawl_date=self.crawl_date_iso,
@@ -71,6 +74,8 @@ class ParseContext:
             page_type=self.info.page_type,
             status_code=self.status if status_code is None else status_code,
             reason=str(reason)[:1000],
+            parent_kind=parent_kind,
+            parent_id=parent_id,
         )
         return bound_item(item, Notes(), self.limits)
 

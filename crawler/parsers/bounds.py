@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
+from animerec_assets.contracts.landing import AGE_RATINGS
 from crawler.urls import USERNAME_RE
 
 MAX_EXCLUSIVE = 2**53  # every integer below this is exact as a JSON/JavaScript number
@@ -184,6 +185,31 @@ def bounded_date(value: Any, name: str, notes: Notes) -> str | None:
     return value.strip()
 
 
+# MAL's age ratings by every spelling a source uses: the API's codes ("pg_13", "r+"), the
+# labels the pages and Jikan show, and the labels' short form ("PG-13", as load.json has it).
+_AGE_RATING_SPELLINGS: dict[str, str] = {
+    **AGE_RATINGS,
+    **{label.lower(): label for label in AGE_RATINGS.values()},
+    **{label.split(" - ")[0].lower(): label for label in AGE_RATINGS.values()},
+}
+# What MAL shows where an anime has no rating yet: missing, not refused.
+_NO_AGE_RATING = frozenset({"", "none", "unknown", "n/a", "?"})
+
+
+def bounded_age_rating(value: Any, name: str, notes: Notes) -> str | None:
+    """MAL's age rating as its label (``contracts.landing.AGE_RATINGS``); anything else None."""
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        notes.add(name, f"not text: {type(value).__name__}")
+        return None
+    key = " ".join(value[:200].split()).lower()
+    label = _AGE_RATING_SPELLINGS.get(key)
+    if label is None and key not in _NO_AGE_RATING:
+        notes.add(name, f"not a MAL age rating: {_shown(value)}")
+    return label
+
+
 def bounded_url(value: Any, hosts: Iterable[str], cap: int, name: str, notes: Notes) -> str | None:
     """An http(s) URL on one of ``hosts`` (``host`` or ``host:port``), else None."""
     if value is None:
@@ -280,6 +306,10 @@ def _date(v: Any, n: str, notes: Notes, _: Limits) -> str | None:
     return bounded_date(v, n, notes)
 
 
+def _age_rating(v: Any, n: str, notes: Notes, _: Limits) -> str | None:
+    return bounded_age_rating(v, n, notes)
+
+
 def _picture(v: Any, n: str, notes: Notes, limits: Limits) -> str | None:
     return bounded_url(v, limits.picture_hosts, URL_CAP, n, notes)
 
@@ -336,6 +366,7 @@ FIELD_RULES: dict[str, Rule] = {
     "popularity_rank": RANK,
     "members_count": COUNT,
     "favorites_count": COUNT,
+    "rating": _age_rating,
     "recommendation_url": _mal_page,
     "num_recommenders": COUNT,
     "review_num_useful": COUNT,

@@ -150,6 +150,7 @@ def parse_jikan_anime(response: TextResponse, ctx: ParseContext) -> ParseResult:
             popularity_rank=to_int(data.get("popularity")),
             members_count=to_int(data.get("members")),
             favorites_count=to_int(data.get("favorites")),
+            rating=data.get("rating"),
         )
     )
     for relation in data.get("relations") or []:

@@ -146,6 +146,7 @@ def parse_anime(response: TextResponse, ctx: ParseContext) -> ParseResult:
             members_count=to_int(response.css("span.numbers.members strong::text").get())
             or to_int(row_value(rows, "Members")),
             favorites_count=to_int(favorites),
+            rating=row_value(rows, "Rating"),
         )
     )
     for related_id, relation in parse_relations(root, response):
@@ -190,8 +191,12 @@ def parse_anime_stats(response: TextResponse, ctx: ParseContext) -> ParseResult:
             scores[f"score_{score:02d}_count"] = to_int(votes.group(1))
     if fields["total_count"] is None and all(v is None for v in scores.values()):
         raise PageStructureError("missing landmark: Summary Stats and table.score-stats")
+    # the sidebar every anime sub-page shares: the favorites count the MAL API lacks
+    favorites = to_int(row_value(rows, "Favorites"))
     result = ParseResult()
-    result.items.append(ctx.item("anime_stats", anime_id=anime_id, **fields, **scores))
+    result.items.append(
+        ctx.item("anime_stats", anime_id=anime_id, **fields, **scores, favorites_count=favorites)
+    )
     result.see(links(root, response), exclude=ctx.entity_url)
     return result
 

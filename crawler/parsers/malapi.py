@@ -49,7 +49,8 @@ AIRING_STATUSES = {
     "not_yet_aired": "Not yet aired",
 }
 SOURCE_WORDS = {"4_koma_manga": "4-koma manga"}
-# HTML sub-pages an API anime crawl still reads: what the API has no field for.
+# HTML sub-pages an API anime crawl still reads: what the API has no field for (the stats page
+# also shows the favorites count in its sidebar).
 HTML_ANIME_SUBPAGES = ("stats", "reviews", "clubs")
 
 
@@ -198,7 +199,9 @@ def parse_malapi_anime(response: TextResponse, ctx: ParseContext) -> ParseResult
             score_rank=to_int(data.get("rank")),
             popularity_rank=to_int(data.get("popularity")),
             members_count=to_int(data.get("num_list_users")) or to_int(stats.get("num_list_users")),
-            favorites_count=None,  # the API has no favorites count
+            # the API has no favorites count: the HTML stats page read beside it gives it
+            favorites_count=None,
+            rating=data.get("rating"),  # "pg_13": the bounds turn codes into MAL's labels
         )
     )
     for entry in data.get("related_anime") or []:

@@ -25,7 +25,7 @@ from crawler.parsers.bounds import Notes, bound_item
 from crawler.pipelines import output_dir
 from crawler.snapshots import (
     SCHEDULER_KIND,
-    SET_OF_PAGE_TYPE,
+    SETS_OF_PAGE_TYPE,
     SnapshotTracker,
     gone_item,
     gone_reason,
@@ -38,6 +38,7 @@ from crawler.urls import (
     InvalidUrlError,
     InvalidUsernameError,
     canonicalize,
+    parent_of,
     parse_url,
     to_canonical_host,
     to_fetch_url,
@@ -199,6 +200,7 @@ class AnimerecSpider(scrapy.Spider):
     def error_item(self, url: str, status: int | None, reason: str) -> dict[str, Any]:
         """A crawl_error item; its text (a redirect target, an exception message) bounded too."""
         info = parse_url(url)
+        parent_kind, parent_id = (parent_of(info) if info else None) or (None, None)
         item = make_item(
             "crawl_error",
             crawl_date=datetime.now(UTC).isoformat(),
@@ -207,6 +209,8 @@ class AnimerecSpider(scrapy.Spider):
             page_type=info.page_type if info else None,
             status_code=status,
             reason=reason[:1000],
+            parent_kind=parent_kind,
+            parent_id=parent_id,
         )
         return bound_item(item, Notes())
 
@@ -262,17 +266,20 @@ class AnimerecSpider(scrapy.Spider):
         result = self.parse_page(response)
         if not isinstance(result, ParseResult):
             yield result
-            yield from self.finish_page(snapshot_id, page_type, 0, ok=False)
+            yield from self.finish_page(snapshot_id, page_type, {}, ok=False)
             return
         if (retry := self.retry_damaged(response, result.items)) is not None:
             yield retry
             return
         info = parse_url(response.url)
-        set_name = SET_OF_PAGE_TYPE.get(page_type or "")
-        rows = stamp(result.items, set_name, snapshot_id) if set_name and snapshot_id else 0
+        set_names = SETS_OF_PAGE_TYPE.get(page_type or "", ())
+        rows = {name: stamp(result.items, name, snapshot_id) for name in set_names if snapshot_id}
         self.batcher.add("inspected", result.seen)
         self.batcher.add("crawled", result.crawled)
         yield from result.items
+        for item in result.items:  # a parser that reads the 404 itself (the MAL API's)
+            if item["item_type"] == "page_gone" and item.get("parent_kind") in SCHEDULER_KIND:
+                self.batcher.add("gone", {SCHEDULER_KIND[item["parent_kind"]]: {item["url"]}})
         if info is not None and (
             reason := gone_reason(info.page_type, response.status, result.items)
         ):
@@ -281,7 +288,7 @@ class AnimerecSpider(scrapy.Spider):
         for url in result.follow:
             if self.may_follow(url, entity, page_type):
                 yield self.request_for(url, entity, snapshot_id)
-            elif set_name and (following := parse_url(url)) and following.page_type == page_type:
+            elif set_names and (following := parse_url(url)) and following.page_type == page_type:
                 cut = True  # the set's next page is past ANIMEREC_MAX_PAGES
         ok = not page_failed(result.items)
         yield from self.finish_page(snapshot_id, page_type, rows, ok=ok, cut=cut)
@@ -290,16 +297,15 @@ class AnimerecSpider(scrapy.Spider):
         self,
         snapshot_id: str | None,
         page_type: str | None,
-        rows: int,
+        rows: dict[str, int],
         *,
         ok: bool,
         cut: bool = False,
     ) -> Iterator[dict[str, Any]]:
-        """The set's crawl_snapshot item when this was the last of its pages in flight."""
+        """A crawl_snapshot item for each set this page was the last page in flight of."""
         if snapshot_id is None or page_type is None:
             return
-        closed = self.snapshots.page_finished(snapshot_id, page_type, rows, ok=ok, cut=cut)
-        if closed is not None:
+        for closed in self.snapshots.page_finished(snapshot_id, page_type, rows, ok=ok, cut=cut):
             yield snapshot_item(closed)
 
     def gone(self, info: Any, reason: str, status: int | None) -> Iterator[dict[str, Any]]:
@@ -352,4 +358,4 @@ class AnimerecSpider(scrapy.Spider):
         yield self.error_item(url, status, f"{error_name}: {failure.getErrorMessage()}")
         info = parse_url(url)
         page_type = info.page_type if info else None
-        yield from self.finish_page(request.meta.get("snapshot_id"), page_type, 0, ok=False)
+        yield from self.finish_page(request.meta.get("snapshot_id"), page_type, {}, ok=False)

@@ -7,11 +7,14 @@ import os
 import shutil
 import tempfile
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 
+import httpx
 import pandas as pd
 import pytest
 import redis
@@ -23,6 +26,7 @@ from animerec_assets.lib.serving.synthetic import (
     synthetic_similar,
     synthetic_user_recommendations,
 )
+from app.launch import free_port
 
 N_USERS = 40
 N_ANIME = 200
@@ -133,3 +137,114 @@ def serving_empty_client(seeded_home) -> redis.Redis:
     client = redis.Redis(unix_socket_path=socket_path, db=1)
     client.flushdb()
     return client
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[object]:
+    """Headless Chromium (Debian's), one per test module."""
+    from app_browser import CHROMIUM, CHROMIUM_ARGS, require_chromium
+
+    require_chromium()
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser):
+    """A fresh browser context and page; JavaScript dialogs are collected (and dismissed)."""
+    from app_browser import TIMEOUT_MS
+
+    context = browser.new_context(viewport={"width": 1280, "height": 1500})
+    page = context.new_page()
+    page.set_default_timeout(TIMEOUT_MS)
+    dialogs: list[str] = []
+    page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
+    page.dialogs = dialogs  # type: ignore[attr-defined]
+    yield page
+    context.close()
+
+
+@dataclass(frozen=True)
+class AppWorld:
+    home: Path
+    client: redis.Redis
+    version: str
+
+
+def _published_world_home(cover_server: str, name: str) -> tuple[Path, redis.Redis, str]:
+    from app_world import publish_app_world
+
+    home = Path(tempfile.mkdtemp(prefix=name, dir="/tmp"))
+    client = connect(None, home / "redis")
+    return home, client, publish_app_world(client, cover_server)
+
+
+def _stop_world(home: Path, client: redis.Redis) -> None:
+    try:
+        client.shutdown(nosave=True)
+    except redis.RedisError:  # already stopped (a test took it down): make sure it is gone
+        stop_embedded_redis(home / "redis")
+    shutil.rmtree(home, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def app_world(cover_server: str) -> Iterator[AppWorld]:
+    """A demo-sized world (tests/support/app_world.py) published into a real Redis server of
+    its own (the embedded one, on a unix socket under a fresh ANIMEREC_HOME)."""
+    home, client, version = _published_world_home(cover_server, "arW-")
+    yield AppWorld(home, client, version)
+    _stop_world(home, client)
+
+
+@pytest.fixture
+def own_world(cover_server: str) -> Iterator[AppWorld]:
+    """Like ``app_world``, for one test that changes it (publishes again, stops its Redis)."""
+    home, client, version = _published_world_home(cover_server, "arD-")
+    yield AppWorld(home, client, version)
+    _stop_world(home, client)
+
+
+@dataclass(frozen=True)
+class CrawlService:
+    url: str
+    queue: Any  # crawler.queue.InMemoryCrawlQueue
+    scheduler: Any  # crawler.scheduler.CrawlScheduler
+    token: str = "app-token-" + "z" * 22
+
+
+@pytest.fixture
+def crawl_service(tmp_path: Path) -> Iterator[CrawlService]:
+    """The real crawl web service (uvicorn on a free port) over a SQLite scheduler."""
+    import uvicorn
+
+    from crawler.queue import InMemoryCrawlQueue
+    from crawler.scheduler import CrawlScheduler
+    from crawler.service import ServiceConfig, create_app
+    from crawler.worker import SinkSettings
+
+    scheduler = CrawlScheduler(f"sqlite:///{tmp_path / 'scheduler.sqlite'}")
+    scheduler.create_tables()
+    queue = InMemoryCrawlQueue()
+    config = ServiceConfig(token=CrawlService.token)
+    app = create_app(
+        scheduler, queue, SinkSettings(tmp_path), seeder=lambda *a: None, config=config
+    )
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="error"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        try:
+            httpx.get(f"{url}/docs", timeout=1)
+            break
+        except httpx.HTTPError:
+            time.sleep(0.1)
+    yield CrawlService(url, queue, scheduler)
+    server.should_exit = True
+    thread.join(timeout=10)

@@ -5,53 +5,12 @@ Screenshots land in test-artifacts/ (gitignored).
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
-
-from app.launch import free_port, start_app, stop_app
+from app_browser import ARTIFACTS, CARDS, choose, serve_app, shown_ids, submit_user
 
 pytestmark = pytest.mark.browser
-
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-    "--disable-component-update", "--no-first-run", "--disable-quic", "--disable-sync",
-]  # fmt: skip
-ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
-TIMEOUT_MS = 30_000
-
-
-def _require_chromium() -> None:
-    if CHROMIUM.exists():
-        return
-    message = f"{CHROMIUM} is not installed (apt-get install chromium)"
-    if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
-        pytest.fail(message)
-    pytest.skip(message)
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[object]:
-    _require_chromium()
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
-
-
-def _serve(env: dict[str, str], tmp_name: str) -> Iterator[str]:
-    ARTIFACTS.mkdir(exist_ok=True)
-    port = free_port()
-    process = start_app(port, env, log_path=ARTIFACTS / f"{tmp_name}.log")
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        stop_app(process)
 
 
 @pytest.fixture(scope="module")
@@ -63,53 +22,12 @@ def app_url(seeded_home, app_env_for, cover_server: str) -> Iterator[str]:
         ANIMEREC_CRAWLER_SERVICE_URL="http://127.0.0.1:9",
         ANIMEREC_MAL_BASE_URL=cover_server,
     )
-    yield from _serve(env, "app-browser")
-
-
-@pytest.fixture
-def page(browser):
-    context = browser.new_context(viewport={"width": 1280, "height": 1500})
-    page = context.new_page()
-    page.set_default_timeout(TIMEOUT_MS)
-    dialogs: list[str] = []
-    page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
-    page.dialogs = dialogs  # type: ignore[attr-defined]
-    yield page
-    context.close()
-
-
-def _submit_user(page, url: str, user: str) -> None:
-    page.goto(url)
-    page.get_by_label("MyAnimeList username or id").fill(user)
-    page.get_by_role("button", name="Recommend", exact=True).click()
-
-
-def _shown_ids(page) -> list[str]:
-    cards = page.locator("[data-testid=rec-grid] [data-testid=anime-card]")
-    cards.nth(4).wait_for()
-    return [cards.nth(i).get_attribute("data-anime-id") for i in range(cards.count())]
-
-
-def _choose(page, multiselect, option: str, attempts: int = 4) -> None:
-    """Open a Streamlit multiselect and pick an option (a rerun may close the list once)."""
-    from playwright.sync_api import TimeoutError as PlaywrightTimeout
-
-    for _ in range(attempts):
-        multiselect.locator("input").click()
-        choice = page.get_by_role("option", name=option)
-        try:
-            choice.first.wait_for(timeout=5_000)
-            choice.first.click()
-            return
-        except PlaywrightTimeout:  # the dropdown closed under a rerun: open it again
-            page.keyboard.press("Escape")
-    page.screenshot(path=ARTIFACTS / "app-multiselect-failure.png", full_page=True)
-    raise AssertionError(f"could not pick {option!r} in the multiselect")
+    yield from serve_app(env, "app-browser")
 
 
 def test_known_user_sees_five_cards_and_another_five_changes_them(page, app_url) -> None:
-    _submit_user(page, app_url, "User_0")
-    first = _shown_ids(page)
+    submit_user(page, app_url, "User_0")
+    first = shown_ids(page)
     assert len(first) == 5
     assert "Model browser-test" in page.get_by_test_id("freshness").inner_text()
     page.wait_for_load_state("networkidle")
@@ -118,24 +36,24 @@ def test_known_user_sees_five_cards_and_another_five_changes_them(page, app_url)
     page.get_by_role("button", name="Another 5", exact=True).click()
     page.wait_for_function(
         """(before) => {
-            const ids = [...document.querySelectorAll('[data-testid=rec-grid] [data-anime-id]')]
+            const ids = [...document.querySelectorAll('[data-testid=anime-card]')]
                 .map(e => e.getAttribute('data-anime-id'));
             return ids.length === 5 && ids.every(id => !before.includes(id));
         }""",
         arg=first,
     )
-    second = _shown_ids(page)
+    second = shown_ids(page)
     assert len(second) == 5 and not set(first) & set(second)
     page.screenshot(path=ARTIFACTS / "app-another-five.png", full_page=True)
     # a hostile title in the data never runs as script
-    assert page.locator("[data-testid=rec-grid] script").count() == 0
+    assert page.locator("[data-testid=anime-card] script").count() == 0
     assert page.dialogs == []
 
 
 def test_unknown_user_gets_a_message_a_crawl_request_and_picks_from_named_anime(
     page, app_url
 ) -> None:
-    _submit_user(page, app_url, "nobody_here")
+    submit_user(page, app_url, "nobody_here")
     notice = page.get_by_test_id("unknown-user")
     notice.wait_for()
     assert "No recommendations for nobody_here yet" in notice.inner_text()
@@ -147,9 +65,9 @@ def test_unknown_user_gets_a_message_a_crawl_request_and_picks_from_named_anime(
     page.get_by_label("Search a title you liked").press("Enter")
     liked = page.locator("[data-testid=stMultiSelect]")
     liked.get_by_text("No options to select").wait_for(state="detached")  # search rerun done
-    _choose(page, liked, "Cowboy Bebop")
+    choose(page, liked, "Cowboy Bebop")
     page.keyboard.press("Escape")
-    cards = page.locator("[data-testid=rec-grid] [data-testid=anime-card]")
+    cards = page.locator(CARDS)
     cards.nth(4).wait_for()
     assert "Because you liked Cowboy Bebop" in cards.first.inner_text()
     assert page.get_by_text("The crawl service is not reachable right now").is_visible()
@@ -157,7 +75,7 @@ def test_unknown_user_gets_a_message_a_crawl_request_and_picks_from_named_anime(
 
 
 def test_invalid_input_is_refused_and_nothing_is_injected(page, app_url) -> None:
-    _submit_user(page, app_url, "<img src=x onerror=alert(1)>")
+    submit_user(page, app_url, "<img src=x onerror=alert(1)>")
     page.get_by_text("does not look like a MyAnimeList username").wait_for()
     assert page.locator("img[src=x]").count() == 0
     assert page.dialogs == []
@@ -179,8 +97,8 @@ def test_crawled_markup_shows_as_plain_text_with_no_foreign_image_or_link(
 ) -> None:
     requested: list[str] = []
     page.on("request", lambda request: requested.append(request.url))
-    _submit_user(page, app_url, "User_1")  # whose top 20 all carry Markdown/HTML titles
-    cards = page.locator("[data-testid=rec-grid] [data-testid=anime-card]")
+    submit_user(page, app_url, "User_1")  # whose top 20 all carry Markdown/HTML titles
+    cards = page.locator(CARDS)
     cards.nth(4).wait_for()
     page.wait_for_load_state("networkidle")
     page.screenshot(path=ARTIFACTS / "app-hostile-titles.png", full_page=True)
@@ -189,18 +107,19 @@ def test_crawled_markup_shows_as_plain_text_with_no_foreign_image_or_link(
         assert title.startswith(
             ("Bebop ![p](http://x/p.png) [Log in](http://x/login)", "<img src=x onerror=alert(1)>")
         ), title
-    grid = page.locator("[data-testid=rec-grid]")
-    assert grid.locator("img").count() == 5 and grid.locator("strong, b, em").count() == 0
-    sources = [grid.locator("img").nth(i).get_attribute("src") for i in range(5)]
+    images = cards.locator("img")
+    assert images.count() == 5 and cards.locator("strong, b, em").count() == 0
+    sources = [images.nth(i).get_attribute("src") for i in range(5)]
     assert all(src.startswith((f"{cover_server}/images/", "data:image/svg")) for src in sources)
     links = page.locator("a[href]")
     hrefs = [links.nth(i).get_attribute("href") for i in range(links.count())]
     assert not [href for href in hrefs if "//x/" in href or href == "x"]
-    grid_links = grid.locator("a[href]")
-    assert all(
-        grid_links.nth(i).get_attribute("href").startswith("https://myanimelist.net/anime/")
-        for i in range(grid_links.count())
-    )
+    card_links = cards.locator("a[href]")  # the configured MAL site (here the cover server)
+    assert card_links.count() == 10
+    for i in range(card_links.count()):
+        card = card_links.nth(i).locator("xpath=ancestor::div[@data-anime-id]")
+        expected = f"{cover_server}/anime/{card.get_attribute('data-anime-id')}"
+        assert card_links.nth(i).get_attribute("href") == expected
     assert page.locator("img[src*='//x/'], img[src=x], [onerror]").count() == 0
     assert not [url for url in requested if "//x/" in url]
     assert page.dialogs == []

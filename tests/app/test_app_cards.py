@@ -57,4 +57,5 @@ def test_a_card_carries_no_markup_from_its_data() -> None:
     assert "<img src=x" not in markup and "<b>" not in markup and "\n" not in markup
     assert "&lt;img src=x onerror=alert(1)&gt;" in markup
     assert "http://x/p.png" not in markup
-    assert markup.count("<a ") == 1 and 'href="https://myanimelist.net/anime/1"' in markup
+    assert markup.count("<a ") == 2  # the title and "View on MyAnimeList", both to MAL
+    assert markup.count('href="https://myanimelist.net/anime/1"') == 2

@@ -2,62 +2,21 @@
 
 from __future__ import annotations
 
-import threading
-import time
-from collections.abc import Iterator
-from pathlib import Path
+from datetime import UTC, datetime, timedelta
 
-import httpx
-import pytest
-
-from app.crawl_request import request_profile_crawl
+from app.crawl_request import ProfileCrawlStatus, profile_crawl_status, request_profile_crawl
 from app.launch import free_port
-
-TOKEN = "app-token-" + "z" * 22
-
-
-@pytest.fixture
-def crawl_service(tmp_path: Path) -> Iterator[tuple[str, object]]:
-    import uvicorn
-
-    from crawler.queue import InMemoryCrawlQueue
-    from crawler.scheduler import CrawlScheduler
-    from crawler.service import ServiceConfig, create_app
-    from crawler.worker import SinkSettings
-
-    scheduler = CrawlScheduler(f"sqlite:///{tmp_path / 'scheduler.sqlite'}")
-    scheduler.create_tables()
-    queue = InMemoryCrawlQueue()
-    config = ServiceConfig(token=TOKEN)
-    app = create_app(
-        scheduler, queue, SinkSettings(tmp_path), seeder=lambda *a: None, config=config
-    )
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="error"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        try:
-            httpx.get(f"{url}/docs", timeout=1)
-            break
-        except httpx.HTTPError:
-            time.sleep(0.1)
-    yield url, queue
-    server.should_exit = True
-    thread.join(timeout=10)
 
 
 def test_profile_is_queued_once(crawl_service) -> None:
-    url, queue = crawl_service
+    url, queue, token = crawl_service.url, crawl_service.queue, crawl_service.token
     anonymous = request_profile_crawl("Xinil", url)
     assert not anonymous.ok and "HTTP 401" in anonymous.message
-    first = request_profile_crawl("Xinil", url, token=TOKEN)
+    first = request_profile_crawl("Xinil", url, token=token)
     assert first.ok and first.enqueued == 1
     assert "queued for crawling" in first.message
     assert queue.stats().backlog == 1  # the real queue holds it
-    second = request_profile_crawl("xinil", url, token=TOKEN)
+    second = request_profile_crawl("xinil", url, token=token)
     assert second.ok and second.enqueued == 0 and "already waiting" in second.message
     assert queue.stats().backlog == 1
 
@@ -74,6 +33,22 @@ def test_invalid_username_is_not_sent() -> None:
 
 
 def test_service_error_status_is_reported(crawl_service) -> None:
-    url, _ = crawl_service
-    result = request_profile_crawl("Xinil", f"{url}/no-such-prefix", token=TOKEN)
+    url, token = crawl_service.url, crawl_service.token
+    result = request_profile_crawl("Xinil", f"{url}/no-such-prefix", token=token)
     assert not result.ok and "HTTP 404" in result.message
+
+
+def test_crawl_status_reads_the_scheduler_through_the_service(crawl_service) -> None:
+    url, scheduler, token = crawl_service.url, crawl_service.scheduler, crawl_service.token
+    assert profile_crawl_status("Xinil", url) is None  # no token: the service cannot say
+    assert profile_crawl_status("Xinil", url, token=token) == ProfileCrawlStatus(known=False)
+    assert request_profile_crawl("Xinil", url, token=token).ok
+    queued = profile_crawl_status("xinil", url, token=token)
+    assert queued == ProfileCrawlStatus(known=True, last_crawled_at=None)
+    requested = datetime.now(UTC) - timedelta(seconds=1)
+    scheduler.mark_crawled("profile", ["https://myanimelist.net/profile/xinil"])
+    crawled = profile_crawl_status("Xinil", url, token=token)
+    assert crawled is not None and crawled.last_crawled_at is not None
+    assert crawled.last_crawled_at >= requested  # an aware UTC time, comparable
+    assert profile_crawl_status("Xinil", f"http://127.0.0.1:{free_port()}", timeout_s=1) is None
+    assert profile_crawl_status("../admin", url, token=token) is None

@@ -42,7 +42,7 @@ def test_landing_columns_wrap_item_fields() -> None:
         assert names[-1] == "crawl_hour"
         assert len(names) == len(set(names)), item_type
         assert set(ITEM_KEYS[item_type]) <= set(names)
-    assert len(ITEM_FIELDS["anime_stats"]) == 17
+    assert len(ITEM_FIELDS["anime_stats"]) == 18  # id, 6 status counts, 10 scores, favorites
 
 
 def test_make_item_fills_missing_fields_and_refuses_unknown_ones() -> None:

@@ -37,6 +37,7 @@ def test_anime_full_matches_the_mal_page_fields(mal_pages_dir: Path) -> None:
     assert anime["genres"] == ["Action", "Adventure", "Sci-Fi", "Adult Cast", "Shounen"]
     assert (anime["score"], anime["score_count"], anime["members_count"]) == (8.22, 345561, 703667)
     assert anime["start_date"] == "1998-04-01T00:00:00+00:00"
+    assert (anime["rating"], anime["favorites_count"]) == ("PG-13 - Teens 13 or older", 14356)
     relations = {(r["animeB"], r["relation_type"]) for r in of_type(result, "anime_relation")}
     assert relations == {(4106, "Side Story"), (52093, "Alternative Version")}
     assert result.crawled["anime"] == {f"{MAL}/anime/6"}

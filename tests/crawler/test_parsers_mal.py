@@ -41,6 +41,7 @@ def test_trigun_main_page(mal_pages_dir: Path) -> None:
     assert anime["score"] == 8.22 and anime["score_count"] == 396690
     assert (anime["score_rank"], anime["popularity_rank"]) == (394, 264)
     assert (anime["members_count"], anime["favorites_count"]) == (822213, 17375)
+    assert anime["rating"] == "PG-13 - Teens 13 or older"
     assert anime["crawl_date"] == "2026-01-17T12:00:00+00:00" and anime["source"] == "mal"
     relations = {(r["animeB"], r["relation_type"]) for r in of_type(result, "anime_relation")}
     assert relations == {(4106, "Side Story"), (52093, "Alternative Version")}  # manga skipped
@@ -82,12 +83,18 @@ def test_relations_in_the_older_table_layout() -> None:
                 "total_count": 2025592,
                 "score_10_count": 362350,
                 "score_01_count": 2437,
+                "favorites_count": 88578,  # the sidebar: what the MAL API source reads it from
             },
         ),
         (
             "anime_37405_dokidoki_little_ooyasan_stats.html",
             37405,
-            {"watching_count": 4444, "total_count": 20848, "score_10_count": 1326},
+            {
+                "watching_count": 4444,
+                "total_count": 20848,
+                "score_10_count": 1326,
+                "favorites_count": 160,
+            },
         ),
     ],
 )
@@ -98,6 +105,37 @@ def test_stats_pages(mal_pages_dir: Path, name: str, anime_id: int, expected: di
     assert {k: stats[k] for k in expected} == expected
     assert all(stats[f"score_{n:02d}_count"] is not None for n in range(1, 11))
     assert result.seen["profile"]  # the "recently updated by" users
+
+
+@pytest.mark.parametrize(
+    ("name", "anime_id", "rating"),
+    [
+        ("anime_6_trigun.html", 6, "PG-13 - Teens 13 or older"),
+        ("anime_1_cowboy_bebop_stats.html", 1, "R - 17+ (violence & profanity)"),
+        ("anime_37405_dokidoki_little_ooyasan_stats.html", 37405, "Rx - Hentai"),
+    ],
+)
+def test_age_rating_from_the_information_rows(
+    mal_pages_dir: Path, name: str, anime_id: int, rating: str
+) -> None:
+    """Every anime sub-page shares the anime page's sidebar: the recorded stats pages hold the
+    only real R and Rx ratings, read here as the anime page's parser reads its own rows."""
+    result = parse_page(mal_pages_dir, name, f"{MAL}/anime/{anime_id}")
+    (anime,) = of_type(result, "anime")
+    assert anime["rating"] == rating
+    assert not [i for i in result.items if i["item_type"] == "crawl_error"]
+
+
+def test_an_unknown_age_rating_is_dropped_with_a_note(mal_pages_dir: Path) -> None:
+    body = (mal_pages_dir / "html" / "anime_6_trigun.html").read_text()
+    marked = body.replace("PG-13 - Teens 13 or older", "X - Only at midnight", 1)
+    assert marked != body
+    result = parse_response(build_response(f"{MAL}/anime/6", marked.encode()), NOW)
+    (anime,) = of_type(result, "anime")
+    assert anime["rating"] is None and anime["title"] == "Trigun"  # the rest of the row stays
+    (note,) = of_type(result, "crawl_error")
+    assert note["reason"].startswith("bounded: ") and "not a MAL age rating" in note["reason"]
+    assert (note["parent_kind"], note["parent_id"]) == ("anime", "6")
 
 
 def test_userrecs_counts_recommenders(mal_pages_dir: Path) -> None:

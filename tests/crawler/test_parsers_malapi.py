@@ -6,6 +6,8 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
+import pytest
+
 from animerec_assets.contracts.landing import ITEM_FIELDS
 from crawler.parsers import ParseResult, build_response, parse_response
 from crawler.urls import malapi_anime_url, malapi_animelist_url, parse_url
@@ -112,6 +114,8 @@ def test_anime_details_become_the_html_items() -> None:
     assert anime["main_pic"] == f"{PIC}/7/20310.jpg" and anime["studios"] == ["Madhouse"]
     assert (anime["score"], anime["score_count"], anime["score_rank"]) == (8.22, 345561, 394)
     assert (anime["popularity_rank"], anime["members_count"]) == (258, 703667)
+    assert anime["rating"] == "PG-13 - Teens 13 or older"  # the code as MAL's pages spell it
+    assert anime["favorites_count"] is None  # the HTML stats page read beside it has it
     relations = {(r["animeB"], r["relation_type"]) for r in of_type(result, "anime_relation")}
     assert relations == {(4106, "Side Story"), (52093, "Alternative Version")}
     (rec,) = of_type(result, "anime_recommendation")
@@ -149,6 +153,37 @@ def test_hostile_values_are_dropped_not_stored() -> None:
     assert anime["main_pic"] is None and anime["start_date"] is None
     assert anime["type"] is None and anime["premiered"] is None
     assert of_type(result, "anime_relation") == []
+
+
+@pytest.mark.parametrize(
+    ("code", "label"),
+    [
+        ("g", "G - All Ages"),
+        ("pg", "PG - Children"),
+        ("pg_13", "PG-13 - Teens 13 or older"),
+        ("r", "R - 17+ (violence & profanity)"),
+        ("r+", "R+ - Mild Nudity"),
+        ("rx", "Rx - Hentai"),
+        (None, None),
+    ],
+)
+def test_age_rating_codes_become_mal_labels(code: str | None, label: str | None) -> None:
+    body = {k: v for k, v in ANIME_6.items() if k != "rating"}
+    if code is not None:
+        body["rating"] = code
+    result = parse(malapi_anime_url(6), body)
+    (anime,) = of_type(result, "anime")
+    assert anime["rating"] == label
+    assert of_type(result, "crawl_error") == []
+
+
+@pytest.mark.parametrize("code", ["nc_17", "<b>rx</b>", 18, ["rx"]])
+def test_an_unknown_age_rating_is_null_with_a_note(code: object) -> None:
+    result = parse(malapi_anime_url(6), {**ANIME_6, "rating": code})
+    (anime,) = of_type(result, "anime")
+    assert anime["rating"] is None and anime["title"] == "Trigun"
+    (note,) = of_type(result, "crawl_error")
+    assert note["reason"].startswith("bounded: ") and "anime.rating" in note["reason"]
 
 
 def test_animelist_rows_and_paging_stay_on_the_api_host() -> None:

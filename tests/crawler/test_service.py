@@ -294,3 +294,34 @@ def test_over_real_http_with_the_redis_queue(
         server.should_exit = True
         thread.join(timeout=10)
         queue.delete()
+
+
+def test_profile_status_says_queued_then_crawled_and_hides_opt_outs(
+    client: TestClient, scheduler: CrawlScheduler
+) -> None:
+    unknown = client.get("/profiles/Somebody")
+    assert unknown.status_code == 200
+    assert unknown.json()["known"] is False
+    assert unknown.json()["url"] == "https://myanimelist.net/profile/somebody"
+    assert (
+        client.post("/enqueue", json={"urls": ["Somebody"], "kind": "profile"}).json()["enqueued"]
+        == 1
+    )
+    queued = client.get("/profiles/SOMEBODY").json()
+    assert queued["known"] is True and queued["last_crawled_at"] is None
+    scheduler.mark_crawled("profile", ["https://myanimelist.net/profile/somebody"])
+    crawled = client.get("/profiles/somebody").json()
+    assert crawled["last_crawled_at"] is not None and crawled["crawled_count"] == 1
+    # an opted-out user reads like one waiting for a crawl: no oracle of the opt-out
+    scheduler.opt_out(["somebody"])
+    assert client.get("/profiles/somebody").json() == {
+        "url": "https://myanimelist.net/profile/somebody",
+        "known": True,
+        "last_scheduled_at": None,
+        "last_crawled_at": None,
+        "crawled_count": 0,
+    }
+    for hostile in ("a", "x" * 17, "bad name", "..%2F..%2Fadmin", "<script>"):
+        reply = client.get(f"/profiles/{hostile}")
+        assert reply.status_code in (404, 422), hostile
+        assert "script" not in reply.text

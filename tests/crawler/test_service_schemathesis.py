@@ -38,6 +38,7 @@ EXPECTED_OPERATIONS = {
     "POST /crawl",
     "POST /seed",
     "GET /jobs/{job_id}",
+    "GET /profiles/{username}",
 }
 
 

@@ -16,15 +16,16 @@ import pytest
 from animerec_assets.contracts.landing import GONE_REASONS, PARENT_KINDS, SNAPSHOT_SETS
 from crawler.parsers.router import PARSERS
 from crawler.snapshots import (
-    SET_OF_PAGE_TYPE,
+    SETS_OF_PAGE_TYPE,
     SnapshotTracker,
     gone_item,
     gone_reason,
     new_snapshot_id,
+    page_failed,
     snapshot_item,
     stamp,
 )
-from crawler.urls import parse_url
+from crawler.urls import malapi_anime_url, malapi_animelist_url, parse_url
 
 REPO = Path(__file__).resolve().parents[2]
 SCRAPY = Path(sys.executable).parent / "scrapy"
@@ -32,8 +33,8 @@ MAL = "https://myanimelist.net"
 
 
 def test_page_types_name_contract_sets() -> None:
-    assert set(SET_OF_PAGE_TYPE.values()) == set(SNAPSHOT_SETS)
-    assert set(SET_OF_PAGE_TYPE) <= set(PARSERS)
+    assert {name for names in SETS_OF_PAGE_TYPE.values() for name in names} == set(SNAPSHOT_SETS)
+    assert set(SETS_OF_PAGE_TYPE) <= set(PARSERS)
 
 
 def test_a_set_closes_when_its_last_page_in_flight_finishes() -> None:
@@ -43,17 +44,17 @@ def test_a_set_closes_when_its_last_page_in_flight_finishes() -> None:
     assert first is not None and second is not None
     tracker.page_requested("s1", first, "mal", f"{MAL}/profile/Alice")
     tracker.page_requested("s1", second, "mal", f"{MAL}/profile/Alice")  # asked for by page 1
-    assert tracker.page_finished("s1", "animelist", 300, ok=True) is None
-    closed = tracker.page_finished("s1", "animelist", 12, ok=True)
-    assert closed is not None and (closed.complete, closed.item_count) == (True, 312)
+    assert tracker.page_finished("s1", "animelist", {"user_anime": 300}, ok=True) == []
+    (closed,) = tracker.page_finished("s1", "animelist", {"user_anime": 12}, ok=True)
+    assert (closed.complete, closed.item_count) == (True, 312)
     assert (closed.parent_kind, closed.parent_id, closed.set_name) == (
         "user",
         "Alice",
         "user_anime",
     )
     assert tracker.open_sets == []
-    assert tracker.page_finished("s1", "animelist", 1, ok=True) is None  # already closed
-    assert tracker.page_finished("s9", "history", 1, ok=True) is None  # not a set page
+    assert tracker.page_finished("s1", "animelist", {"user_anime": 1}, ok=True) == []  # closed
+    assert tracker.page_finished("s9", "history", {}, ok=True) == []  # not a set page
 
     item = snapshot_item(closed)
     assert item["item_type"] == "crawl_snapshot" and item["complete"] == 1
@@ -77,8 +78,34 @@ def test_partial_sets(ok: bool, cut: bool, page_type: str, complete: bool) -> No
     }[page_type]
     tracker = SnapshotTracker()
     tracker.page_requested("s", parse_url(url), "mal", f"{MAL}/profile/Bob")  # type: ignore[arg-type]
-    closed = tracker.page_finished("s", page_type, 3, ok=ok, cut=cut)
-    assert closed is not None and closed.complete is complete
+    (closed,) = tracker.page_finished("s", page_type, {"user_anime": 3}, ok=ok, cut=cut)
+    assert closed.complete is complete
+
+
+def test_one_api_anime_page_closes_both_of_its_sets() -> None:
+    """MAL's API lists an anime's related anime and recommendations in one body; its list
+    pages are one set across the paging, as load.json's are."""
+    tracker = SnapshotTracker()
+    page = parse_url(malapi_anime_url(6))
+    assert page is not None
+    tracker.page_requested("s", page, "malapi", f"{MAL}/anime/6")
+    counts = {"anime_relation": 2, "anime_recommendation": 7}
+    closed = tracker.page_finished("s", "malapi_anime", counts, ok=True)
+    assert {(c.set_name, c.parent_id, c.item_count, c.complete) for c in closed} == {
+        ("anime_relation", "6", 2, True),
+        ("anime_recommendation", "6", 7, True),
+    }
+    tracker.page_requested("t", page, "malapi", f"{MAL}/anime/6")
+    gone = [{"item_type": "page_gone"}]  # a 404 from the API lists nothing
+    failed = tracker.page_finished("t", "malapi_anime", {}, ok=not page_failed(gone))
+    assert [c.complete for c in failed] == [False, False]
+
+    first, second = malapi_animelist_url("Alice"), malapi_animelist_url("Alice", 1000)
+    for url in (first, second):
+        tracker.page_requested("u", parse_url(url), "malapi", f"{MAL}/profile/Alice")  # type: ignore[arg-type]
+    assert tracker.page_finished("u", "malapi_animelist", {"user_anime": 1000}, ok=True) == []
+    (whole,) = tracker.page_finished("u", "malapi_animelist", {"user_anime": 5}, ok=True)
+    assert (whole.set_name, whole.item_count, whole.complete) == ("user_anime", 1005, True)
 
 
 def test_stamp_gone_reason_and_ids() -> None:

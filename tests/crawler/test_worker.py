@@ -19,6 +19,7 @@ import test_scheduler_fixtures as fixtures
 import test_worker_stub_spider as stub
 
 from crawler.queue import CrawlQueue, InMemoryCrawlQueue
+from crawler.urls import malapi_anime_url
 from crawler.worker import (
     CrawlBatchError,
     CrawlWorker,
@@ -52,6 +53,23 @@ def test_summarize_items_counts_types_and_finds_failed_urls() -> None:
     counts, failed = summarize_items(lines, [anime(1), anime(2)])
     assert counts == {"anime": 1, "crawl_error": 2, "<unreadable>": 2}
     assert failed == [anime(2)]
+
+
+def test_a_failed_api_entry_page_fails_its_anime_not_only_its_url() -> None:
+    """The MAL API source starts an anime's crawl at ``/v2/anime/{id}?fields=...``: an error
+    there names anime 3 (parent columns, and the URL it counts against), so the scheduler
+    does not call anime 3 crawled. A failed sub-page or a bounds note fails nothing."""
+    errors = [
+        {"item_type": "crawl_error", "url": malapi_anime_url(3), "page_type": "malapi_anime",
+         "parent_kind": "anime", "parent_id": "3", "reason": "MAL API error: busy"},
+        {"item_type": "crawl_error", "url": f"{anime(4)}/_/stats", "page_type": "anime_stats",
+         "parent_kind": "anime", "parent_id": "4", "reason": "HTTP 500"},
+        {"item_type": "crawl_error", "url": malapi_anime_url(5), "page_type": "malapi_anime",
+         "reason": "bounded: anime.rating: not a MAL age rating: 'x'"},
+    ]  # fmt: skip
+    lines = [json.dumps(e) for e in errors]
+    _, failed = summarize_items(lines, [anime(3), anime(4), anime(5)])
+    assert failed == [anime(3)]
 
 
 def test_crawl_batch_runs_the_spider_in_a_subprocess_and_renames_atomically(

@@ -508,6 +508,38 @@ def test_the_service_token_is_a_secret_and_long_enough():
     assert "ANIMEREC_SERVICE_TOKEN" not in find("ConfigMap", CONFIG_MAP)["data"]
 
 
+def test_the_mal_api_client_id_reaches_every_pod_only_by_secret_reference(monkeypatch):
+    """Crawls with source malapi send ANIMEREC_MAL_CLIENT_ID: it lives in animerec-secrets,
+    which every workload and every Helm-launched run reads by reference; no manifest or Helm
+    value spells it out, and production without it refuses to start such a crawl."""
+    name = "ANIMEREC_MAL_CLIENT_ID"
+    assert name in find("Secret", SECRET)["stringData"]
+    assert name not in find("ConfigMap", CONFIG_MAP)["data"]
+    for _, container in deployment_containers():
+        assert {"secretRef": {"name": SECRET}} in container["envFrom"]
+        assert name not in {e["name"] for e in container.get("env", [])}
+    helm = helm_values()
+    (code_location,) = helm["dagster-user-deployments"]["deployments"]
+    assert [ref["name"] for ref in code_location["envSecrets"]] == [SECRET]
+    assert helm_run_launcher(helm)["env_secrets"] == [SECRET]
+    literal = [
+        path.name
+        for path in [*manifest_files(), HELM_VALUES, INSTANCE_YAML]
+        if path.name != "secrets.example.yaml" and name in path.read_text(encoding="utf-8")
+    ]
+    assert literal == []
+    for variable in list(os.environ):
+        if variable.startswith(("ANIMEREC_", "DAGSTER_PG", "GCP_", "BIGQUERY_")):
+            monkeypatch.delenv(variable)
+    for variable, value in pod_environment().items():
+        monkeypatch.setenv(variable, value)
+    monkeypatch.setenv("ANIMEREC_CRAWL_SOURCE", "malapi")
+    assert load_settings().mal_client_id == find("Secret", SECRET)["stringData"][name]
+    monkeypatch.delenv(name)
+    with pytest.raises(SettingsError, match=name):
+        load_settings()
+
+
 # ------------------------------------------------------------------ environment and image
 
 

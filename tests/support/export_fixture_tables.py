@@ -69,7 +69,8 @@ PROCESSED_SELECT = {
             1::BIGINT as watching_count, 2::BIGINT as completed_count,
             3::BIGINT as on_hold_count, 4::BIGINT as dropped_count,
             5::BIGINT as plan_to_watch_count, 15::BIGINT as total_count, {SCORE_COUNTS},
-            clubs::VARCHAR[] as clubs, pics::VARCHAR[] as pics
+            clubs::VARCHAR[] as clubs, pics::VARCHAR[] as pics,
+            'PG-13 - Teens 13 or older' as rating
         from rows
     """,
     "user": """

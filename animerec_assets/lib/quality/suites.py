@@ -16,6 +16,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from animerec_assets.contracts.landing import AGE_RATING_LABELS
+
 LIST_STATUSES = ["watching", "completed", "on_hold", "dropped", "plan_to_watch"]
 AIRING_STATUSES = ["Finished Airing", "Currently Airing", "Not yet aired"]
 STATUS_COUNT_COLUMNS = [
@@ -131,6 +133,7 @@ SUITES: dict[str, list[Rule]] = {
         between("score_rank", 1, None, "ranks start at 1"),
         between("popularity_rank", 1, None, "ranks start at 1"),
         in_set("status", AIRING_STATUSES, "airing status outside MAL's three"),
+        in_set("rating", list(AGE_RATING_LABELS), "age rating outside MAL's six"),
         holds("_rule__end_after_start", "an anime cannot end before it starts"),
         *_date_rules(["start_date", "end_date"], []),
     ],
@@ -138,6 +141,7 @@ SUITES: dict[str, list[Rule]] = {
         not_null("anime_id", "every stats row needs its anime"),
         unique("anime_id"),
         *_stats_rules(),
+        count("favorites_count"),
     ],
     "stg_review": [
         unique("review_id"),
@@ -198,6 +202,7 @@ SUITES: dict[str, list[Rule]] = {
         unique("anime_id"),
         score("score"),
         in_set("status", AIRING_STATUSES, "airing status outside MAL's three"),
+        in_set("rating", list(AGE_RATING_LABELS), "age rating outside MAL's six"),
         *_stats_rules(),
     ],
     "user": [not_null("user_id", "every user needs a username"), unique("user_id")],

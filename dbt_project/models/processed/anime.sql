@@ -1,7 +1,10 @@
-{{ config(pre_hook="{{ delete_parents('anime_id in (' ~ touched_anime(processed_since()) ~ ')') }}") }}
+{{ config(
+    pre_hook="{{ delete_parents('anime_id in (' ~ touched_anime(processed_since()) ~ ')') }}",
+    on_schema_change='append_new_columns',
+) }}
 
 -- One row per crawled anime that is still there: its page, its stats page, its pictures and
--- its clubs.
+-- its clubs. Columns added later come last (an existing table gains them at its end).
 select
     anime.anime_id,
     anime.anime_url,
@@ -22,7 +25,8 @@ select
     anime.score_rank,
     anime.popularity_rank,
     anime.members_count,
-    anime.favorites_count,
+    -- the MAL API has no favorites count: its crawl reads it from the stats page's sidebar
+    coalesce(anime.favorites_count, stats.favorites_count) as favorites_count,
     stats.watching_count,
     stats.completed_count,
     stats.on_hold_count,
@@ -33,7 +37,8 @@ select
     stats.score_{{ '%02d' % score }}_count,
     {%- endfor %}
     coalesce(clubs.clubs, cast([] as {{ sql_type('string_list') }})) as clubs,
-    coalesce(pics.pics, cast([] as {{ sql_type('string_list') }})) as pics
+    coalesce(pics.pics, cast([] as {{ sql_type('string_list') }})) as pics,
+    anime.rating
 from {{ ref('stg_anime') }} as anime
 left join ({{ gone_anime() }}) as gone on gone.anime_id = anime.anime_id
 left join {{ ref('stg_anime_stats') }} as stats on stats.anime_id = anime.anime_id

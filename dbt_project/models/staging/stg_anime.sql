@@ -26,6 +26,7 @@ with typed as (
         {{ try_cast('landing.popularity_rank', 'int') }} as popularity_rank,
         {{ try_cast('landing.members_count', 'int') }} as members_count,
         {{ try_cast('landing.favorites_count', 'int') }} as favorites_count,
+        {{ normalize_age_rating('landing.rating') }} as rating,
         -- the text as crawled, so the quality gate can name dates that did not parse
         cast(landing.start_date as {{ sql_type('string') }}) as start_date_raw,
         cast(landing.end_date as {{ sql_type('string') }}) as end_date_raw,

@@ -11,6 +11,7 @@ with typed as (
         {%- set column = 'score_%02d_count' % score %}
         {{ try_cast('landing.' ~ column, 'int') }} as {{ column }},
         {%- endfor %}
+        {{ try_cast('landing.favorites_count', 'int') }} as favorites_count,
         {{ crawl_columns('landing') }}
     from {{ landing_source('anime_stats') }} as landing
     where landing.anime_id is not null
