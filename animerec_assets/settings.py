@@ -78,6 +78,9 @@ class Settings:
     export_pseudonym_key: str | None = field(default=None, repr=False)
     # ANIMEREC_EXPORT_REAL_USERNAMES=1: publish real usernames instead of pseudonyms (opt-in)
     export_real_usernames: bool = False
+    # browser origins the JSON API answers with CORS headers (ANIMEREC_API_CORS_ORIGINS,
+    # comma-separated); none by default: other apps' pages cannot read the API from a browser
+    api_cors_origins: tuple[str, ...] = ()
     # the public JSON API (api/server.py) as visitors reach it (ANIMEREC_API_URL): when set, the
     # app links each card through its /v1/go click recorder; None links straight to MAL
     api_url: str | None = None
@@ -148,6 +151,7 @@ class _SharedSettings(TypedDict):
     crawler_service_token: str | None
     export_pseudonym_key: str | None
     export_real_usernames: bool
+    api_cors_origins: tuple[str, ...]
     api_url: str | None
     feedback_retention_days: int
 
@@ -229,6 +233,11 @@ def load_settings(env: str | None = None) -> Settings:
         crawler_service_token=_env("ANIMEREC_SERVICE_TOKEN"),
         export_pseudonym_key=_env("ANIMEREC_EXPORT_PSEUDONYM_KEY"),
         export_real_usernames=_flag("ANIMEREC_EXPORT_REAL_USERNAMES"),
+        api_cors_origins=tuple(
+            origin.strip()
+            for origin in (_env("ANIMEREC_API_CORS_ORIGINS", "") or "").split(",")
+            if origin.strip()
+        ),
         api_url=(_env("ANIMEREC_API_URL") or "").rstrip("/") or None,
         feedback_retention_days=_retention_days(),
     )

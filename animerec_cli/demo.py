@@ -5,8 +5,8 @@
 3. run the main job in Dagster, recorded in the local instance so the UI shows it: a few hourly
    crawl partitions (each crawls what the scheduler says is due, discovering more as it goes),
    then the transform job (dbt + quality gates) and the model job (train, evaluate, publish);
-4. unless ``--no-serve``: start the Dagster UI and the app, print their URLs, and keep serving
-   (the replica too, so the hourly crawl schedule keeps working) until Ctrl-C.
+4. unless ``--no-serve``: start the Dagster UI, the app and the JSON API, print their URLs, and
+   keep serving (the replica too, so the hourly crawl schedule keeps working) until Ctrl-C.
 
 The replica is started as its own process through the ``animerec replica`` command: production
 code never imports it.
@@ -300,6 +300,7 @@ def demo(
     ui_port: int = typer.Option(3000),
     app_port: int = typer.Option(8501),
     crawler_port: int = typer.Option(8765),
+    api_port: int = typer.Option(8600),
 ) -> None:
     """Run the main job end to end on embedded defaults."""
     from animerec_assets.instance import prepare_dagster_home
@@ -324,6 +325,8 @@ def demo(
             "ANIMEREC_JIKAN_BASE_URL": f"{base_url}/jikan/v4",
             "ANIMEREC_SCRAPY_SETTINGS": json.dumps(LOOPBACK_SCRAPY_SETTINGS),
             "ANIMEREC_CRAWLER_SERVICE_URL": f"http://127.0.0.1:{crawler_port}",
+            # the app links cards through the API's click recorder (/v1/go)
+            "ANIMEREC_API_URL": f"http://127.0.0.1:{api_port}",
             # the crawl service wants this bearer token; the app (same environment) sends it
             "ANIMEREC_SERVICE_TOKEN": os.environ.get("ANIMEREC_SERVICE_TOKEN")
             or secrets.token_urlsafe(32),
@@ -350,7 +353,7 @@ def demo(
                 _say(f"stopped {leftover}, left running by a demo that was killed")
             _release_dead_runs()
             ports = {"replica": replica_port, "ui": ui_port, "app": app_port,
-                     "crawler": crawler_port}  # fmt: skip
+                     "crawler": crawler_port, "api": api_port}  # fmt: skip
             world = {"users": users, "anime": anime, "seed": seed}
             _serve_and_run(children, env, logs, serve=serve, rounds=rounds, base_url=base_url,
                            ports=ports, world=world)  # fmt: skip
@@ -422,18 +425,24 @@ def _serve_and_run(
     from app.launch import streamlit_command, wait_until_healthy
 
     app = children.start("the app", streamlit_command(app_port), env, logs / "app.log")
+    from api.launch import READY_PATH, api_command
+
+    api_port = ports["api"]
+    api = children.start("the JSON API", api_command(api_port), env, logs / "api.log")
     _say(f"waiting for the app at http://127.0.0.1:{app_port}")
     wait_until_healthy(f"http://127.0.0.1:{app_port}", app)
+    _wait_for_http(f"http://127.0.0.1:{api_port}{READY_PATH}", api)
     _wait_for_http(f"http://127.0.0.1:{ui_port}/server_info", ui, timeout_s=180)
     _wait_for_http(f"http://127.0.0.1:{crawler_port}/health", crawl_service)
     typer.secho("\nanimerec is running:", bold=True)
     typer.echo(f"  Dagster UI    http://127.0.0.1:{ui_port}")
     typer.echo(f"  the app       http://127.0.0.1:{app_port}")
+    typer.echo(f"  JSON API      http://127.0.0.1:{api_port}/docs")
     typer.echo(f"  crawl service http://127.0.0.1:{crawler_port}/docs")
     typer.echo(f"  MAL replica   {base_url}")
     typer.echo(f"  logs          {logs}")
     typer.echo("Press Ctrl-C to stop.")
-    while all(p.poll() is None for p in (replica, ui, app, crawl_service)):
+    while all(p.poll() is None for p in (replica, ui, app, api, crawl_service)):
         time.sleep(1)
     stopped = [name for name, p in children.running if p.poll() is not None]
     _say(f"stopping: {', '.join(stopped)} exited")

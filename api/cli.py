@@ -19,7 +19,11 @@ def serve(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8600,
     cors_origin: Annotated[
-        list[str] | None, typer.Option(help="Origin allowed to call the API from a browser.")
+        list[str] | None,
+        typer.Option(
+            help="Origin allowed to call the API from a browser (repeatable; default: the "
+            "comma-separated ANIMEREC_API_CORS_ORIGINS, else none)."
+        ),
     ] = None,
     rate_limit: Annotated[
         str, typer.Option(help="Requests per client, e.g. '120/minute'.")
@@ -38,7 +42,7 @@ def serve(
 
     settings = load_settings()
     config = ApiConfig(
-        cors_origins=tuple(cors_origin or ()),
+        cors_origins=tuple(cors_origin or ()) or settings.api_cors_origins,
         rate_limit=rate_limit,
         rate_limit_storage=rate_limit_storage,
         crawl_request_url=f"{settings.crawler_service_url}/enqueue",

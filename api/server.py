@@ -56,13 +56,12 @@ from animerec_assets.lib.serving import (
     ServingUnavailableError,
     current_version,
     get_freshness,
-    get_recommendations,
     get_similar,
     search_titles,
     user_key_of,
 )
 from animerec_assets.lib.serving.filters import Catalogue, Filters, apply_filters, parse_ids
-from animerec_assets.lib.serving.lookup import get_catalogue
+from animerec_assets.lib.serving.lookup import UserView, get_catalogue, get_user_view
 from animerec_assets.settings import MAL_BASE_URL
 
 log = logging.getLogger(__name__)
@@ -326,6 +325,14 @@ def create_app(client_factory: ClientFactory, config: ApiConfig | None = None) -
             raise HTTPException(503, "no recommendations have been published yet")
         return version
 
+    def _user_view(user_key: str, catalogue_version: str) -> UserView:
+        """The user's recommendations and MAL list; cards come from the cached catalogue unless
+        a publish switched versions in between (then the read brings its own cards)."""
+        view = get_user_view(client(), user_key, config.prefix, with_cards=False)
+        if view.version != catalogue_version:
+            view = get_user_view(client(), user_key, config.prefix)
+        return view
+
     @app.get("/v1/users/{username}/recommendations", response_model=RecommendationsOut)
     def recommendations(
         request: Request,
@@ -372,10 +379,16 @@ def create_app(client_factory: ClientFactory, config: ApiConfig | None = None) -
         catalogue = catalogue_cache.get(client(), config.prefix)
         if not catalogue.version:
             raise HTTPException(503, "no recommendations have been published yet")
-        published = get_recommendations(client(), user_key, config.prefix)
-        if not published:
+        view = _user_view(user_key, catalogue.version)
+        if not view.recommendations:
             raise HTTPException(404, _unknown_user(username, config.crawl_request_url))
-        kept = apply_filters(published, catalogue, filters, today=config.today())[:limit]
+        kept = apply_filters(
+            view.recommendations,
+            catalogue,
+            filters,
+            today=config.today(),
+            user_list=view.user_list,
+        )[:limit]
         body = RecommendationsOut(
             user=username,
             version=catalogue.version,

@@ -84,15 +84,25 @@ def serving_bench(
         "", "--redis-url", help="Bench a Redis server (own key prefix) instead of the embedded."
     ),
     api: bool = typer.Option(True, "--api/--no-api", help="Measure the JSON API too."),
-    top_n: int = typer.Option(20, "--top-n", help="Recommendations published per user."),
+    top_n: int = typer.Option(
+        100, "--top-n", help="Ranked recommendations not on the list, published per user."
+    ),
+    plan_to_watch: int = typer.Option(
+        50, "--plan-to-watch", help="The user's planned titles kept beside them (at most)."
+    ),
+    list_size: int = typer.Option(
+        100, "--list-size", help="MAL list entries per user besides the planned ones ranked."
+    ),
 ) -> None:
-    """Lookup latency p50/p99 under concurrency (Redis, the API with and without filters), and
-    time to five cards in the browser."""
+    """Publish time and Redis memory of the ranked lists and MAL lists, lookup latency p50/p99
+    under concurrency (Redis, the API with and without filters), and time to five cards in the
+    browser."""
     from bench.serving import run_serving_bench
 
     result = run_serving_bench(
-        users, anime, clients, per_client, browser_runs, redis_url or None, api=api, top_n=top_n
-    )
+        users, anime, clients, per_client, browser_runs, redis_url or None, api=api,
+        top_n=top_n, top_n_planned=plan_to_watch, list_size=list_size,
+    )  # fmt: skip
     typer.echo(result.report())
 
 

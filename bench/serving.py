@@ -1,13 +1,17 @@
 """``animerec bench serving``: how fast the serving path answers.
 
-1. Publish a realistic synthetic version (100k users × 20 recommendations, 15k anime) to a
-   throw-away embedded Redis (or a Redis server given by URL, under its own key prefix).
+1. Publish a realistic synthetic version (100k users, 15k anime; per user the ranked top 100
+   not on their list plus the plan-to-watch titles the model ranked among them, and their MAL
+   list of ~125 entries, packed) to a throw-away embedded Redis (or a Redis server given by
+   URL, under its own key prefix). Publish time, Redis memory, and Redis' own per-key memory
+   of the ranked lists and the MAL lists (``MEMORY USAGE`` of a sample, times the users).
 2. Lookup latency: N concurrent client threads call ``get_recommendations`` (what the app
    calls: versioned read + card fetch) and ``get_similar`` for random users/anime; p50/p99.
 3. API: start ``animerec api serve`` (its own process) on that Redis and measure
    ``GET /v1/users/{u}/recommendations`` with N concurrent HTTP clients, once with every
    read-time filter off and once with the default filters plus a type, a genre and a
-   members filter and hidden ids (target: filtered p99 within 2x of unfiltered).
+   members filter and hidden ids (target: filtered p99 within 2x of unfiltered), and how many
+   filtered answers still hold 20 recommendations (what the longer lists are for).
 4. Browser: start the Streamlit app on that Redis and measure, in headless Chromium, the time
    from navigation (then typing the username and submitting) until the fifth card is visible.
 
@@ -63,12 +67,21 @@ class ServingBenchResult:
     anime: int
     clients: int
     redis: str
+    synthetic_s: float = 0.0  # building the model-shaped inputs (not part of a publish)
     prepare_s: float = 0.0
     write_s: float = 0.0
     keys_written: int = 0
     used_memory_mb: float = 0.0
-    top_n: int = 20
+    top_n: int = 100
+    top_n_planned: int = 50
+    list_size: int = 100
+    ranked_per_user: int = 0
     user_payload_bytes: int = 0
+    list_payload_bytes: int = 0
+    list_entries: int = 0
+    user_key_memory: float = 0.0  # Redis MEMORY USAGE per ranked-list key (sample mean)
+    list_key_memory: float = 0.0  # Redis MEMORY USAGE per MAL-list key (sample mean)
+    filtered_full_share: float = -1.0  # filtered API answers holding 20 recommendations
     latencies: list[LatencyFigures] = field(default_factory=list)
     api_latencies: list[LatencyFigures] = field(default_factory=list)
     api_note: str = ""
@@ -76,16 +89,31 @@ class ServingBenchResult:
     browser_note: str = ""
 
     def report(self) -> str:
-        lines = [
-            f"serving bench: {self.users:,} users x {self.top_n} recs, {self.anime:,} anime, "
+        return "\n".join([*self.publish_lines(), *self.serving_lines()])
+
+    def publish_lines(self) -> list[str]:
+        per_user = max(self.users, 1)
+        return [
+            f"serving bench: {self.users:,} users x top {self.top_n} + up to {self.top_n_planned} "
+            f"plan-to-watch ({self.ranked_per_user} ranked rows each), MAL lists of "
+            f"{self.list_entries / per_user:,.0f} entries, {self.anime:,} anime, "
             f"Redis {self.redis}",
-            f"  publish: prepare {self.prepare_s:.2f} s, write+switch {self.write_s:.2f} s "
+            f"  publish: (synthetic inputs built in {self.synthetic_s:.0f} s) "
+            f"prepare {self.prepare_s:.2f} s, write+switch {self.write_s:.2f} s "
             f"({self.keys_written:,} keys, {self.keys_written / max(self.write_s, 1e-9):,.0f} "
             f"keys/s), Redis used_memory {self.used_memory_mb:,.0f} MB",
-            f"  user lists: {self.user_payload_bytes / max(self.users, 1):,.0f} bytes per user "
-            f"(JSON payloads); at 1M users about "
-            f"{self.user_payload_bytes / max(self.users, 1) * 1e6 / 1e9:,.2f} GB of payload "
-            f"before Redis' per-key overhead",
+            f"  ranked lists: {self.user_payload_bytes / per_user:,.0f} bytes of JSON per user, "
+            f"{self.user_key_memory:,.0f} bytes in Redis per key (MEMORY USAGE)",
+            f"  MAL lists: {self.list_payload_bytes / per_user:,.0f} bytes packed per user "
+            f"({self.list_payload_bytes / max(self.list_entries, 1):.2f} per entry), "
+            f"{self.list_key_memory:,.0f} bytes in Redis per key",
+            f"  per 1M users in Redis: ranked lists "
+            f"{self.user_key_memory * 1e6 / 1e9:,.2f} GB + MAL lists "
+            f"{self.list_key_memory * 1e6 / 1e9:,.2f} GB",
+        ]
+
+    def serving_lines(self) -> list[str]:
+        lines = [
             "  lookups (client-observed latency; Python threads share the GIL on this machine):",
             *(f"    {figures.row()}" for figures in self.latencies),
         ]
@@ -97,6 +125,11 @@ class ServingBenchResult:
                     np.percentile(self.api_latencies[0].samples_ms, 99), 1e-9
                 )
                 lines.append(f"    filtered p99 / unfiltered p99 = {ratio:.2f} (target <= 2)")
+            if self.filtered_full_share >= 0:
+                lines.append(
+                    f"    filtered answers holding 20 recommendations: "
+                    f"{self.filtered_full_share:.1%}"
+                )
         elif self.api_note:
             lines.append(f"  API: {self.api_note}")
         if self.browser_ms:
@@ -108,7 +141,7 @@ class ServingBenchResult:
             )
         elif self.browser_note:
             lines.append(f"  browser: {self.browser_note}")
-        return "\n".join(lines)
+        return lines
 
 
 def _publish(client, users: int, anime: int, prefix: str | None, result: ServingBenchResult):
@@ -117,21 +150,36 @@ def _publish(client, users: int, anime: int, prefix: str | None, result: Serving
     from animerec_assets.lib.serving import prepare_payloads, publish_payloads
     from animerec_assets.lib.serving.franchise import with_franchises
     from animerec_assets.lib.serving.synthetic import (
+        PLANNED_EVERY,
         synthetic_anime,
         synthetic_similar,
+        synthetic_user_lists,
         synthetic_user_recommendations,
     )
 
+    # the model's ranking holds the user's plan-to-watch titles too (every PLANNED_EVERY-th):
+    # enough rows that top_n of them are not on the list
+    ranked = result.top_n + result.top_n // (PLANNED_EVERY - 1)
+    result.ranked_per_user = ranked
+    started = time.perf_counter()
+    inputs = {
+        "user_recs": synthetic_user_recommendations(users, anime, per_user=ranked),
+        "similar": synthetic_similar(anime),
+        "anime": with_franchises(synthetic_anime(anime), _synthetic_sequels(anime)),
+        "user_anime": synthetic_user_lists(users, anime, per_user=ranked,
+                                           list_size=result.list_size),
+    }  # fmt: skip
+    result.synthetic_s = time.perf_counter() - started
     started = time.perf_counter()
     payloads = prepare_payloads(
-        synthetic_user_recommendations(users, anime, per_user=result.top_n),
-        synthetic_similar(anime),
-        with_franchises(synthetic_anime(anime), _synthetic_sequels(anime)),
-        top_n_user=result.top_n,
-    )  # fmt: skip
+        **inputs, top_n_user=result.top_n, top_n_planned=result.top_n_planned
+    )
     result.prepare_s = time.perf_counter() - started
+    del inputs
     result.user_payload_bytes = int(sum(len(v.encode()) for v in payloads.user_values))
-    total = sum(payloads.counts.values())
+    result.list_payload_bytes = int(payloads.list_values.nbytes - 4 * (len(payloads.list_keys) + 1))
+    result.list_entries = payloads.list_entries
+    total = sum(payloads.counts.values()) - payloads.list_entries
     with tqdm(total=total, desc="publishing", unit="item") as bar:
         done: dict[str, int] = {}
 
@@ -146,6 +194,24 @@ def _publish(client, users: int, anime: int, prefix: str | None, result: Serving
         result.write_s = time.perf_counter() - started
     result.keys_written = published.keys_written
     result.used_memory_mb = client.info("memory")["used_memory"] / 1e6
+    result.user_key_memory, result.list_key_memory = _key_memory(
+        client, prefix, published.version, payloads.user_keys
+    )
+
+
+def _key_memory(client, prefix: str | None, version: str, user_keys) -> tuple[float, float]:
+    """Mean ``MEMORY USAGE`` of a sample of ranked-list keys and of MAL-list keys."""
+    from animerec_assets.lib.serving import KeyLayout
+
+    layout = KeyLayout(prefix) if prefix else KeyLayout()
+    rng = np.random.default_rng(0)
+    sample = user_keys[rng.choice(len(user_keys), size=min(1000, len(user_keys)), replace=False)]
+    pipe = client.pipeline(transaction=False)
+    for key in sample:
+        pipe.memory_usage(layout.user(version, key), samples=0)
+        pipe.memory_usage(layout.user_list(version, key), samples=0)
+    sizes = np.array([size or 0 for size in pipe.execute()], dtype=float).reshape(-1, 2)
+    return float(sizes[:, 0].mean()), float(sizes[:, 1].mean())
 
 
 def _synthetic_sequels(anime: int) -> pd.DataFrame:
@@ -177,6 +243,7 @@ def _api_lookups(home: Path, redis_url: str | None, users: int, clients: int, pe
         "exclude": "1,2,3,4,5",
     }  # fmt: skip
     local = threading.local()
+    answered: dict[str, list[int]] = {"full": [], "all": []}
 
     def http() -> httpx.Client:
         if not hasattr(local, "client"):
@@ -188,17 +255,21 @@ def _api_lookups(home: Path, redis_url: str | None, users: int, clients: int, pe
             user = f"User_{int(rng.integers(0, users))}"
             response = http().get(f"/v1/users/{user}/recommendations", params=params)
             assert response.status_code == 200, response.text
+            if params is filtered:
+                answered["all"].append(1)
+                answered["full"].append(len(response.json()["recommendations"]) >= 20)
 
         return request
 
     try:
         call(filtered)(np.random.default_rng(0))  # warm-up: the catalogue cache
-        return [
+        figures = [
             _measure_plain(f"API unfiltered, {clients} clients", clients, per_client,
                            call(unfiltered)),
             _measure_plain(f"API filtered, {clients} clients", clients, per_client,
                            call(filtered)),
         ]  # fmt: skip
+        return figures, sum(answered["full"]) / max(len(answered["all"]), 1)
     finally:
         stop_api(process)
 
@@ -249,13 +320,13 @@ def _measure(client, name: str, clients: int, per_client: int, call) -> LatencyF
 
 
 def _lookups(
-    client, users: int, anime: int, clients: int, per_client: int, prefix, top_n: int = 20
+    client, users: int, anime: int, clients: int, per_client: int, prefix, top_n: int = 100
 ) -> list:
     from animerec_assets.lib.serving import get_recommendations, get_similar
 
     def recommend(rng: np.random.Generator) -> None:
         recs = get_recommendations(client, f"User_{int(rng.integers(0, users))}", prefix)
-        assert len(recs) == top_n
+        assert len(recs) >= top_n  # and the planned titles the model ranked among them
 
     def similar(rng: np.random.Generator) -> None:
         assert get_similar(client, int(rng.integers(1, anime + 1)), prefix=prefix)
@@ -308,7 +379,9 @@ def run_serving_bench(
     browser_runs: int = 5,
     redis_url: str | None = None,
     api: bool = True,
-    top_n: int = 20,
+    top_n: int = 100,
+    top_n_planned: int = 50,
+    list_size: int = 100,
 ) -> ServingBenchResult:
     import redis
 
@@ -322,15 +395,18 @@ def run_serving_bench(
         result = ServingBenchResult(
             users, anime, clients, redis_url or f"embedded (unix socket under {home})"
         )
-        result.top_n = top_n
+        result.top_n, result.top_n_planned, result.list_size = top_n, top_n_planned, list_size
         _publish(client, users, anime, prefix, result)
+        print("\n".join(result.publish_lines()), flush=True)  # the rest takes a while
         result.latencies = _lookups(client, users, anime, clients, per_client, prefix, top_n)
         if not api:
             result.api_note = "skipped (--no-api)"
         elif redis_url:
             result.api_note = "skipped (the API reads the default prefix; use embedded)"
         else:
-            result.api_latencies = _api_lookups(home, None, users, clients, per_client)
+            result.api_latencies, result.filtered_full_share = _api_lookups(
+                home, None, users, clients, per_client
+            )
         if redis_url:
             result.browser_note = "skipped (the app reads the default prefix; use embedded)"
         elif browser_runs <= 0:

@@ -62,8 +62,28 @@ def test_each_filter_changes_the_list(api: TestClient) -> None:
         102, 1, 2, 6, 100, 7, 103,
     ]  # fmt: skip
     assert _ids(api, limit=2) == [100, 1]
-    # the user's list is not published: plan-to-watch cannot be added back (same list)
+    # Tester's list is not published: nothing to add back (same list)
     assert _ids(api, include_plan_to_watch="true") == [100, 1, 2, 6, 7]
+
+
+def test_the_users_own_list_is_left_out_and_plan_to_watch_comes_back_when_asked(
+    api: TestClient,
+) -> None:
+    # 102's prequel is not completed and S1 (100) is only planned: the side story, the first
+    # entry the user can start with, takes its place; 2 and 100 are planned, out by default
+    assert _ids(api, user="planner") == [103, 1, 7]
+    response = api.get("/v1/users/Planner/recommendations", params={"include_plan_to_watch": 1})
+    body = response.json()["recommendations"]
+    assert [r["anime_id"] for r in body] == [100, 1, 2, 7]
+    assert body[0]["reason"] == "Watch this before Saga Final Season"
+    assert body[2]["anime"]["title"] == "Beta Garden"  # cards come with a list read bare
+
+
+def test_a_sequel_only_once_its_prequel_is_completed_on_the_list(api: TestClient) -> None:
+    assert _ids(api, user="fan_2") == [101, 7]  # S1 completed: S2 is next
+    # S1 is being watched: S2 waits; S1 itself is on the list, so the side story stands in
+    assert _ids(api, user="watcher") == [103, 1]
+    assert _ids(api, user="watcher", franchise_order="false") == [101, 1]
 
 
 def test_hidden_titles_never_come_back(api: TestClient) -> None:
@@ -72,8 +92,9 @@ def test_hidden_titles_never_come_back(api: TestClient) -> None:
 
 
 def test_sequel_whose_prequel_is_not_a_candidate_stays(api: TestClient) -> None:
-    # S1 is not among Fan_2's candidates: the model left it out, so it is on their list
-    assert _ids(api, user="fan_2") == [101, 7]
+    # no list published for Fan_3, and S1 is not among their candidates: the model left it
+    # out, so it is on their list
+    assert _ids(api, user="fan_3") == [101, 7]
 
 
 def test_unknown_user_gets_404_with_the_crawl_hint(api: TestClient) -> None:
@@ -122,7 +143,8 @@ def test_similar_search_and_freshness(api: TestClient) -> None:
     assert api.get("/v1/anime/search", params={"q": "season"}).json()["results"]
     freshness = api.get("/v1/freshness").json()
     assert freshness["model_version"] == "test-model-1"
-    assert freshness["counts"]["users"] == 2
+    assert freshness["counts"]["users"] == 5
+    assert freshness["counts"]["user_lists"] == 3
 
 
 def test_etag_follows_the_live_version(

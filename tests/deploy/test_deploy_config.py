@@ -57,6 +57,7 @@ CONFIG_MAP = "animerec-config"
 SECRET = "animerec-secrets"
 CRAWL_VOLUME = "crawl-data"
 CRAWL_CLAIM = "animerec-crawl"
+API = "animerec-api"
 IMAGE_FOR_TESTS = "registry.invalid/animerec:test"
 
 # (apiVersion, kind) -> the kubernetes client model the document must deserialise into
@@ -189,11 +190,14 @@ def pod_environment() -> dict[str, str]:
     return {**find("ConfigMap", CONFIG_MAP)["data"], **find("Secret", SECRET)["stringData"]}
 
 
-def deployment_containers() -> list[tuple[dict[str, Any], dict[str, Any]]]:
+def deployment_containers(
+    crawler_only: bool = False,
+) -> list[tuple[dict[str, Any], dict[str, Any]]]:
+    """Every Deployment's containers (``crawler_only``: those that crawl, not the API)."""
     return [
         (doc, container)
         for doc in all_manifests()
-        if doc["kind"] == "Deployment"
+        if doc["kind"] == "Deployment" and not (crawler_only and doc["metadata"]["name"] == API)
         for container in doc["spec"]["template"]["spec"]["containers"]
     ]
 
@@ -288,6 +292,9 @@ def test_every_manifest_deserialises_into_the_kubernetes_models():
         ("Deployment", "animerec-crawler-worker"),
         ("Deployment", "animerec-crawl-service"),
         ("Service", "animerec-crawl-service"),
+        ("Deployment", API),
+        ("Service", API),
+        ("NetworkPolicy", API),
         ("PersistentVolumeClaim", CRAWL_CLAIM),
         ("HorizontalPodAutoscaler", "animerec-crawler-worker"),
         ("ConfigMap", CONFIG_MAP),
@@ -317,6 +324,7 @@ def test_kustomization_installs_the_workloads_but_never_the_example_secrets():
     assert set(resources) == {
         "crawler-workers.yaml",
         "crawl-service.yaml",
+        "api.yaml",
         "network-policies.yaml",
     }
     for resource in resources:
@@ -338,7 +346,7 @@ def test_crawler_workers_are_n_replicas_of_the_queue_worker():
 
 def test_containers_run_existing_animerec_commands():
     containers = deployment_containers()
-    assert len(containers) == 2
+    assert len(containers) == 3
     for _, container in containers:
         check_animerec_invocation(container["command"], container.get("args", []))
 
@@ -385,7 +393,8 @@ def test_crawler_pods_cannot_escalate_or_write_their_image():
             assert context.capabilities.drop == ["ALL"] and not context.capabilities.add
             mounts = {m.mount_path: m.name for m in container.volume_mounts}
             # where the code writes (ANIMEREC_HOME, the crawl volume, temp files) is a volume
-            for path in (home, f"{home}/crawl", "/tmp"):
+            crawls = deployment.metadata.name != API
+            for path in (home, f"{home}/crawl", "/tmp") if crawls else (home, "/tmp"):
                 assert mounts.get(path) in writable, (deployment.metadata.name, path)
 
 
@@ -432,6 +441,65 @@ def test_network_policies_let_crawler_pods_reach_only_dns_db_redis_and_https():
     assert source.pod_selector.match_labels == {"app.kubernetes.io/part-of": "animerec"}
     worker_policy = next(p for p in policies if p.metadata.name == "animerec-crawler-worker")
     assert not worker_policy.spec.ingress  # nothing connects to a worker
+
+
+def test_the_api_serves_the_published_recommendations_and_is_ready_only_when_it_can():
+    service = to_model(find("Service", API))
+    deployment = to_model(find("Deployment", API))
+    assert deployment.spec.replicas >= 2
+    assert service.spec.selector.items() <= deployment.spec.template.metadata.labels.items()
+    (container,) = deployment.spec.template.spec.containers
+    assert container.command == ["animerec", "api", "serve"]
+    check_animerec_invocation(container.command, container.args)
+    (port,) = container.ports
+    args = container.args
+    assert args[args.index("--port") + 1] == str(port.container_port)
+    assert args[args.index("--host") + 1] == "0.0.0.0"
+    assert service.spec.ports[0].target_port == port.name
+    # ready while a published model answers; a Redis outage must not restart the pods
+    assert container.readiness_probe.http_get.path == "/v1/freshness"
+    assert container.readiness_probe.http_get.port == port.name
+    assert container.liveness_probe.tcp_socket.port == port.name
+    assert container.resources.requests["cpu"] and container.resources.limits["memory"]
+    # REDIS_URL from the secret, CORS origins from the ConfigMap (read by settings.py)
+    sources = {(s.config_map_ref or s.secret_ref).name for s in container.env_from}
+    assert sources == {CONFIG_MAP, SECRET}
+    assert "REDIS_URL" in find("Secret", SECRET)["stringData"]
+    assert "REDIS_URL" not in find("ConfigMap", CONFIG_MAP)["data"]
+    assert "ANIMEREC_API_CORS_ORIGINS" in find("ConfigMap", CONFIG_MAP)["data"]
+    # it reads Redis only: no crawl volume
+    assert CRAWL_VOLUME not in {v.name for v in deployment.spec.template.spec.volumes}
+
+
+def test_the_api_answers_the_configured_origins_only(monkeypatch):
+    from api.server import ApiConfig
+
+    for name, value in pod_environment().items():
+        monkeypatch.setenv(name, value)
+    settings = load_settings()
+    origins = find("ConfigMap", CONFIG_MAP)["data"]["ANIMEREC_API_CORS_ORIGINS"].split(",")
+    assert settings.api_cors_origins == tuple(o.strip() for o in origins)
+    monkeypatch.setenv("ANIMEREC_API_CORS_ORIGINS", " https://a.example , ,https://b.example")
+    assert load_settings().api_cors_origins == ("https://a.example", "https://b.example")
+    monkeypatch.delenv("ANIMEREC_API_CORS_ORIGINS")
+    assert load_settings().api_cors_origins == ()
+    assert ApiConfig().cors_origins == ()
+
+
+def test_the_api_reaches_only_redis_and_dns():
+    policy = to_model(find("NetworkPolicy", API))
+    deployment = to_model(find("Deployment", API))
+    labels = deployment.spec.template.metadata.labels
+    assert policy.spec.pod_selector.match_labels.items() <= labels.items()
+    from urllib.parse import urlsplit
+
+    redis_port = urlsplit(pod_environment()["REDIS_URL"]).port
+    assert _egress_ports(policy) == {("TCP", redis_port), ("UDP", 53), ("TCP", 53)}
+    (ingress,) = policy.spec.ingress
+    (container,) = deployment.spec.template.spec.containers
+    assert [(p.protocol, p.port) for p in ingress.ports] == [
+        ("TCP", container.ports[0].container_port)
+    ]
 
 
 def test_the_service_token_is_a_secret_and_long_enough():
@@ -498,7 +566,7 @@ def test_pod_environment_is_exactly_what_settings_reads(monkeypatch):
 
 def test_every_pod_gets_the_environment_and_the_crawl_volume():
     mounts: list[str] = []
-    for document, container in deployment_containers():
+    for document, container in deployment_containers(crawler_only=True):
         sources = container["envFrom"]
         assert {"configMapRef": {"name": CONFIG_MAP}} in sources
         assert {"secretRef": {"name": SECRET}} in sources

@@ -1,8 +1,9 @@
 """The whole chain, as a newcomer runs it: ``animerec demo`` on the embedded defaults.
 
 One run of the demo (serve mode) on a small replica world: it must crawl the replica, build the
-processed tables, train, publish to Redis, then start the Dagster UI and the app and print where
-they are. After Ctrl-C, the processed tables must equal the replica's ground truth.
+processed tables, train, publish to Redis, then start the Dagster UI, the app and the JSON API
+and print where they are. After Ctrl-C nothing it started runs on, and the processed tables must
+equal the replica's ground truth.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import os
 import re
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -18,9 +20,12 @@ from pathlib import Path
 import duckdb
 import httpx
 import pandas as pd
+import psutil
 import pytest
 from ground_truth import KEYS, differences
 
+from animerec_assets.lib.serving.payloads import TOP_N_PLAN_TO_WATCH, TOP_N_USER
+from animerec_cli.demo import DEMO_HOME_MARK
 from app.launch import free_port
 from mal_replica.export import processed_tables
 from mal_replica.world import generate_world
@@ -59,7 +64,7 @@ def _read_until(process: subprocess.Popen, pattern: str, timeout_s: float) -> st
 @pytest.fixture(scope="module")
 def demo_run(tmp_path_factory):
     home = Path(f"/tmp/ar-e2e-{os.getpid()}")
-    ports = {name: free_port() for name in ("replica", "ui", "app", "crawler")}
+    ports = {name: free_port() for name in ("replica", "ui", "app", "crawler", "api")}
     env = {
         **os.environ,
         "ANIMEREC_ENV": "local",
@@ -73,7 +78,7 @@ def demo_run(tmp_path_factory):
         str(BIN / "animerec"), "demo", "--users", str(USERS), "--anime", str(ANIME),
         "--seed", str(SEED), "--replica-port", str(ports["replica"]),
         "--ui-port", str(ports["ui"]), "--app-port", str(ports["app"]),
-        "--crawler-port", str(ports["crawler"]),
+        "--crawler-port", str(ports["crawler"]), "--api-port", str(ports["api"]),
     ]  # fmt: skip
     process = subprocess.Popen(
         command,
@@ -102,9 +107,14 @@ def demo_run(tmp_path_factory):
         client = connect(None, home / "redis")
         world = generate_world(USERS, ANIME, SEED)
         some_user = str(world.users["username"].iloc[0])
+        api = f"http://127.0.0.1:{ports['api']}/v1"
         served = {
             "freshness": get_freshness(client),
             "recommendations": get_recommendations(client, some_user),
+            "api_freshness": httpx.get(f"{api}/freshness", timeout=10),
+            "api_recommendations": httpx.get(
+                f"{api}/users/{some_user}/recommendations", timeout=30
+            ),
         }
     finally:
         os.killpg(process.pid, signal.SIGINT)
@@ -113,7 +123,9 @@ def demo_run(tmp_path_factory):
         except subprocess.TimeoutExpired:
             os.killpg(process.pid, signal.SIGKILL)
             process.wait()
-    yield {"home": home, "ports": ports, "output": output, "running": running, **served}
+    after_stop = {"api_port_open": _port_open(ports["api"]), "left": _marked_processes(home)}
+    yield {"home": home, "ports": ports, "output": output, "running": running, **served,
+           **after_stop}  # fmt: skip
     from animerec_assets.lib.redis_conn import stop_embedded_redis
 
     stop_embedded_redis(home / "redis")
@@ -134,10 +146,47 @@ def test_demo_prints_where_the_ui_and_the_app_are(demo_run):
     )
 
 
+def _port_open(port: int) -> bool:
+    with socket.socket() as sock:
+        sock.settimeout(1)
+        return sock.connect_ex(("127.0.0.1", port)) == 0
+
+
+def _marked_processes(home: Path) -> list[str]:
+    """Live processes the demo started on ``home`` (they carry its mark)."""
+    found = []
+    for process in psutil.process_iter(["pid", "cmdline"]):
+        try:
+            if (
+                process.environ().get(DEMO_HOME_MARK) == str(home)
+                and process.status() != psutil.STATUS_ZOMBIE
+            ):
+                found.append(f"{process.pid}: {' '.join(process.info['cmdline'] or [])[:120]}")
+        except psutil.Error:
+            continue
+    return found
+
+
+def test_demo_runs_the_json_api_beside_the_app_and_stops_it(demo_run):
+    ports = demo_run["ports"]
+    assert f"JSON API      http://127.0.0.1:{ports['api']}/docs" in demo_run["output"]
+    freshness = demo_run["api_freshness"]
+    assert freshness.status_code == 200, (freshness.text, demo_run["output"][-4000:])
+    assert freshness.json()["version"] == demo_run["freshness"].version
+    answer = demo_run["api_recommendations"]
+    assert answer.status_code == 200, answer.text
+    published = {r.anime_id for r in demo_run["recommendations"]}
+    for rec in answer.json()["recommendations"]:  # the published ranking, or a franchise's first
+        assert rec["anime_id"] in published or rec["reason"].startswith("Watch this before")
+    # Ctrl-C stopped it with everything else
+    assert not demo_run["api_port_open"]
+    assert demo_run["left"] == []
+
+
 def test_demo_publishes_recommendations_the_app_can_read(demo_run):
     assert demo_run["freshness"] is not None
     recommendations = demo_run["recommendations"]
-    assert 5 <= len(recommendations) <= 20
+    assert 5 <= len(recommendations) <= TOP_N_USER + TOP_N_PLAN_TO_WATCH
     assert len({r.anime_id for r in recommendations}) == len(recommendations)
 
 

@@ -43,10 +43,31 @@ RELATIONS = pd.DataFrame(
 TESTER_RANKING = [102, 1, 2, 3, 4, 5, 6, 100, 7, 103]
 
 
+# the model ranks a user's plan-to-watch titles like any other candidate (Planner's 2 and 100)
+RANKINGS = {
+    "Fan_2": [101, 7],
+    "Fan_3": [101, 7],
+    "Planner": [102, 1, 2, 100, 7],
+    "Watcher": [101, 1],
+}
+# the published MAL lists; Tester and Fan_3 have none published (the filters' fallback path)
+LISTS = {
+    "Fan_2": {100: "completed"},
+    "Planner": {2: "plan_to_watch", 100: "plan_to_watch", 6: "completed", 9999: "dropped"},
+    "Watcher": {100: "watching"},
+}
+
+
 def user_recs() -> pd.DataFrame:
     rows = [("Tester", a, r, 1.0 - r / 100) for r, a in enumerate(TESTER_RANKING, start=1)]
-    rows += [("Fan_2", 101, 1, 0.9), ("Fan_2", 7, 2, 0.8)]
+    for user, ranking in RANKINGS.items():
+        rows += [(user, a, r, 1.0 - r / 100) for r, a in enumerate(ranking, start=1)]
     return pd.DataFrame(rows, columns=["user_id", "anime_id", "rank", "score"])
+
+
+def user_lists() -> pd.DataFrame:
+    rows = [(user, a, status) for user, entries in LISTS.items() for a, status in entries.items()]
+    return pd.DataFrame(rows, columns=["user_id", "anime_id", "status"])
 
 
 def similar() -> pd.DataFrame:
@@ -57,5 +78,6 @@ def similar() -> pd.DataFrame:
 def publish_world(client: redis.Redis, prefix: str, model_version: str = "test-model-1") -> str:
     anime = with_franchises(ANIME, RELATIONS)
     return publish(
-        client, user_recs(), similar(), anime, model_version=model_version, prefix=prefix
-    ).version
+        client, user_recs(), similar(), anime, model_version=model_version, prefix=prefix,
+        user_anime=user_lists(),
+    ).version  # fmt: skip

@@ -12,6 +12,7 @@ import time
 
 import dagster as dg
 import pandas as pd
+from pydantic import Field
 
 from animerec_assets.defs.keys import (
     DUCKDB_POOL,
@@ -19,11 +20,32 @@ from animerec_assets.defs.keys import (
     ML_USER_ANIME_RANKED,
     PROCESSED_ANIME,
     PROCESSED_ANIME_ANIME,
+    PROCESSED_USER_ANIME,
     SERVING_REDIS_RECOMMENDATIONS,
 )
 from animerec_assets.resources import RedisResource, WarehouseResource
 
 LOG_EVERY_FRACTION = 0.1
+LIST_COLUMNS = ["user_id", "anime_id", "status"]  # all the publish reads of processed.user_anime
+
+
+class ServingPublish(dg.Config):
+    """How long the published lists are (the defaults are ``lib/serving/payloads.py``'s)."""
+
+    top_n: int = Field(
+        default=100,
+        ge=1,
+        le=300,
+        description="Ranked recommendations per user not on their list: enough that the "
+        "read-time filters still leave 20 (animerec bench serving measures the cost).",
+    )
+    top_n_plan_to_watch: int = Field(
+        default=50,
+        ge=0,
+        le=300,
+        description="The user's own plan-to-watch titles kept beside them, best ranked first "
+        "(shown only when a visitor asks to include plan-to-watch).",
+    )
 
 
 def model_version_of(instance: dg.DagsterInstance, key: dg.AssetKey = ML_USER_ANIME_RANKED) -> str:
@@ -64,24 +86,28 @@ class _ProgressLog:
         "anime_anime_ranked": dg.AssetIn(key=ML_ANIME_ANIME_RANKED),
         "anime": dg.AssetIn(key=PROCESSED_ANIME),
         "anime_relations": dg.AssetIn(key=PROCESSED_ANIME_ANIME),
+        "user_lists": dg.AssetIn(key=PROCESSED_USER_ANIME, metadata={"columns": LIST_COLUMNS}),
     },
     group_name="serving",
     kinds={"redis", "python"},
     pool=DUCKDB_POOL,
     description=(
-        "Top-20 recommendations per user, ranked similar anime, anime cards (with franchise and "
-        "watch order) and a title index, "
+        "Per user the ranked top 100 not on their list (plus their best plan-to-watch titles) "
+        "and their MAL list (packed ids per status), ranked similar anime, anime cards (with "
+        "franchise and watch order) and a title index, "
         "published to Redis as a new version and switched live atomically."
     ),
 )
 def redis_recommendations(
     context: dg.AssetExecutionContext,
+    config: ServingPublish,
     redis: RedisResource,
     warehouse: WarehouseResource,
     user_anime_ranked: pd.DataFrame,
     anime_anime_ranked: pd.DataFrame,
     anime: pd.DataFrame,
     anime_relations: pd.DataFrame,
+    user_lists: pd.DataFrame,
 ) -> dg.MaterializeResult:
     from animerec_assets.lib.optout import read_opted_out_keys
     from animerec_assets.lib.serving import prepare_payloads, publish_payloads
@@ -91,11 +117,25 @@ def redis_recommendations(
     model_version = model_version_of(context.instance)
     context.log.info(
         f"preparing payloads: {len(user_anime_ranked):,} user rows, "
-        f"{len(anime_anime_ranked):,} similar rows, {len(anime):,} anime (model {model_version})"
+        f"{len(anime_anime_ranked):,} similar rows, {len(anime):,} anime, "
+        f"{len(user_lists):,} list entries (model {model_version})"
     )
     # the cards carry each anime's franchise and watch order for the read-time filters
     anime = with_franchises(anime, anime_relations)
-    payloads = prepare_payloads(user_anime_ranked, anime_anime_ranked, anime)
+    payloads = prepare_payloads(
+        user_anime_ranked,
+        anime_anime_ranked,
+        anime,
+        user_anime=user_lists[LIST_COLUMNS],
+        top_n_user=config.top_n,
+        top_n_planned=config.top_n_plan_to_watch,
+    )
+    context.log.info(
+        f"prepared {payloads.counts['users']:,} users' lists (top {config.top_n} + up to "
+        f"{config.top_n_plan_to_watch} plan-to-watch), {payloads.counts['user_lists']:,} MAL "
+        f"lists ({payloads.list_entries:,} entries, {payloads.list_values.nbytes / 1e6:,.1f} MB "
+        f"packed)"
+    )
     prepared_s = time.monotonic() - started
     result = publish_payloads(
         redis.get_client(),
@@ -119,6 +159,9 @@ def redis_recommendations(
             "keys_written": result.keys_written,
             **{f"n_{name}": count for name, count in result.counts.items()},
             "removed_versions": ", ".join(result.removed_versions),
+            "top_n": config.top_n,
+            "top_n_plan_to_watch": config.top_n_plan_to_watch,
+            "user_list_bytes": int(payloads.list_values.nbytes),
             "prepare_seconds": round(prepared_s, 3),
             "duration_seconds": round(time.monotonic() - started, 3),
         }

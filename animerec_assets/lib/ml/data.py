@@ -14,6 +14,7 @@ import pandas as pd
 from scipy import sparse
 
 POSITIVE_SCORE = 7
+PLAN_TO_WATCH = "plan_to_watch"
 USER_ANIME_COLUMNS = ("user_id", "anime_id", "score", "status", "last_interaction_date")
 
 
@@ -112,6 +113,17 @@ class Encoded:
     seen: sparse.csr_matrix  # 1 where the user has the anime on their list (excluded at ranking)
     positives: sparse.csr_matrix  # 1 where score >= POSITIVE_SCORE
     scores: sparse.csr_matrix  # the raw score (0 = not scored)
+    planned: sparse.csr_matrix | None = None  # 1 where the list status is plan_to_watch
+
+    @property
+    def listed_unplanned(self) -> sparse.csr_matrix:
+        """``seen`` without plan-to-watch entries: what the published candidates leave out
+        (a user may ask to be recommended titles they plan to watch)."""
+        if self.planned is None or not self.planned.nnz:
+            return self.seen
+        left = self.seen - self.planned
+        left.eliminate_zeros()
+        return left.tocsr()
 
     @property
     def n_users(self) -> int:
@@ -165,6 +177,9 @@ def encode(
         seen=matrix(np.ones_like(score), everything),
         positives=matrix(np.ones_like(score), score >= positive_score),
         scores=matrix(score, everything),
+        planned=matrix(np.ones_like(score), (train["status"] == PLAN_TO_WATCH).to_numpy(dtype=bool))
+        if "status" in train.columns
+        else None,
     )
 
 

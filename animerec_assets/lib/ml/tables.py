@@ -75,12 +75,17 @@ def frame_to_lists(frame: pd.DataFrame) -> tuple[RankerLists, np.ndarray]:
 def candidate_frame(
     generator: CandidateGenerator, k: int, log: Callable[[str], None]
 ) -> pd.DataFrame:
-    """Top-k candidates of every user with their ranking features, one block of users at a time."""
+    """Top-k candidates of every user with their ranking features, one block of users at a time.
+
+    A user's plan-to-watch titles stay among the candidates (ranked like any other anime): the
+    publish keeps the best of them apart from the top of the rest, and read-time filters show
+    them only to a visitor who asks (``lib/serving/filters.py``). Everything else on the list
+    is left out here."""
     encoded = generator.encoded
     parts = []
     for start in range(0, encoded.n_users, CANDIDATE_BLOCK_USERS):
         users = np.arange(start, min(start + CANDIDATE_BLOCK_USERS, encoded.n_users))
-        candidates = generator.candidates(users, k)
+        candidates = generator.candidates(users, k, keep_planned=True)
         features = generator.features(users, candidates)
         reasons = generator.reasons(users, candidates)
         rows, positions = np.nonzero(candidates >= 0)

@@ -157,8 +157,11 @@ class CandidateGenerator:
     def fused_score(self, users: np.ndarray) -> np.ndarray:
         return self._scores(users)[2]
 
-    def candidates(self, users: np.ndarray, k: int) -> np.ndarray:
-        return top_k(self.fused_score, users, k, exclude=self.encoded.seen)
+    def candidates(self, users: np.ndarray, k: int, keep_planned: bool = False) -> np.ndarray:
+        """The top ``k`` anime of each user not on their list; with ``keep_planned`` their
+        plan-to-watch titles compete too (the published candidates, see ``candidate_frame``)."""
+        exclude = self.encoded.listed_unplanned if keep_planned else self.encoded.seen
+        return top_k(self.fused_score, users, k, exclude=exclude)
 
     def pair_weights(self) -> PairWeights:
         """How much liking anime i points to anime j: EASE's B[i, j] (the item-item part of

@@ -1,15 +1,18 @@
 """Read-time filters over a user's published recommendations: one pure module for app and API.
 
-The published list is the model's ranking with the user's whole MAL list already left out (the
-model excludes every anime the user has listed). These filters narrow it per request from the
-published cards alone: what has aired, types, excluded genres, adult titles, a popularity
-floor, hidden titles, and franchise order (a sequel only once its prequel is completed; else
-the franchise's first unwatched entry takes its place), at most one title per franchise.
+The published list (``payloads.prepare_user_payloads``) is the model's ranking of anime not on
+the user's MAL list — the best 100 — plus the best of the user's own plan-to-watch titles, which
+the model ranks like any other candidate (its candidate step leaves only them in). The user's
+whole list is published beside it (``lookup.get_user_view``: anime id -> status), and these
+filters narrow the ranking per request: everything on the list is left out, plan-to-watch
+titles too unless ``include_plan_to_watch``; what has aired, types, excluded genres, adult
+titles, a popularity floor, hidden titles, and franchise order (a sequel only once its prequel
+is completed on the list; else the franchise's first entry the user has not listed takes its
+place), at most one title per franchise.
 
-The user's list itself is not published yet. When the caller has it (``user_list``: anime id ->
-MAL status) it is used exactly; without it a sequel is in order unless an earlier entry of its
-prequel chain is among the candidates (then that entry is certainly not on the user's list),
-and a replacement entry must be among the candidates (certainly unwatched).
+A version published without lists (``user_list`` None) is still served: a sequel is then in
+order unless an earlier entry of its prequel chain is among the candidates (that entry is
+certainly not on the user's list), and a replacement entry must be among the candidates.
 """
 
 from __future__ import annotations
@@ -157,7 +160,8 @@ def apply_filters(
     today: date,
     user_list: Mapping[int, str] | None = None,
 ) -> list[Recommendation]:
-    """The recommendations that pass ``filters``, best first, ranks renumbered from 1."""
+    """The recommendations that pass ``filters``, best first, ranks renumbered from 1, each
+    with its cards (taken from ``catalogue`` when the recommendations were read without)."""
     candidate_ids = {r.anime_id for r in recommendations}
     kept: list[Recommendation] = []
     seen_anime: set[int] = set()
@@ -173,6 +177,12 @@ def apply_filters(
         card = catalogue.cards.get(rec.anime_id) or rec.anime
         if card is None:
             continue
+        if rec.anime is None or (rec.reason_anime is None and rec.reason_anime_id is not None):
+            # read without cards (the caller holds the catalogue): the cards come from it
+            reason = rec.reason_anime
+            if reason is None and rec.reason_anime_id is not None:
+                reason = catalogue.cards.get(rec.reason_anime_id)
+            rec = dataclasses.replace(rec, anime=card, reason_anime=reason)
         chosen = rec if acceptable(card) else None
         if filters.franchise_order and not in_order(card):
             chosen = _first_unwatched(

@@ -14,7 +14,13 @@ so a reader never sees a half-written version::
 
     {p}:v:{version}:meta         HASH    version, model_version, published_at, counts
     {p}:v:{version}:user:{user}  STRING  JSON [[anime_id, score, reason, reason_anime_id], ...]
-                                         the user's top 20, best first; {user} = lower(username)
+                                         the user's ranked candidates, best first: the top N
+                                         (default 100) not on their list, plus the best of their
+                                         plan-to-watch titles; {user} = lower(username)
+    {p}:v:{version}:list:{user}  STRING  the user's MAL list, packed (``payloads.pack_user_lists``):
+                                         5 little-endian uint32 counts, one per status in
+                                         ``LIST_STATUSES`` order, then that many uint32 anime ids
+                                         per status, each run sorted (4 bytes per entry)
     {p}:v:{version}:similar:{id} STRING  JSON [[anime_id, score], ...] ranked neighbours of {id}
     {p}:v:{version}:anime        HASH    anime_id -> JSON {"title", "main_pic", "type", "score",
                                          "genres", "members", "status", "start_date", "rating",
@@ -94,6 +100,9 @@ class KeyLayout:
     def user(self, version: str, user_key: str) -> str:
         return f"{self.namespace(version)}{user_suffix(user_key)}"
 
+    def user_list(self, version: str, user_key: str) -> str:
+        return f"{self.namespace(version)}{list_suffix(user_key)}"
+
     def similar(self, version: str, anime_id: int) -> str:
         return f"{self.namespace(version)}{similar_suffix(anime_id)}"
 
@@ -111,6 +120,10 @@ TITLES_SUFFIX = ":titles"
 
 def user_suffix(user_key: str) -> str:
     return f":user:{user_key}"
+
+
+def list_suffix(user_key: str) -> str:
+    return f":list:{user_key}"
 
 
 def similar_suffix(anime_id: int) -> str:

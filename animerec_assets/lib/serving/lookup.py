@@ -2,8 +2,8 @@
 
 Every read goes through one Lua script that resolves ``current`` and reads the versioned keys in
 the same atomic step, so a read always sees one complete version, even during a publish; a
-user's list and the cards it names come back in that one round trip. Redis failures surface as
-``ServingUnavailableError``.
+user's recommendations, their own MAL list and the cards the recommendations name come back in
+that one round trip. Redis failures surface as ``ServingUnavailableError``.
 """
 
 from __future__ import annotations
@@ -21,11 +21,13 @@ from animerec_assets.lib.serving.keys import (
     TITLE_SEPARATOR,
     TITLES_SUFFIX,
     KeyLayout,
+    list_suffix,
     normalize_title,
     similar_suffix,
     user_key_of,
     user_suffix,
 )
+from animerec_assets.lib.serving.payloads import unpack_user_list
 
 SEARCH_CANDIDATES = 200
 RANK_FUSION_K = 10.0
@@ -47,22 +49,31 @@ elseif op == 'HGETALL' then
   res = redis.call('HGETALL', ns .. ARGV[3])
 elseif op == 'ZRANGEBYLEX' then
   res = redis.call('ZRANGEBYLEX', ns .. ARGV[3], ARGV[4], ARGV[5], 'LIMIT', 0, ARGV[6])
-elseif op == 'WITH_CARDS' then
+elseif op == 'WITH_CARDS' or op == 'USER' then
   -- a ranked list plus the cards of the anime it names, in one round trip:
-  -- ARGV[3] list key suffix, ARGV[4] max rows, ARGV[5..] row positions holding anime ids
+  -- ARGV[3] list key suffix, ARGV[4] max rows, ARGV[5] '1' to fetch the cards,
+  -- ARGV[6] the user's packed-list key suffix (op USER only), then the row positions of ids
   local payload = redis.call('GET', ns .. ARGV[3])
-  if not payload then return {v, false} end
-  local rows = cjson.decode(payload)
-  local ids = {}
-  for i = 1, math.min(#rows, tonumber(ARGV[4])) do
-    for j = 5, #ARGV do
-      local id = rows[i][tonumber(ARGV[j])]
-      if id ~= nil and id ~= cjson.null then ids[#ids + 1] = string.format('%d', id) end
-    end
+  local first = 6
+  local packed = false
+  if op == 'USER' then
+    first = 7
+    packed = redis.call('GET', ns .. ARGV[6])
   end
+  if not payload then return {v, false, {}, {}, packed} end
+  local ids = {}
   local cards = {}
-  if #ids > 0 then cards = redis.call('HMGET', ns .. ':anime', unpack(ids)) end
-  return {v, payload, ids, cards}
+  if ARGV[5] == '1' then
+    local rows = cjson.decode(payload)
+    for i = 1, math.min(#rows, tonumber(ARGV[4])) do
+      for j = first, #ARGV do
+        local id = rows[i][tonumber(ARGV[j])]
+        if id ~= nil and id ~= cjson.null then ids[#ids + 1] = string.format('%d', id) end
+      end
+    end
+    if #ids > 0 then cards = redis.call('HMGET', ns .. ':anime', unpack(ids)) end
+  end
+  return {v, payload, ids, cards, packed}
 else
   return redis.error_reply('unknown read op ' .. op)
 end
@@ -157,10 +168,10 @@ def _read_with_cards(
     client: redis.Redis, layout: KeyLayout, suffix: str, limit: int, id_positions: tuple[int, ...]
 ) -> tuple[list, dict[int, AnimeCard]]:
     """A ranked list (JSON rows) and the cards of the anime in it, in one round trip."""
-    reply = _read_reply(client, layout, "WITH_CARDS", suffix, limit, *id_positions)
-    if not reply or not reply[1]:
+    reply = _read_reply(client, layout, "WITH_CARDS", suffix, limit, "1", *id_positions)
+    if not reply or len(reply) < 4 or not reply[1]:
         return [], {}
-    _, payload, ids, payloads = reply
+    _, payload, ids, payloads = reply[:4]
     cards = (card_from_json(int(a), p) for a, p in zip(ids, payloads, strict=True))
     return json.loads(payload)[:limit], {c.anime_id: c for c in cards if c is not None}
 
@@ -263,6 +274,55 @@ def get_recommendations(
     """
     user_key = user_key_of(user)
     rows, cards = _read_with_cards(client, _layout(prefix), user_suffix(user_key), 1000, (1, 4))
+    return _recommendations(rows, cards)
+
+
+@dataclass(frozen=True)
+class UserView:
+    """One version's view of a user: their ranked recommendations and their own MAL list."""
+
+    version: str
+    recommendations: list[Recommendation]
+    user_list: dict[int, str] | None  # anime id -> MAL status; None: not published for them
+
+
+def get_user_view(
+    client: redis.Redis, user: str, prefix: str | None = None, *, with_cards: bool = True
+) -> UserView:
+    """The user's published recommendations and MAL list, from one version in one round trip.
+
+    ``with_cards=False`` leaves the cards out (a caller holding the version's catalogue, like
+    the API, saves Redis reading and sending a hundred cards per request). ``user`` is
+    validated as in ``get_recommendations``.
+    """
+    user_key = user_key_of(user)
+    reply = _read_reply(
+        client,
+        _layout(prefix),
+        "USER",
+        user_suffix(user_key),
+        1000,
+        "1" if with_cards else "0",
+        list_suffix(user_key),
+        1,
+        4,
+    )
+    if not reply:
+        return UserView("", [], None)
+    version, payload, ids, payloads, packed = [*reply, None, None, None, None][:5]
+    cards = (card_from_json(int(a), p) for a, p in zip(ids or [], payloads or [], strict=True))
+    by_id = {c.anime_id: c for c in cards if c is not None}
+    rows = json.loads(payload) if payload else []
+    user_list = None
+    if packed:
+        try:
+            user_list = unpack_user_list(packed)
+        except ValueError:
+            user_list = None  # a damaged value: the filters fall back to the published list alone
+    return UserView(_text(version) or "", _recommendations(rows, by_id), user_list)
+
+
+def _recommendations(rows: list, cards: dict[int, AnimeCard]) -> list[Recommendation]:
     return [
         Recommendation(
             rank=position,

@@ -8,6 +8,7 @@ is written (the live version stays untouched).
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import json
 import math
@@ -20,9 +21,15 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from animerec_assets.lib.serving.keys import TITLE_SEPARATOR, normalize_titles
+from animerec_assets.contracts.landing import USER_ANIME_STATUSES
+from animerec_assets.lib.serving.keys import TITLE_SEPARATOR, normalize_titles, user_keys_of
 
-TOP_N_USER = 20
+TOP_N_USER = 100  # enough that read-time filters still leave 20 (bench serving measures it)
+TOP_N_PLAN_TO_WATCH = 50  # the user's own plan-to-watch titles kept beside them, best first
+LIST_STATUSES: tuple[str, ...] = tuple(USER_ANIME_STATUSES.values())  # packed-list order
+PLAN_TO_WATCH_CODE = LIST_STATUSES.index("plan_to_watch")
+LIST_HEADER_BYTES = 4 * len(LIST_STATUSES)
+LIST_COLUMNS = ("user_id", "anime_id", "status")
 TOP_N_SIMILAR = 50
 MAX_TITLE_SUFFIXES = 8
 USER_CHUNK_ROWS = 2_000_000  # recommendation rows per DuckDB pass (bounds its memory)
@@ -47,11 +54,20 @@ class Payloads:
     anime_ids: np.ndarray  # int64
     anime_values: np.ndarray  # str, JSON objects
     title_members: np.ndarray  # str, "normalized suffix\x1fanime_id"
+    list_keys: np.ndarray = dataclasses.field(  # str, lower-cased usernames
+        default_factory=lambda: np.array([], dtype=object)
+    )
+    list_values: pa.Array = dataclasses.field(  # binary, ``pack_user_lists``
+        default_factory=lambda: pa.array([], pa.binary())
+    )
+    list_entries: int = 0
 
     @property
     def counts(self) -> dict[str, int]:
         return {
             "users": len(self.user_keys),
+            "user_lists": len(self.list_keys),
+            "user_list_entries": self.list_entries,
             "similar_lists": len(self.similar_ids),
             "anime": len(self.anime_ids),
             "title_entries": len(self.title_members),
@@ -117,35 +133,20 @@ def _user_keys(user_ids: pd.Series) -> pa.Array:
     return pc.utf8_lower(pc.utf8_trim_whitespace(_as_arrow_strings(user_ids)))
 
 
-def _user_payload_sql(top_n: int, deduplicate: bool) -> str:
-    rows = "source_rows"
-    if deduplicate:
-        rows = (
-            "(select * from source_rows qualify row_number() over "
-            "(partition by user_key, anime_id order by rank, score desc) = 1)"
-        )
-    # min_by(..., n) keeps each user's best n rows without building strings for the rest (the
-    # ranking asset hands over 300 per user; we publish 20).
-    return f"""
-        select user_key,
-               '[' || array_to_string(list_transform(
-                   min_by({{'a': anime_id, 's': score, 'r': reason, 'ra': reason_anime_id}},
-                          (rank, -score, anime_id), {int(top_n)}),
-                   lambda x: '[' || x.a || ',' || round(x.s, 5)::decimal(18, 5)::varchar || ','
-                       || coalesce(to_json(x.r)::varchar, 'null') || ','
-                       || coalesce(x.ra::varchar, 'null') || ']'), ',') || ']' as payload,
-               count(*) - count(distinct anime_id) as duplicates
-        from {rows}
-        group by user_key
-        order by user_key
-    """
-
-
-def prepare_user_payloads(recs: pd.DataFrame, top_n: int = TOP_N_USER) -> pd.DataFrame:
+def prepare_user_payloads(
+    recs: pd.DataFrame,
+    top_n: int = TOP_N_USER,
+    user_lists: UserLists | None = None,
+    top_n_planned: int = TOP_N_PLAN_TO_WATCH,
+) -> pd.DataFrame:
     """One row per user: (user_key, payload JSON of the best ``top_n``, best first).
 
-    A (user, anime) pair listed twice keeps its best rank: the one aggregation pass counts
-    duplicates, and only when there are some does the de-duplicating query run.
+    With ``user_lists`` (``clean_user_lists``), a recommended anime the user already has on
+    their list (a list newer than the model) is dropped, and one on their plan-to-watch list is
+    kept apart: the best ``top_n_planned`` of those come on top of the ``top_n`` (read-time
+    filters show them only when asked). A (user, anime) pair listed twice keeps its best rank:
+    the one aggregation pass counts duplicates, and only when there are some does the
+    de-duplicating query run.
     """
     _require_columns(recs, USER_COLUMNS, "user recommendations")
     _require_ids(recs, ("anime_id",), "user recommendations")
@@ -157,19 +158,35 @@ def prepare_user_payloads(recs: pd.DataFrame, top_n: int = TOP_N_USER) -> pd.Dat
     if pc.any(pc.equal(keys, "")).as_py():
         raise PublishInputError("user recommendations.user_id: empty user ids")
     reason_text, reason_anime = split_reason(recs)
+    anime_ids = recs["anime_id"].to_numpy(dtype="int64")
+    status = (
+        list_status(keys, anime_ids, user_lists)
+        if user_lists is not None
+        else np.full(len(recs), -1, dtype=np.int8)
+    )
     table = pa.table(
         {
+            "planned": status == PLAN_TO_WATCH_CODE,
             "user_key": keys,
             "anime_id": recs["anime_id"].to_numpy(dtype="int64"),
             "rank": recs["rank"].to_numpy(dtype="float64"),
             "score": recs["score"].to_numpy(dtype="float64"),
-            "reason": pa.array(reason_text.to_numpy(dtype=object, na_value=None), pa.string()),
+            "reason": pa.nulls(len(recs), pa.string())
+            if reason_text.isna().all()
+            else pa.array(reason_text.to_numpy(dtype=object, na_value=None), pa.string()),
             "reason_anime_id": pa.array(
-                reason_anime.to_numpy(dtype=object, na_value=None), pa.int64()
+                reason_anime.to_numpy(dtype="int64", na_value=0),
+                mask=reason_anime.isna().to_numpy(),
             ),
         }
     )
-    parts = [_user_payloads_of(part, top_n) for part in user_chunks(table, USER_CHUNK_ROWS)]
+    listed = (status >= 0) & (status != PLAN_TO_WATCH_CODE)
+    if listed.any():
+        table = table.filter(pa.array(~listed))
+    parts = [
+        _user_payloads_of(part, top_n, top_n_planned)
+        for part in user_chunks(table, USER_CHUNK_ROWS)
+    ]
     return pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
 
 
@@ -198,11 +215,226 @@ def user_chunks(table: pa.Table, max_rows: int) -> list[pa.Table]:
     ]
 
 
-def _user_payloads_of(table: pa.Table, top_n: int) -> pd.DataFrame:
-    result = _run(_user_payload_sql(top_n, deduplicate=False), table)
-    if result["duplicates"].any():
-        result = _run(_user_payload_sql(top_n, deduplicate=True), table)
-    return result[["user_key", "payload"]]
+def _user_payloads_of(table: pa.Table, top_n: int, top_n_planned: int) -> pd.DataFrame:
+    """One chunk's user payloads, by Arrow string kernels and NumPy (no per-row Python).
+
+    Rows are taken in (user, rank, -score, anime id) order; when the model handed them over
+    like that already (its ranked table is user by user, best first) nothing is sorted. A
+    (user, anime) pair listed twice keeps its best row. Then the best ``top_n`` rows that are
+    not planned and the best ``top_n_planned`` planned rows of each user, in rank order.
+    """
+    if table.num_rows == 0:
+        return pd.DataFrame({"user_key": pd.Series(dtype=object), "payload": []})
+    keys = table.column("user_key").combine_chunks()
+    users = pc.unique(keys)
+    code = pc.index_in(keys, value_set=users).to_numpy(zero_copy_only=False).astype(np.int64)
+    anime = table.column("anime_id").to_numpy()
+    rank = table.column("rank").to_numpy()
+    score = table.column("score").to_numpy()
+    same_user = code[1:] == code[:-1]
+    in_order = bool(
+        int((~same_user).sum()) + 1 == len(users)  # one run of rows per user
+        and (~same_user | (rank[1:] > rank[:-1])).all()  # best first
+    )
+    order = None if in_order else np.lexsort((anime, -score, rank, code))
+    if order is not None:
+        table = table.take(pa.array(order))
+        code, anime, score = code[order], anime[order], score[order]
+    planned = table.column("planned").to_numpy(zero_copy_only=False).astype(bool)
+    first = ~pd.Series(code * (1 << 32) + anime).duplicated().to_numpy()  # best row of a pair
+    starts = np.flatnonzero(np.r_[True, code[1:] != code[:-1]])
+    user_of_row = np.repeat(np.arange(len(starts)), np.diff(np.r_[starts, len(code)]))
+    kept_planned = np.cumsum(first & planned)
+    kept_other = np.cumsum(first & ~planned)
+
+    def position(running: np.ndarray) -> np.ndarray:
+        """1-based place of each row among its user's rows of the same kind."""
+        at_start = np.where(starts > 0, running[np.maximum(starts - 1, 0)], 0)
+        return running - at_start[user_of_row]
+
+    keep = first & np.where(
+        planned, position(kept_planned) <= top_n_planned, position(kept_other) <= top_n
+    )
+    rows = _row_json(table.filter(pa.array(keep)))
+    kept_code = code[keep]
+    bounds = np.r_[np.flatnonzero(np.r_[True, kept_code[1:] != kept_code[:-1]]), len(kept_code)]
+    joined = pc.binary_join(pa.ListArray.from_arrays(pa.array(bounds.astype(np.int32)), rows), ",")
+    payload = pc.binary_join_element_wise("[", joined, "]", "")
+    user_keys = pc.take(users, pa.array(kept_code[bounds[:-1]]))
+    by_key = pc.sort_indices(user_keys)
+    return pd.DataFrame(
+        {
+            "user_key": pc.take(user_keys, by_key).to_numpy(zero_copy_only=False).astype(object),
+            "payload": pc.take(payload, by_key).to_numpy(zero_copy_only=False).astype(object),
+        }
+    )
+
+
+def _row_json(table: pa.Table) -> pa.Array:
+    """``[anime_id,score,reason,reason_anime_id]`` of every row, score with 5 decimals."""
+    anime = pc.cast(table.column("anime_id"), pa.string())
+    scaled = np.round(table.column("score").to_numpy() * 1e5).astype(np.int64)
+    magnitude = np.abs(scaled)
+    whole = pc.cast(pa.array(magnitude // 100_000), pa.string())
+    fraction = pc.utf8_lpad(pc.cast(pa.array(magnitude % 100_000), pa.string()), 5, "0")
+    sign = pa.array(np.where(scaled < 0, "-", ""), pa.string())
+    reason_id = pc.fill_null(pc.cast(table.column("reason_anime_id"), pa.string()), "null")
+    reason = table.column("reason").combine_chunks()
+    texts = pa.array(np.full(len(reason), "null", dtype=object), pa.string())
+    if reason.null_count < len(reason):
+        # JSON strings of the distinct texts only (escaping done by the json module)
+        distinct = pc.unique(pc.drop_null(reason))
+        quoted = pa.array([json.dumps(text) for text in distinct.to_pylist()], pa.string())
+        at = pc.index_in(reason, value_set=distinct)
+        texts = pc.fill_null(pc.take(quoted, at), "null")
+    joined = pc.binary_join_element_wise(
+        "[", anime, ",", sign, whole, ".", fraction, ",", texts, ",", reason_id, "]", ""
+    )
+    return joined.combine_chunks() if isinstance(joined, pa.ChunkedArray) else joined
+
+
+@dataclass(frozen=True)
+class UserLists:
+    """The users' MAL lists as arrays, sorted by user, status and anime id.
+
+    Users are indices into ``user_keys`` (sorted, lower-cased): millions of list rows never
+    carry a string of their own.
+    """
+
+    user_keys: np.ndarray  # object, sorted distinct user keys
+    user: np.ndarray  # int64 per entry, index into user_keys
+    anime_id: np.ndarray  # int64 per entry
+    status: np.ndarray  # int8 per entry, index into LIST_STATUSES
+
+    def __len__(self) -> int:
+        return len(self.anime_id)
+
+    def of_users(self, keys: np.ndarray) -> UserLists:
+        """Only the lists of these users (keys as published)."""
+        wanted = pc.is_in(  # Arrow's hash set: NumPy's isin on strings is quadratic-ish
+            pa.array(self.user_keys, pa.string()),
+            value_set=pa.array(np.asarray(keys, dtype=object), pa.string()),
+        ).to_numpy(zero_copy_only=False)
+        rows = wanted[self.user]
+        renumber = np.cumsum(wanted) - 1
+        return UserLists(
+            self.user_keys[wanted], renumber[self.user[rows]], self.anime_id[rows],
+            self.status[rows],
+        )  # fmt: skip
+
+
+def clean_user_lists(user_anime: pd.DataFrame) -> UserLists:
+    """The users' lists (user_id, anime_id, status rows) as ``UserLists``.
+
+    Usernames and statuses are normalized once per distinct value, not per row. Rows whose
+    status is not one of ``LIST_STATUSES`` or whose ids are missing or out of range are left
+    out (one odd row never fails a publish); a (user, anime) pair listed twice keeps its last.
+    """
+    _require_columns(user_anime, LIST_COLUMNS, "user lists")
+    user_codes, user_values = pd.factorize(user_anime["user_id"], use_na_sentinel=True)
+    normalized = user_keys_of(pd.Series(user_values, dtype=object)).fillna("")
+    user_keys, user_rank = np.unique(normalized.to_numpy(dtype=object), return_inverse=True)
+    status_codes, status_values = pd.factorize(user_anime["status"], use_na_sentinel=True)
+    status_names = pd.Series(status_values, dtype="string").str.strip().str.lower()
+    status_index = pd.Categorical(status_names, categories=list(LIST_STATUSES)).codes
+    anime = pd.to_numeric(user_anime["anime_id"], errors="coerce").to_numpy(dtype="float64")
+    status = np.where(status_codes >= 0, status_index[np.maximum(status_codes, 0)], -1)
+    user = np.where(user_codes >= 0, user_rank[np.maximum(user_codes, 0)], -1)
+    usable = (
+        (user >= 0)
+        & (status >= 0)
+        & np.isfinite(anime)
+        & (anime >= 0)
+        & (anime < 2**32)
+        & (anime == np.floor(np.nan_to_num(anime)))
+    )
+    usable[usable] &= user_keys[user[usable]] != ""
+    user, anime_ids, status = user[usable], anime[usable].astype(np.int64), status[usable]
+    pairs = _pair_keys(user, anime_ids)
+    _, last = np.unique(pairs[::-1], return_index=True)  # keep each pair's last row
+    keep = np.sort(len(pairs) - 1 - last)
+    user, anime_ids, status = user[keep], anime_ids[keep], status[keep]
+    order = np.lexsort((anime_ids, status, user))
+    return UserLists(
+        user_keys=user_keys,
+        user=user[order].astype(np.int64),
+        anime_id=anime_ids[order],
+        status=status[order].astype(np.int8),
+    )
+
+
+def _pair_keys(user_codes: np.ndarray, anime_ids: np.ndarray) -> np.ndarray:
+    return (user_codes.astype(np.int64) << 32) | anime_ids.astype(np.int64)
+
+
+def list_status(user_keys: pa.Array, anime_ids: np.ndarray, lists: UserLists) -> np.ndarray:
+    """The status code (``LIST_STATUSES`` index) of each (user, anime) on ``lists``, else -1.
+
+    Vectorized: users become indices of ``lists.user_keys``, each pair one int64, then one
+    sorted search.
+    """
+    list_pairs = _pair_keys(lists.user, lists.anime_id)
+    order = np.argsort(list_pairs, kind="stable")
+    sorted_pairs = list_pairs[order]
+    value_set = pa.array(lists.user_keys, pa.string())
+    codes = pc.fill_null(pc.index_in(user_keys.cast(pa.string()), value_set=value_set), -1)
+    codes = codes.to_numpy(zero_copy_only=False).astype(np.int64)
+    status = np.full(len(anime_ids), -1, dtype=np.int8)
+    if not len(sorted_pairs):
+        return status
+    wanted = _pair_keys(np.maximum(codes, 0), anime_ids)
+    at = np.minimum(np.searchsorted(sorted_pairs, wanted), len(sorted_pairs) - 1)
+    found = (codes >= 0) & (sorted_pairs[at] == wanted)
+    status[found] = lists.status[order[at[found]]]
+    return status
+
+
+def pack_user_lists(lists: UserLists) -> tuple[np.ndarray, pa.Array]:
+    """(user keys, packed lists), one value per user who has a list entry.
+
+    A value is ``LIST_HEADER_BYTES`` of little-endian uint32 counts, one per status in
+    ``LIST_STATUSES`` order, then each status' anime ids as little-endian uint32 (4 bytes an
+    entry). Built in one NumPy buffer and handed over as one Arrow binary array (no Python loop
+    over users or entries).
+    """
+    n_rows = len(lists)
+    if n_rows == 0:
+        return np.array([], dtype=object), pa.array([], pa.binary())
+    starts = np.flatnonzero(np.r_[True, lists.user[1:] != lists.user[:-1]])
+    entries = np.diff(np.r_[starts, n_rows])
+    n_users = len(starts)
+    user_of_row = np.repeat(np.arange(n_users), entries)
+    n_status = len(LIST_STATUSES)
+    counts = np.bincount(
+        user_of_row * n_status + lists.status, minlength=n_users * n_status
+    ).reshape(n_users, n_status)
+    offsets = np.r_[0, np.cumsum(LIST_HEADER_BYTES + 4 * entries)].astype(np.int64)
+    buffer = np.empty(int(offsets[-1]), dtype=np.uint8)
+    header = offsets[:-1, None] + np.arange(LIST_HEADER_BYTES)
+    buffer[header] = counts.astype("<u4").view(np.uint8).reshape(n_users, LIST_HEADER_BYTES)
+    within = np.arange(n_rows) - starts[user_of_row]
+    at = (offsets[user_of_row] + LIST_HEADER_BYTES + 4 * within)[:, None] + np.arange(4)
+    buffer[at] = lists.anime_id.astype("<u4").view(np.uint8).reshape(n_rows, 4)
+    large = offsets[-1] >= 2**31
+    kind = pa.large_binary() if large else pa.binary()
+    values = pa.Array.from_buffers(
+        kind,
+        n_users,
+        [None, pa.py_buffer(offsets.astype(np.int64 if large else np.int32)), pa.py_buffer(buffer)],
+    )
+    return lists.user_keys[lists.user[starts]], values
+
+
+def unpack_user_list(packed: bytes) -> dict[int, str]:
+    """anime id -> status of one packed list (``pack_user_lists``); refuses a malformed value."""
+    if len(packed) < LIST_HEADER_BYTES or (len(packed) - LIST_HEADER_BYTES) % 4:
+        raise ValueError("not a packed user list")
+    counts = np.frombuffer(packed, dtype="<u4", count=len(LIST_STATUSES))
+    ids = np.frombuffer(packed, dtype="<u4", offset=LIST_HEADER_BYTES)
+    if int(counts.sum()) != len(ids):
+        raise ValueError("not a packed user list")
+    statuses = np.repeat(np.array(LIST_STATUSES, dtype=object), counts.astype(np.int64))
+    return dict(zip(ids.tolist(), statuses.tolist(), strict=True))
 
 
 def prepare_similar_payloads(similar: pd.DataFrame, top_n: int = TOP_N_SIMILAR) -> pd.DataFrame:
@@ -374,11 +606,24 @@ def prepare_payloads(
     similar: pd.DataFrame,
     anime: pd.DataFrame,
     *,
+    user_anime: pd.DataFrame | None = None,
     top_n_user: int = TOP_N_USER,
+    top_n_planned: int = TOP_N_PLAN_TO_WATCH,
     top_n_similar: int = TOP_N_SIMILAR,
 ) -> Payloads:
-    """Validate all three inputs and build every payload of a version."""
-    users = prepare_user_payloads(user_recs, top_n_user)
+    """Validate the inputs and build every payload of a version.
+
+    ``user_anime`` (user_id, anime_id, status: the processed lists) is published packed for
+    every user who has recommendations, so read-time filters know what is on each list.
+    """
+    lists = clean_user_lists(user_anime) if user_anime is not None else None
+    users = prepare_user_payloads(user_recs, top_n_user, lists, top_n_planned)
+    list_keys, list_values = np.array([], dtype=object), pa.array([], pa.binary())
+    list_entries = 0
+    if lists is not None:
+        served = lists.of_users(users["user_key"].to_numpy(dtype=object))
+        list_keys, list_values = pack_user_lists(served)
+        list_entries = len(served)
     neighbours = prepare_similar_payloads(similar, top_n_similar)
     cards = prepare_anime_payloads(anime)
     return Payloads(
@@ -391,4 +636,7 @@ def prepare_payloads(
         title_members=title_index_members(
             cards["anime_id"].to_numpy(), cards["normalized_title"].to_numpy()
         ),
+        list_keys=list_keys,
+        list_values=list_values,
+        list_entries=list_entries,
     )

@@ -31,6 +31,7 @@ from datetime import UTC, datetime
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import redis
 
 from animerec_assets.lib.serving.keys import (
@@ -38,6 +39,7 @@ from animerec_assets.lib.serving.keys import (
     TITLES_SUFFIX,
     KeyLayout,
     check_version,
+    list_suffix,
     new_version,
     similar_suffix,
     user_suffix,
@@ -192,7 +194,11 @@ def forget_users(
         return 0
     removed = 0
     for version in sorted(set(registered_versions(client, layout)) - {keep_version}):
-        keys = [layout.user(version, key.strip().lower()) for key in user_keys]
+        keys = [
+            key_of(version, user_key.strip().lower())
+            for user_key in user_keys
+            for key_of in (layout.user, layout.user_list)
+        ]
         for chunk in _chunks(len(keys), UNLINK_BATCH):
             removed += int(client.unlink(*keys[chunk]))
     return removed
@@ -332,7 +338,7 @@ class _Writer:
         if self.on_progress is not None:
             self.on_progress(stage, done, total)
 
-    def strings(self, stage: str, keys: np.ndarray, values: np.ndarray) -> None:
+    def strings(self, stage: str, keys: np.ndarray, values: np.ndarray | pa.Array) -> None:
         self._batches(stage, ["MSET"], [keys, values])
         self.keys_written += len(keys)
 
@@ -366,6 +372,9 @@ def write_version(
     user_keys = _prefixed(namespace, ":user:" + pd.Series(payloads.user_keys, dtype=object))
     assert len(user_keys) == 0 or user_keys[0] == namespace + user_suffix(payloads.user_keys[0])
     writer.strings("users", user_keys, payloads.user_values)
+    list_keys = _prefixed(namespace, ":list:" + pd.Series(payloads.list_keys, dtype=object))
+    assert len(list_keys) == 0 or list_keys[0] == namespace + list_suffix(payloads.list_keys[0])
+    writer.strings("lists", list_keys, payloads.list_values)
     similar_keys = _prefixed(namespace, ":similar:" + pd.Series(payloads.similar_ids).astype(str))
     assert len(similar_keys) == 0 or similar_keys[0] == namespace + similar_suffix(
         payloads.similar_ids[0]
@@ -507,14 +516,16 @@ def publish(
     lock_wait_s: float | None = None,
     on_progress: ProgressCallback | None = None,
     forget: list[str] | None = None,
+    user_anime: pd.DataFrame | None = None,
 ) -> PublishResult:
     """Validate and publish model outputs as a new live version.
 
     ``user_recs``: user_id, anime_id, rank, score and optionally reason / reason_anime_id;
-    ``similar``: animeA, animeB, rank, score; ``anime``: the processed anime table.
+    ``similar``: animeA, animeB, rank, score; ``anime``: the processed anime table;
+    ``user_anime``: the users' lists (user_id, anime_id, status), published beside them.
     Raises ``PublishInputError`` on bad input before writing anything.
     """
-    payloads = prepare_payloads(user_recs, similar, anime)
+    payloads = prepare_payloads(user_recs, similar, anime, user_anime=user_anime)
     return publish_payloads(
         client,
         payloads,

@@ -44,15 +44,34 @@ def synthetic_anime(n_anime: int, seed: int = 7) -> pd.DataFrame:
     )
 
 
+PLANNED_EVERY = 5  # every 5th ranked anime is on the user's plan-to-watch list
+# the rest of a synthetic list, by MAL status: completed, watching, on hold, dropped, planned
+LIST_STATUS_SHARES = {
+    "completed": 0.6, "watching": 0.1, "on_hold": 0.05, "dropped": 0.05, "plan_to_watch": 0.2,
+}  # fmt: skip
+
+
+def _progressions(
+    rng: np.random.Generator, n_users: int, n_anime: int, per_user: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Each user's anime as an arithmetic progression over the catalogue: (start, step)."""
+    start = rng.integers(0, n_anime, n_users)
+    step = rng.integers(1, max(2, n_anime // per_user), n_users)
+    return start, step
+
+
+def _user_ids(n_users: int) -> np.ndarray:
+    return np.array([f"User_{i}" for i in range(n_users)], dtype=object)
+
+
 def synthetic_user_recommendations(
     n_users: int, n_anime: int, per_user: int = 20, seed: int = 11
 ) -> pd.DataFrame:
     """``ml/user_anime_ranked``-shaped rows: user_id, anime_id, rank, score, reason."""
     rng = np.random.default_rng(seed)
-    users = np.repeat(np.array([f"User_{i}" for i in range(n_users)], dtype=object), per_user)
+    users = np.repeat(_user_ids(n_users), per_user)
     # distinct anime per user: a random start and a stride co-prime-ish with the catalogue
-    start = rng.integers(0, n_anime, n_users)
-    step = rng.integers(1, max(2, n_anime // per_user), n_users)
+    start, step = _progressions(rng, n_users, n_anime, per_user)
     offsets = np.arange(per_user)
     anime = (start[:, None] + step[:, None] * offsets[None, :]) % n_anime + 1
     scores = np.sort(rng.uniform(0.0, 1.0, (n_users, per_user)), axis=1)[:, ::-1]
@@ -64,6 +83,42 @@ def synthetic_user_recommendations(
             "rank": np.tile(offsets + 1, n_users),
             "score": scores.ravel(),
             "reason_anime_id": reason.ravel().astype(np.int64),
+        }
+    )
+
+
+def synthetic_user_lists(
+    n_users: int, n_anime: int, per_user: int = 20, list_size: int = 100, seed: int = 11
+) -> pd.DataFrame:
+    """``processed/user_anime``-shaped list rows (user_id, anime_id, status) that fit
+    ``synthetic_user_recommendations`` of the same arguments: every ``PLANNED_EVERY``-th ranked
+    anime is on the user's plan-to-watch list (the model ranks those too), and ``list_size``
+    further anime the ranking never names, with statuses in ``LIST_STATUS_SHARES``."""
+    start, step = _progressions(np.random.default_rng(seed), n_users, n_anime, per_user)
+    rng = np.random.default_rng(seed + 1)
+    planned = np.arange(PLANNED_EVERY - 1, per_user, PLANNED_EVERY)
+    rest = np.arange(per_user, per_user + list_size)
+    positions = np.concatenate([planned, rest])
+    anime = (start[:, None] + step[:, None] * positions[None, :]) % n_anime + 1
+    ranked = (start[:, None] + step[:, None] * np.arange(per_user)[None, :]) % n_anime + 1
+    names = np.array(list(LIST_STATUS_SHARES), dtype=object)
+    shares = np.array(list(LIST_STATUS_SHARES.values()))
+    picked = rng.choice(len(names), size=(n_users, list_size), p=shares / shares.sum())
+    status = np.concatenate(
+        [np.full((n_users, len(planned)), "plan_to_watch", dtype=object), names[picked]], axis=1
+    )
+    # a progression that wraps around the catalogue may meet the ranked anime again: those
+    # further entries are left out (the ranking never names a listed title but a planned one)
+    users = np.repeat(np.arange(n_users, dtype=np.int64), len(positions))
+    pairs = users * (n_anime + 1) + anime.ravel()
+    ranked_pairs = np.repeat(np.arange(n_users, dtype=np.int64), per_user) * (n_anime + 1)
+    met = np.isin(pairs, ranked_pairs + ranked.ravel())
+    keep = ~met | (np.tile(np.arange(len(positions)), n_users) < len(planned))
+    return pd.DataFrame(
+        {
+            "user_id": _user_ids(n_users)[users[keep]],
+            "anime_id": anime.ravel()[keep].astype(np.int64),
+            "status": status.ravel()[keep],
         }
     )
 

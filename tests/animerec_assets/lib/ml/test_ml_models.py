@@ -99,7 +99,9 @@ def test_retrieval_alone_learns_the_clusters(world) -> None:
 
 @pytest.mark.slow
 def test_user_pipeline_ranks_unseen_anime_of_the_users_cluster(world) -> None:
-    user_anime = clean_user_anime(world[0])
+    raw = world[0].copy()
+    raw.loc[raw.index[::10], "status"] = "plan_to_watch"  # some listed titles are only planned
+    user_anime = clean_user_anime(raw)
     recommender = fit_user_anime(user_anime, TINY_USER, log=lambda _: None)
     assert recommender.chosen in {"mse", "listmle", "candidates"}
     assert {"candidates", "mse", "listmle"} <= set(recommender.validation)
@@ -130,6 +132,18 @@ def test_user_pipeline_ranks_unseen_anime_of_the_users_cluster(world) -> None:
     assert table.groupby("user_id")["rank"].max().eq(40).all()
     seen = user_anime.merge(table, on=["user_id", "anime_id"])
     assert seen.empty  # never recommends what is already on the list
+    # the published candidates: plan-to-watch titles compete, nothing else listed does
+    encoded = recommender.encoded
+    users = np.arange(encoded.n_users)
+    published = recommender.generator.candidates(users, 40, keep_planned=True)
+    rows, positions = np.nonzero(published >= 0)
+    listed = pd.DataFrame(
+        {
+            "user_id": encoded.user_ids[users[rows]],
+            "anime_id": encoded.anime_ids[published[rows, positions]],
+        }
+    ).merge(user_anime, on=["user_id", "anime_id"])
+    assert len(listed) > 0 and (listed["status"] == "plan_to_watch").all()
     top5 = table[table["rank"] <= 5]
     clusters = user_clusters(top5["user_id"].to_numpy())
     assert purity(top5["anime_id"].to_numpy()[:, None], clusters) > 0.8

@@ -73,3 +73,25 @@ def test_lookup_and_top_k_exclude_and_pad() -> None:
     best = top_k(lambda rows: scores[rows], np.array([0, 1]), 3, exclude=matrix)
     assert best.tolist() == [[0, 2, -1], [2, 1, -1]]
     assert top_k_block(np.array([[0.1, 0.9, 0.5]]), 2).tolist() == [[1, 2]]
+
+
+def test_plan_to_watch_titles_can_come_back_as_candidates_but_nothing_else_listed() -> None:
+    rows = pd.DataFrame(
+        [("u", 1, 9, "completed"), ("u", 2, 0, "plan_to_watch"), ("u", 3, 0, "dropped"),
+         ("v", 2, 8, "completed"), ("v", 4, 0, "watching")],
+        columns=["user_id", "anime_id", "score", "status"],
+    )  # fmt: skip
+    encoded = encode(clean_user_anime(rows))
+    assert encoded.planned is not None and encoded.planned.nnz == 1
+    assert encoded.listed_unplanned.nnz == encoded.seen.nnz - 1
+    scores = np.tile(np.array([4.0, 3.0, 2.0, 1.0]), (2, 1))  # anime 1, 2, 3, 4
+
+    def best(exclude: sparse.csr_matrix) -> list[list[int]]:
+        top = top_k(lambda r: scores[r].copy(), np.array([0, 1]), 4, exclude=exclude)
+        return [[int(encoded.anime_ids[i]) for i in row if i >= 0] for row in top]
+
+    assert best(encoded.seen) == [[4], [1, 3]]
+    assert best(encoded.listed_unplanned) == [[2, 4], [1, 3]]
+    # the Kaggle ratings have no status: every row is completed, nothing planned
+    plain = encode(ratings([("u", 1, 9), ("u", 2, 3)]))
+    assert plain.listed_unplanned.nnz == plain.seen.nnz

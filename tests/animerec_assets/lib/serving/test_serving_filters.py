@@ -132,3 +132,15 @@ def test_parse_ids_and_bounds() -> None:
         parse_ids([",".join(str(i) for i in range(600))])
     with pytest.raises(ValueError):
         Filters(min_members=-1)
+
+
+def test_recommendations_read_without_cards_get_them_from_the_catalogue() -> None:
+    bare = [
+        Recommendation(rank=1, anime_id=102, score=0.9),
+        Recommendation(rank=2, anime_id=2, score=0.8, reason_anime_id=1),
+        Recommendation(rank=3, anime_id=404, score=0.7),  # not in this version: left out
+    ]
+    kept = apply_filters(bare, CATALOGUE, Filters(), today=TODAY, user_list={100: "completed"})
+    assert _ids(kept) == [101, 2]  # S3 waits for S2, which the user may start now
+    assert kept[0].anime is CATALOGUE.cards[101] and kept[0].reason_anime is CATALOGUE.cards[102]
+    assert kept[1].anime is CATALOGUE.cards[2] and kept[1].reason_anime is CATALOGUE.cards[1]

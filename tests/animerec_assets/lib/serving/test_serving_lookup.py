@@ -16,6 +16,7 @@ from animerec_assets.lib.serving import (
     get_freshness,
     get_recommendations,
     get_similar,
+    get_user_view,
     publish,
     recommend_from_anime,
     search_titles,
@@ -42,11 +43,19 @@ ANIME = pd.DataFrame(
 )
 RECS = pd.DataFrame(
     {
-        "user_id": ["Xinil"] * 3,
-        "anime_id": [6, 30, 32],
-        "rank": [1, 2, 3],
-        "score": [0.9, 0.8, 0.7],
-        "reason": [1, "because you completed Cowboy Bebop", None],
+        "user_id": ["Xinil"] * 4,
+        "anime_id": [6, 30, 32, 31],
+        "rank": [1, 2, 3, 4],
+        "score": [0.9, 0.8, 0.7, 0.6],
+        "reason": [1, "because you completed Cowboy Bebop", None, None],
+    }
+)
+# 30 is planned (kept, the filters decide), 31 dropped since the model ran (not published)
+LISTS = pd.DataFrame(
+    {
+        "user_id": ["xinil", "Xinil", "XINIL"],
+        "anime_id": [1, 30, 31],
+        "status": ["completed", "plan_to_watch", "dropped"],
     }
 )
 SIMILAR = pd.DataFrame(
@@ -61,7 +70,10 @@ SIMILAR = pd.DataFrame(
 
 @pytest.fixture
 def published(serving_redis, prefix) -> str:
-    publish(serving_redis, RECS, SIMILAR, ANIME, model_version="lookup-test", prefix=prefix)
+    publish(
+        serving_redis, RECS, SIMILAR, ANIME, model_version="lookup-test", prefix=prefix,
+        user_anime=LISTS,
+    )  # fmt: skip
     return prefix
 
 
@@ -73,6 +85,28 @@ def test_recommendations_come_with_cards_and_reasons(serving_redis, published) -
     assert recs[1].reason == "because you completed Cowboy Bebop"
     assert recs[2].reason is None and recs[2].reason_anime is None
     assert recs[0].score == pytest.approx(0.9)
+
+
+def test_user_view_holds_the_ranking_and_the_users_own_list(serving_redis, published) -> None:
+    view = get_user_view(serving_redis, "xiNIL", published)
+    assert view.version == current_version(serving_redis, published)
+    assert [r.anime_id for r in view.recommendations] == [6, 30, 32]
+    assert view.recommendations[0].anime.title == "Trigun"
+    assert view.user_list == {1: "completed", 30: "plan_to_watch", 31: "dropped"}
+    bare = get_user_view(serving_redis, "xinil", published, with_cards=False)
+    assert [r.anime_id for r in bare.recommendations] == [6, 30, 32]
+    assert bare.recommendations[0].anime is None and bare.user_list == view.user_list
+    nobody = get_user_view(serving_redis, "nobody", published)
+    assert (nobody.version, nobody.recommendations, nobody.user_list) == (view.version, [], None)
+    with pytest.raises(InvalidKeyError):
+        get_user_view(serving_redis, "a:b", published)
+
+
+def test_a_version_without_lists_reads_as_no_list(serving_redis, prefix) -> None:
+    publish(serving_redis, RECS, SIMILAR, ANIME, model_version="no-lists", prefix=prefix)
+    view = get_user_view(serving_redis, "xinil", prefix)
+    assert [r.anime_id for r in view.recommendations] == [6, 30, 32, 31]
+    assert view.user_list is None
 
 
 def test_unknown_user_has_no_recommendations(serving_redis, published) -> None:
@@ -153,7 +187,10 @@ def test_freshness_and_cards(serving_redis, published) -> None:
     freshness = get_freshness(serving_redis, published)
     assert freshness.model_version == "lookup-test"
     assert freshness.version == current_version(serving_redis, published)
-    assert freshness.counts == {"users": 1, "similar_lists": 2, "anime": 6, "title_entries": 17}
+    assert freshness.counts == {
+        "users": 1, "user_lists": 1, "user_list_entries": 3, "similar_lists": 2, "anime": 6,
+        "title_entries": 17,
+    }  # fmt: skip
     assert get_anime(serving_redis, 32, published).title == "Pokémon"
     assert get_anime(serving_redis, 404, published) is None
 

@@ -21,12 +21,16 @@ from animerec_assets.lib.serving import (
     RollbackError,
     get_freshness,
     get_recommendations,
+    get_user_view,
     live_versions,
     publish,
     registered_versions,
     rollback,
 )
-from animerec_assets.lib.serving.synthetic import synthetic_user_recommendations
+from animerec_assets.lib.serving.synthetic import (
+    synthetic_user_lists,
+    synthetic_user_recommendations,
+)
 
 REPO_ROOT = Path(__file__).resolve().parents[4]
 
@@ -39,6 +43,7 @@ def test_publish_writes_a_complete_version_and_switches(
     serving_redis, prefix, small_model_output
 ) -> None:
     recs, similar, anime = small_model_output
+    lists = synthetic_user_lists(200, 300, list_size=10)  # 4 planned + 10 others per user
     progress: list[tuple[str, int, int]] = []
     result = publish(
         serving_redis,
@@ -49,14 +54,26 @@ def test_publish_writes_a_complete_version_and_switches(
         prefix=prefix,
         batch_size=64,
         on_progress=lambda *p: progress.append(p),
+        user_anime=lists,
     )
     layout = KeyLayout(prefix)
     assert live_versions(serving_redis, layout) == (result.version, None)
-    assert result.counts == {"users": 200, "similar_lists": 300, "anime": 300, "title_entries": 900}
-    # users + similar lists + anime hash + titles zset + meta
-    assert result.keys_written == 200 + 300 + 1 + 1 + 1
+    assert result.counts == {
+        "users": 200, "user_lists": 200,
+        "user_list_entries": len(lists.drop_duplicates(["user_id", "anime_id"])),
+        "similar_lists": 300, "anime": 300, "title_entries": 900,
+    }  # fmt: skip
+    # users + their lists + similar lists + anime hash + titles zset + meta
+    assert result.keys_written == 200 + 200 + 300 + 1 + 1 + 1
     assert len(_keys_of(serving_redis, layout, result.version)) == result.keys_written
-    assert {stage for stage, _, _ in progress} == {"users", "similar", "anime", "titles"}
+    assert {stage for stage, _, _ in progress} == {"users", "lists", "similar", "anime", "titles"}
+    view = get_user_view(serving_redis, "user_7", prefix)
+    own = lists[lists["user_id"] == "User_7"]
+    assert view.user_list == dict(zip(own["anime_id"], own["status"], strict=True))
+    # the 4 planned titles the model ranked stay in the published ranking, in rank order
+    assert [r.anime_id for r in view.recommendations] == recs[recs["user_id"] == "User_7"][
+        "anime_id"
+    ].tolist()
     assert progress[-1][1] == progress[-1][2]
     freshness = get_freshness(serving_redis, prefix)
     assert freshness is not None
@@ -102,15 +119,21 @@ def test_an_opted_out_user_is_gone_from_current_and_from_the_rollback_version(
     serving_redis, prefix, small_model_output
 ) -> None:
     recs, similar, anime = small_model_output
-    publish(serving_redis, recs, similar, anime, model_version="m1", prefix=prefix)
+    lists = synthetic_user_lists(200, 300, list_size=5)
+    publish(
+        serving_redis, recs, similar, anime, model_version="m1", prefix=prefix, user_anime=lists
+    )
+    assert get_user_view(serving_redis, "user_1", prefix).user_list
     without = recs[recs["user_id"] != "User_1"]  # processed no longer has her
     publish(
-        serving_redis, without, similar, anime, model_version="m2", prefix=prefix, forget=["User_1"]
-    )
+        serving_redis, without, similar, anime, model_version="m2", prefix=prefix,
+        forget=["User_1"], user_anime=lists[lists["user_id"] != "User_1"],
+    )  # fmt: skip
     assert get_recommendations(serving_redis, "user_1", prefix) == []
     rollback(serving_redis, prefix)  # even the version kept for rollback lost her keys
     assert get_freshness(serving_redis, prefix).model_version == "m1"
     assert get_recommendations(serving_redis, "user_1", prefix) == []
+    assert get_user_view(serving_redis, "user_1", prefix).user_list is None  # her list too
     assert len(get_recommendations(serving_redis, "user_2", prefix)) == 20
 
 

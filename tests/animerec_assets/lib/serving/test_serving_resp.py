@@ -16,7 +16,7 @@ HOSTILE = ["plain", "", "multi\r\nline", "$5\r\nfake", "*3", "ümlaut ✓ 進撃
 
 def test_bulk_strings_count_bytes_not_characters() -> None:
     encoded = bulk_strings(["a", "ü", ""]).to_pylist()
-    assert encoded == ["$1\r\na\r\n", "$2\r\nü\r\n", "$0\r\n\r\n"]
+    assert encoded == [b"$1\r\na\r\n", "$2\r\nü\r\n".encode(), b"$0\r\n\r\n"]
 
 
 def test_a_null_argument_is_refused() -> None:
@@ -34,6 +34,24 @@ def test_batches_split_rows_and_count_arguments() -> None:
     with pytest.raises(ValueError, match="one value per row"):
         list(command_batches(["MSET"], [keys, values[:2]], batch_size=2))
     assert list(command_batches(["MSET"], [keys[:0], values[:0]], batch_size=2)) == []
+
+
+def test_packed_bytes_pass_through_unchanged() -> None:
+    packed = b"\x00\xff\r\n\x80"
+    assert bulk_strings(np.array([packed], dtype=object)).to_pylist() == [
+        b"$5\r\n" + packed + b"\r\n"
+    ]
+
+
+def test_rows_are_encoded_a_slice_at_a_time_into_the_same_batches(monkeypatch) -> None:
+    from animerec_assets.lib.serving import resp
+
+    keys = np.array([f"k{i}" for i in range(50)], dtype=object)
+    values = np.array([f"value {i}" * (i % 7) for i in range(50)], dtype=object)
+    whole = list(command_batches(["MSET"], [keys, values], batch_size=4))
+    monkeypatch.setattr(resp, "ENCODE_SLICE_BYTES", 64)
+    assert resp._rows_per_slice([keys, values], 50, 4) < 50
+    assert list(command_batches(["MSET"], [keys, values], batch_size=4)) == whole
 
 
 def test_hostile_strings_round_trip_through_a_real_redis(redis_server_url: str) -> None:
