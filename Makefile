@@ -5,7 +5,8 @@ SHELL := /bin/bash
 PYTHON ?= python3
 UV := $(shell command -v uv 2>/dev/null || echo $(CURDIR)/.tools/bin/uv)
 VENV := $(CURDIR)/.venv
-# pytest-xdist workers; a test file stays on one worker (its module fixtures are built once)
+# pytest-xdist workers; a test file stays on one worker (its module fixtures are built once).
+# The browser tests run after the rest, alone: their page waits must not race a dbt build.
 TEST_WORKERS ?= 2
 PYTEST := $(VENV)/bin/pytest -q -ra -n $(TEST_WORKERS) --dist loadfile
 BIN := $(VENV)/bin
@@ -38,7 +39,8 @@ demo-batch: install dbt-prepare ## The same main job, without starting any serve
 	$(BIN)/animerec demo --no-serve
 
 test: install dbt-prepare ## Install, then run the whole test suite
-	$(PYTEST)
+	$(PYTEST) -m "not browser"
+	$(VENV)/bin/pytest -q -ra -m browser
 
 test-fast: install dbt-prepare ## Unit tests only: no TensorFlow training, dbt builds, browser or demo runs
 	$(PYTEST) -m "not slow and not browser"
