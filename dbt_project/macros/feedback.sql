@@ -32,6 +32,13 @@
     {%- endif -%}
 {%- endmacro %}
 
+{#- One card: a session seeing (or acting on) one anime; NULL for events about no card. -#}
+{% macro feedback_card_key() -%}
+    case when anime_id is not null
+        then concat(session_id, ':', cast(anime_id as {{ sql_type('string') }})) end
+{%- endmacro %}
+
+
 {#- Card-level counts of a feedback grouping: each (session, anime) counts once per action, so a
     visitor clicking "Looks good" twice is one like. `cards` are the cards a session saw or
     acted on (an action on a card means it was shown). -#}

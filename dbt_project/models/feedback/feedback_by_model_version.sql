@@ -2,8 +2,7 @@
 with events as (
     select
         *,
-        case when anime_id is not null
-            then concat(session_id, ':', cast(anime_id as {{ sql_type('string') }})) end as card_key
+        {{ feedback_card_key() }} as card_key
     from {{ ref('stg_feedback') }}
 ),
 
