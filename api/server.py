@@ -18,7 +18,6 @@ from __future__ import annotations
 import hashlib
 import logging
 import re
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -60,8 +59,8 @@ from animerec_assets.lib.serving import (
     search_titles,
     user_key_of,
 )
-from animerec_assets.lib.serving.filters import Catalogue, Filters, apply_filters, parse_ids
-from animerec_assets.lib.serving.lookup import UserView, get_catalogue, get_user_view
+from animerec_assets.lib.serving.filters import Filters, apply_filters, parse_ids
+from animerec_assets.lib.serving.reads import CatalogueCache, read_user_view
 from animerec_assets.settings import MAL_BASE_URL
 
 log = logging.getLogger(__name__)
@@ -205,24 +204,6 @@ def recommendation_out(rec: Recommendation) -> RecommendationOut:
     )
 
 
-class CatalogueCache:
-    """The live version's cards, read once per version (a few MB) rather than per request."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._catalogue = Catalogue.of("", {})
-
-    def get(self, client: redis.Redis, prefix: str | None) -> Catalogue:
-        live = current_version(client, prefix)
-        if live and live == self._catalogue.version:
-            return self._catalogue
-        with self._lock:
-            if live != self._catalogue.version:
-                version, cards = get_catalogue(client, prefix)
-                self._catalogue = Catalogue.of(version, cards)
-            return self._catalogue
-
-
 @dataclass(frozen=True)
 class ApiConfig:
     prefix: str | None = None
@@ -325,14 +306,6 @@ def create_app(client_factory: ClientFactory, config: ApiConfig | None = None) -
             raise HTTPException(503, "no recommendations have been published yet")
         return version
 
-    def _user_view(user_key: str, catalogue_version: str) -> UserView:
-        """The user's recommendations and MAL list; cards come from the cached catalogue unless
-        a publish switched versions in between (then the read brings its own cards)."""
-        view = get_user_view(client(), user_key, config.prefix, with_cards=False)
-        if view.version != catalogue_version:
-            view = get_user_view(client(), user_key, config.prefix)
-        return view
-
     @app.get("/v1/users/{username}/recommendations", response_model=RecommendationsOut)
     def recommendations(
         request: Request,
@@ -379,7 +352,7 @@ def create_app(client_factory: ClientFactory, config: ApiConfig | None = None) -
         catalogue = catalogue_cache.get(client(), config.prefix)
         if not catalogue.version:
             raise HTTPException(503, "no recommendations have been published yet")
-        view = _user_view(user_key, catalogue.version)
+        view = read_user_view(client(), user_key, catalogue, config.prefix)
         if not view.recommendations:
             raise HTTPException(404, _unknown_user(username, config.crawl_request_url))
         kept = apply_filters(

@@ -22,6 +22,7 @@ from animerec_assets.contracts.feedback import FeedbackAction
 from animerec_assets.lib.redis_conn import redis_client
 from animerec_assets.lib.serving import Freshness, Recommendation
 from animerec_assets.lib.serving.filters import MAX_CHOICES, Catalogue, Filters
+from animerec_assets.lib.serving.reads import CatalogueCache
 from animerec_assets.settings import load_settings
 from app import cards, feedback, logic
 from app.crawl_request import profile_crawl_status, request_profile_crawl
@@ -41,19 +42,18 @@ def _cached_client() -> redis.Redis:
     return redis_client(load_settings())
 
 
-@st.cache_resource(show_spinner=False, max_entries=2)
-def _cached_catalogue(version: str, _client: redis.Redis) -> Catalogue:
-    """Every card of one published version, read once per version (not per visitor)."""
-    return logic.load_catalogue(_client)
+@st.cache_resource(show_spinner=False)
+def _catalogue_cache() -> CatalogueCache:
+    """Every card of the live version, read once per version (not per visitor)."""
+    return CatalogueCache()
 
 
 def _catalogue(client: redis.Redis | None, freshness: Freshness | None) -> Catalogue:
     if client is None or freshness is None:
         return st.session_state.get("last-catalogue") or Catalogue.of("", {})
-    catalogue = _cached_catalogue(freshness.version, client)
-    if catalogue.version != freshness.version:  # a publish between the two reads
-        _cached_catalogue.clear()
-        catalogue = _cached_catalogue(freshness.version, client)
+    catalogue = logic.load_catalogue(client, _catalogue_cache())
+    if not catalogue.version:  # unreadable just now: the cards this visitor already had
+        return st.session_state.get("last-catalogue") or catalogue
     st.session_state["last-catalogue"] = catalogue
     return catalogue
 
@@ -151,9 +151,12 @@ def _picks(
     filters: Filters,
     context: dict[str, Any],
     button_label: str,
+    user_list: dict[int, str] | None = None,
 ) -> None:
     """Five of what the filters leave, their buttons, and "Another 5" over the same pool."""
-    pool = logic.filtered_pool(recs, catalogue, filters, datetime.now(UTC).date())
+    pool = logic.filtered_pool(
+        recs, catalogue, filters, datetime.now(UTC).date(), user_list=user_list
+    )
     stored = st.session_state.setdefault(state_key, {})
     if stored.pop("another", False):
         shown = logic.pick_five(pool, _rng(), stored.get("shown", []))
@@ -218,7 +221,8 @@ def _for_you(client: redis.Redis | None, freshness: Freshness | None) -> None:
     if not st.session_state.get("user_raw"):
         st.caption("Enter your MyAnimeList username to get five picks from your top 20.")
         return
-    view = logic.load_user_view(client, st.session_state.user_raw)
+    catalogue = _catalogue(client, freshness)  # the cards: the view is read without them
+    view = logic.load_user_view(client, st.session_state.user_raw, catalogue)
     last = st.session_state.get("last-view")
     if view.status is logic.Status.UNAVAILABLE and last and last.user_key == view.user_key:
         view = last  # the store went away: keep showing the picks this visitor already had
@@ -234,10 +238,12 @@ def _for_you(client: redis.Redis | None, freshness: Freshness | None) -> None:
     st.session_state["last-view"] = view
     _crawl_done_note(view.user_key, freshness)
     st.subheader(f"Picked for {view.display_name}", anchor=False)
-    catalogue = _catalogue(client, freshness)
     filters = _filter_widgets(catalogue)
     context = _context(freshness, username=view.user_key)
-    _picks("user-picks", view.recommendations, catalogue, filters, context, "Another 5")
+    _picks(
+        "user-picks", view.recommendations, catalogue, filters, context, "Another 5",
+        user_list=view.user_list,
+    )  # fmt: skip
 
 
 def _context(freshness: Freshness | None, username: str | None) -> dict[str, Any]:

@@ -93,6 +93,9 @@ def serving_bench(
     list_size: int = typer.Option(
         100, "--list-size", help="MAL list entries per user besides the planned ones ranked."
     ),
+    part_users: int = typer.Option(
+        50_000, "--part-users", help="Users built, prepared and written at a time."
+    ),
 ) -> None:
     """Publish time and Redis memory of the ranked lists and MAL lists, lookup latency p50/p99
     under concurrency (Redis, the API with and without filters), and time to five cards in the
@@ -101,7 +104,7 @@ def serving_bench(
 
     result = run_serving_bench(
         users, anime, clients, per_client, browser_runs, redis_url or None, api=api,
-        top_n=top_n, top_n_planned=plan_to_watch, list_size=list_size,
+        top_n=top_n, top_n_planned=plan_to_watch, list_size=list_size, part_users=part_users,
     )  # fmt: skip
     typer.echo(result.report())
 

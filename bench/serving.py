@@ -3,10 +3,15 @@
 1. Publish a realistic synthetic version (100k users, 15k anime; per user the ranked top 100
    not on their list plus the plan-to-watch titles the model ranked among them, and their MAL
    list of ~125 entries, packed) to a throw-away embedded Redis (or a Redis server given by
-   URL, under its own key prefix). Publish time, Redis memory, and Redis' own per-key memory
-   of the ranked lists and the MAL lists (``MEMORY USAGE`` of a sample, times the users).
-2. Lookup latency: N concurrent client threads call ``get_recommendations`` (what the app
-   calls: versioned read + card fetch) and ``get_similar`` for random users/anime; p50/p99.
+   URL, under its own key prefix). The users are built, prepared and written in parts
+   (``--part-users``) into the one version behind the one switch, so a million users fit in
+   a few GB. Publish time, peak memory of the publishing process and of redis-server, Redis
+   memory, and Redis' own per-key memory of the ranked lists and the MAL lists (``MEMORY
+   USAGE`` of a sample, times the users).
+2. Lookup latency: N concurrent client threads read random users as the app does, the read-time
+   filters included: the user's view without cards, the cards of the kept titles from the
+   catalogue cached per version (``lib/serving/reads.py``), beside the former read of the view
+   with its ~250 cards from Redis; and ``get_similar`` for random anime; p50/p99.
 3. API: start ``animerec api serve`` (its own process) on that Redis and measure
    ``GET /v1/users/{u}/recommendations`` with N concurrent HTTP clients, once with every
    read-time filter off and once with the default filters plus a type, a genre and a
@@ -22,11 +27,13 @@ from __future__ import annotations
 
 import contextlib
 import os
+import resource
 import shutil
 import tempfile
 import threading
 import time
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 
 import numpy as np
@@ -51,7 +58,7 @@ class LatencyFigures:
         p50, p90, p99 = np.percentile(self.samples_ms, [50, 90, 99])
         rate = len(self.samples_ms) / self.wall_s if self.wall_s else 0.0
         return (
-            f"{self.name:<28} n={len(self.samples_ms):>6}  p50={p50:7.2f} ms  p90={p90:7.2f} ms  "
+            f"{self.name:<36} n={len(self.samples_ms):>6}  p50={p50:7.2f} ms  p90={p90:7.2f} ms  "
             f"p99={p99:7.2f} ms  max={self.samples_ms.max():7.2f} ms  {rate:6.0f} req/s"
             + (
                 f"  (inside Redis {self.server_usec_per_call:.0f} us/call)"
@@ -70,6 +77,12 @@ class ServingBenchResult:
     synthetic_s: float = 0.0  # building the model-shaped inputs (not part of a publish)
     prepare_s: float = 0.0
     write_s: float = 0.0
+    publish_s: float = 0.0  # prepare + write + switch, without building the inputs
+    part_users: int = 50_000  # users built, prepared and written at a time
+    parts: int = 0
+    used_memory_peak_mb: float = 0.0
+    bench_peak_rss_mb: float = 0.0  # this process (inputs, payloads): ru_maxrss
+    redis_peak_rss_mb: float = 0.0  # the redis-server process (VmHWM), when local
     keys_written: int = 0
     used_memory_mb: float = 0.0
     top_n: int = 100
@@ -98,10 +111,15 @@ class ServingBenchResult:
             f"plan-to-watch ({self.ranked_per_user} ranked rows each), MAL lists of "
             f"{self.list_entries / per_user:,.0f} entries, {self.anime:,} anime, "
             f"Redis {self.redis}",
-            f"  publish: (synthetic inputs built in {self.synthetic_s:.0f} s) "
-            f"prepare {self.prepare_s:.2f} s, write+switch {self.write_s:.2f} s "
-            f"({self.keys_written:,} keys, {self.keys_written / max(self.write_s, 1e-9):,.0f} "
-            f"keys/s), Redis used_memory {self.used_memory_mb:,.0f} MB",
+            f"  publish in {self.parts} part(s) of {self.part_users:,} users: "
+            f"{self.publish_s:.1f} s = prepare {self.prepare_s:.1f} s + write+switch "
+            f"{self.write_s:.1f} s ({self.keys_written:,} keys, "
+            f"{self.keys_written / max(self.write_s, 1e-9):,.0f} keys/s); synthetic inputs "
+            f"built besides in {self.synthetic_s:.0f} s",
+            f"  memory: Redis used_memory {self.used_memory_mb:,.0f} MB (peak "
+            f"{self.used_memory_peak_mb:,.0f} MB, redis-server peak RSS "
+            f"{self.redis_peak_rss_mb:,.0f} MB), publishing process peak RSS "
+            f"{self.bench_peak_rss_mb:,.0f} MB",
             f"  ranked lists: {self.user_payload_bytes / per_user:,.0f} bytes of JSON per user, "
             f"{self.user_key_memory:,.0f} bytes in Redis per key (MEMORY USAGE)",
             f"  MAL lists: {self.list_payload_bytes / per_user:,.0f} bytes packed per user "
@@ -145,42 +163,68 @@ class ServingBenchResult:
 
 
 def _publish(client, users: int, anime: int, prefix: str | None, result: ServingBenchResult):
+    """Publish the synthetic version in parts of ``result.part_users`` users: each part is
+    built, prepared and written before the next is built (one version, one switch)."""
     from tqdm import tqdm
 
-    from animerec_assets.lib.serving import prepare_payloads, publish_payloads
+    from animerec_assets.lib.serving import prepare_catalogue, prepare_user_part, publish_payloads
     from animerec_assets.lib.serving.franchise import with_franchises
     from animerec_assets.lib.serving.synthetic import (
         PLANNED_EVERY,
         synthetic_anime,
         synthetic_similar,
-        synthetic_user_lists,
-        synthetic_user_recommendations,
+        synthetic_user_parts,
     )
 
     # the model's ranking holds the user's plan-to-watch titles too (every PLANNED_EVERY-th):
     # enough rows that top_n of them are not on the list
     ranked = result.top_n + result.top_n // (PLANNED_EVERY - 1)
     result.ranked_per_user = ranked
+    lengths = {"top_n_user": result.top_n, "top_n_planned": result.top_n_planned}
+    parts = synthetic_user_parts(users, anime, ranked, result.list_size, result.part_users)
+
+    def built() -> tuple[pd.DataFrame, pd.DataFrame] | None:
+        started = time.perf_counter()
+        part = next(parts, None)
+        result.synthetic_s += time.perf_counter() - started
+        return part
+
+    def measured(payloads) -> None:
+        result.user_payload_bytes += int(sum(len(v.encode()) for v in payloads.user_values))
+        result.list_payload_bytes += int(
+            payloads.list_values.nbytes - 4 * (len(payloads.list_keys) + 1)
+        )
+        result.list_entries += payloads.list_entries
+
+    def more_users():
+        while (part := built()) is not None:
+            started = time.perf_counter()
+            payloads = prepare_user_part(*part, **lengths)
+            del part
+            result.prepare_s += time.perf_counter() - started
+            measured(payloads)
+            yield payloads
+            del payloads  # written: not held while the next part is built
+
     started = time.perf_counter()
-    inputs = {
-        "user_recs": synthetic_user_recommendations(users, anime, per_user=ranked),
-        "similar": synthetic_similar(anime),
-        "anime": with_franchises(synthetic_anime(anime), _synthetic_sequels(anime)),
-        "user_anime": synthetic_user_lists(users, anime, per_user=ranked,
-                                           list_size=result.list_size),
-    }  # fmt: skip
-    result.synthetic_s = time.perf_counter() - started
+    similar = synthetic_similar(anime)
+    cards = with_franchises(synthetic_anime(anime), _synthetic_sequels(anime))
+    result.synthetic_s += time.perf_counter() - started
     started = time.perf_counter()
-    payloads = prepare_payloads(
-        **inputs, top_n_user=result.top_n, top_n_planned=result.top_n_planned
-    )
-    result.prepare_s = time.perf_counter() - started
-    del inputs
-    result.user_payload_bytes = int(sum(len(v.encode()) for v in payloads.user_values))
-    result.list_payload_bytes = int(payloads.list_values.nbytes - 4 * (len(payloads.list_keys) + 1))
-    result.list_entries = payloads.list_entries
-    total = sum(payloads.counts.values()) - payloads.list_entries
-    with tqdm(total=total, desc="publishing", unit="item") as bar:
+    catalogue = prepare_catalogue(similar, cards)
+    result.prepare_s += time.perf_counter() - started
+    del similar, cards
+    first_synthetic_s, first_prepare_s = result.synthetic_s, result.prepare_s
+    sample_keys: list = []
+
+    def sampled(parts):
+        for part in parts:
+            if not sample_keys:
+                sample_keys.extend(part.user_keys.tolist())
+            yield part
+            del part  # written: not held while the next part is built
+
+    with tqdm(desc="publishing", unit="item") as bar:
         done: dict[str, int] = {}
 
         def progress(stage: str, written: int, _total: int) -> None:
@@ -189,14 +233,37 @@ def _publish(client, users: int, anime: int, prefix: str | None, result: Serving
 
         started = time.perf_counter()
         published = publish_payloads(
-            client, payloads, model_version="bench", prefix=prefix, on_progress=progress
-        )
-        result.write_s = time.perf_counter() - started
-    result.keys_written = published.keys_written
-    result.used_memory_mb = client.info("memory")["used_memory"] / 1e6
-    result.user_key_memory, result.list_key_memory = _key_memory(
-        client, prefix, published.version, payloads.user_keys
+            client, catalogue, model_version="bench", prefix=prefix, on_progress=progress,
+            user_parts=sampled(more_users()),
+        )  # fmt: skip
+        publish_s = time.perf_counter() - started
+    result.parts = -(-users // result.part_users)
+    # the publish call also built and prepared the user parts: not writing time
+    result.write_s = (
+        publish_s - (result.synthetic_s - first_synthetic_s) - (result.prepare_s - first_prepare_s)
     )
+    result.publish_s = result.prepare_s + result.write_s
+    result.keys_written = published.keys_written
+    memory = client.info("memory")
+    result.used_memory_mb = memory["used_memory"] / 1e6
+    result.used_memory_peak_mb = memory["used_memory_peak"] / 1e6
+    result.bench_peak_rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e3
+    result.redis_peak_rss_mb = _peak_rss_mb(client.info("server").get("process_id"))
+    result.user_key_memory, result.list_key_memory = _key_memory(
+        client, prefix, published.version, np.array(sample_keys, dtype=object)
+    )
+
+
+def _peak_rss_mb(pid: int | None) -> float:
+    """A local process' peak resident memory (VmHWM), 0 when it is not on this machine."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except (OSError, TypeError):
+        return 0.0
+    for line in status.splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1e3
+    return 0.0
 
 
 def _key_memory(client, prefix: str | None, version: str, user_keys) -> tuple[float, float]:
@@ -322,20 +389,46 @@ def _measure(client, name: str, clients: int, per_client: int, call) -> LatencyF
 def _lookups(
     client, users: int, anime: int, clients: int, per_client: int, prefix, top_n: int = 100
 ) -> list:
+    """The app's read of a user, as it was (the view with ~250 cards from Redis) and as it
+    is (the view without cards, the cards of the kept ones from the cached catalogue), both
+    with the default filters; and ``get_similar``."""
     from animerec_assets.lib.serving import get_recommendations, get_similar
+    from animerec_assets.lib.serving.filters import Filters, apply_filters
+    from animerec_assets.lib.serving.reads import CatalogueCache, read_user_view
 
-    def recommend(rng: np.random.Generator) -> None:
-        recs = get_recommendations(client, f"User_{int(rng.integers(0, users))}", prefix)
+    cache = CatalogueCache()
+    cache.get(client, prefix)  # the app reads it once per version
+    today = date.today()
+
+    def user(rng: np.random.Generator) -> str:
+        return f"User_{int(rng.integers(0, users))}"
+
+    def with_cards(rng: np.random.Generator) -> None:
+        recs = get_recommendations(client, user(rng), prefix)
         assert len(recs) >= top_n  # and the planned titles the model ranked among them
+        assert apply_filters(recs, cache.get(client, prefix), Filters(), today=today)[:20]
+
+    def without_cards(rng: np.random.Generator) -> None:
+        catalogue = cache.get(client, prefix)
+        view = read_user_view(client, user(rng), catalogue, prefix)
+        assert len(view.recommendations) >= top_n
+        kept = apply_filters(
+            view.recommendations, catalogue, Filters(), today=today, user_list=view.user_list
+        )[:20]
+        assert kept and kept[0].anime is not None
 
     def similar(rng: np.random.Generator) -> None:
         assert get_similar(client, int(rng.integers(1, anime + 1)), prefix=prefix)
 
     return [
-        _measure(client, "get_recommendations, 1 client", 1, per_client * 5, recommend),
-        _measure(client, f"get_recommendations, {clients} clients", clients, per_client, recommend),
+        _measure(client, "app read with cards, 1 client", 1, per_client * 5, with_cards),
+        _measure(client, "app read, cached cards, 1 client", 1, per_client * 5, without_cards),
+        _measure(client, f"app read with cards, {clients} clients", clients, per_client,
+                 with_cards),
+        _measure(client, f"app read, cached cards, {clients} clients", clients, per_client,
+                 without_cards),
         _measure(client, f"get_similar, {clients} clients", clients, per_client, similar),
-    ]
+    ]  # fmt: skip
 
 
 def _browser_runs(home: Path, users: int, runs: int) -> list[float]:
@@ -382,6 +475,7 @@ def run_serving_bench(
     top_n: int = 100,
     top_n_planned: int = 50,
     list_size: int = 100,
+    part_users: int = 50_000,
 ) -> ServingBenchResult:
     import redis
 
@@ -391,11 +485,16 @@ def run_serving_bench(
     prefix = BENCH_PREFIX if redis_url else None
     try:
         client = connect(redis_url, home / "redis")
+        if not redis_url:
+            # a throw-away store: no RDB snapshot (its fork doubles memory under writes), no AOF
+            client.config_set("save", "")
+            client.config_set("appendonly", "no")
         client.connection_pool.max_connections = max(clients * 2, 64)
         result = ServingBenchResult(
             users, anime, clients, redis_url or f"embedded (unix socket under {home})"
         )
         result.top_n, result.top_n_planned, result.list_size = top_n, top_n_planned, list_size
+        result.part_users = part_users
         _publish(client, users, anime, prefix, result)
         print("\n".join(result.publish_lines()), flush=True)  # the rest takes a while
         result.latencies = _lookups(client, users, anime, clients, per_client, prefix, top_n)

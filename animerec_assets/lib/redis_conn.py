@@ -21,6 +21,8 @@ from animerec_assets.settings import Settings, load_settings
 
 SOCKET_NAME = "redis.sock"
 START_TIMEOUT_S = 10.0
+PROBE_TIMEOUT_S = 5.0  # a PING slower than this counts as no answer (yet)
+BUSY_WAIT_S = 60.0  # how long a running server that does not answer (yet) is waited for
 
 
 class RedisUnavailableError(RuntimeError):
@@ -45,13 +47,14 @@ def _answers(client: redis.Redis) -> bool:
 
 
 def _socket_client(socket_path: Path) -> redis.Redis:
-    return redis.Redis(unix_socket_path=str(socket_path), socket_timeout=5)
+    return redis.Redis(unix_socket_path=str(socket_path), socket_timeout=PROBE_TIMEOUT_S)
 
 
-def ensure_embedded_redis(redis_dir: Path) -> str:
-    """Start the bundled redis-server under ``redis_dir`` unless one already answers there.
+def ensure_embedded_redis(redis_dir: Path, wait_s: float = BUSY_WAIT_S) -> str:
+    """Start the bundled redis-server under ``redis_dir`` unless one already runs there.
 
-    Returns the ``unix://`` URL of the server.
+    Returns the ``unix://`` URL of the server. A running server that does not answer yet is
+    waited for (up to ``wait_s``), never replaced.
     """
     redis_dir.mkdir(parents=True, exist_ok=True)
     socket_path = embedded_socket_path(redis_dir)
@@ -63,6 +66,12 @@ def ensure_embedded_redis(redis_dir: Path) -> str:
     url = f"unix://{socket_path}"
     if socket_path.exists() and _answers(_socket_client(socket_path)):
         return url
+    if _server_running(redis_dir):
+        # alive but slow to answer (loading its data, a stalled fsync, a loaded machine):
+        # wait for it. Starting a second server would take over the socket while the first
+        # keeps its clients and writes the same files: a publish could land in the one that
+        # nobody reads any more.
+        return _wait_until_answering(socket_path, url, wait_s, redis_dir)
     socket_path.unlink(missing_ok=True)
     command = [
         _redis_server_binary(),
@@ -84,15 +93,31 @@ def ensure_embedded_redis(redis_dir: Path) -> str:
         subprocess.run(command, check=True, capture_output=True, timeout=START_TIMEOUT_S)
     except (subprocess.CalledProcessError, subprocess.TimeoutExpired, OSError) as error:
         raise RedisUnavailableError(f"could not start the embedded Redis: {error}") from error
-    deadline = time.monotonic() + START_TIMEOUT_S
+    return _wait_until_answering(socket_path, url, START_TIMEOUT_S, redis_dir)
+
+
+def _wait_until_answering(socket_path: Path, url: str, wait_s: float, redis_dir: Path) -> str:
+    deadline = time.monotonic() + wait_s
     client = _socket_client(socket_path)
-    while time.monotonic() < deadline:
+    while True:
         if socket_path.exists() and _answers(client):
             return url
+        if time.monotonic() >= deadline:
+            raise RedisUnavailableError(
+                f"embedded Redis did not answer within {wait_s:.0f}s; see {redis_dir / 'redis.log'}"
+            )
         time.sleep(0.05)
-    raise RedisUnavailableError(
-        f"embedded Redis did not answer within {START_TIMEOUT_S}s; see {redis_dir / 'redis.log'}"
-    )
+
+
+def _server_running(redis_dir: Path) -> bool:
+    """Whether the redis-server of ``redis.pid`` under ``redis_dir`` is alive (a pid the
+    kernel gave to another program since does not count)."""
+    try:
+        pid = int((redis_dir / "redis.pid").read_text().strip())
+        command = Path(f"/proc/{pid}/cmdline").read_bytes()
+    except (OSError, ValueError):
+        return False
+    return b"redis-server" in command
 
 
 def stop_embedded_redis(redis_dir: Path) -> bool:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+from datetime import date
 
 import pytest
 import redis
@@ -11,6 +12,7 @@ from redis.retry import Retry
 
 from animerec_assets.lib.redis_conn import RedisUnavailableError
 from animerec_assets.lib.serving import AnimeCard, Freshness, Recommendation
+from animerec_assets.lib.serving.reads import CatalogueCache
 from app import logic
 from app.cards import (
     card_html,
@@ -34,6 +36,19 @@ def test_known_user_view(seeded_home) -> None:
     assert view.status is logic.Status.OK
     assert view.user_key == "user_3" and view.display_name == "User_3"
     assert len(view.recommendations) == 20
+
+
+def test_with_the_cached_catalogue_the_view_is_read_without_cards(seeded_home) -> None:
+    catalogue = logic.load_catalogue(seeded_home.client, CatalogueCache())
+    view = logic.load_user_view(seeded_home.client, "User_3", catalogue)
+    assert view.status is logic.Status.OK and len(view.recommendations) == 20
+    assert all(r.anime is None for r in view.recommendations)
+    # the filters take the cards of what they keep from the catalogue
+    pool = logic.filtered_pool(
+        view.recommendations, catalogue, logic.build_filters(include_upcoming=True),
+        date(2026, 11, 29), user_list=view.user_list,
+    )  # fmt: skip
+    assert pool and all(r.anime == catalogue.cards[r.anime_id] for r in pool)
 
 
 @pytest.mark.parametrize(

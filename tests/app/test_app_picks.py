@@ -74,6 +74,17 @@ def test_hidden_titles_leave_the_pool_and_the_rest_stays_on_screen() -> None:
         assert {r.anime_id for r in pool} - on_screen <= more
 
 
+def test_the_users_own_list_leaves_the_pool_plan_to_watch_only_when_asked() -> None:
+    recs = _recs(8)
+    catalogue = Catalogue.of("v", {})
+    user_list = {101: "plan_to_watch", 102: "completed", 103: "dropped"}
+    pool = logic.filtered_pool(recs, catalogue, logic.build_filters(), TODAY, user_list=user_list)
+    assert [r.anime_id for r in pool] == [104, 105, 106, 107, 108]
+    planned = logic.build_filters(include_plan_to_watch=True)
+    pool = logic.filtered_pool(recs, catalogue, planned, TODAY, user_list=user_list)
+    assert [r.anime_id for r in pool] == [101, 104, 105, 106, 107, 108]
+
+
 def test_filter_options_come_from_the_published_cards() -> None:
     cards = {
         1: AnimeCard(1, "a", type="TV", genres=("Action", "Drama")),

@@ -20,10 +20,17 @@ def test_report_is_publish_lines_then_latency_lines() -> None:
         LatencyFigures("API filtered", np.array([10.0, 20.0, 60.0]), 1.0),
     ]
     result.filtered_full_share = 0.99
+    result.parts, result.prepare_s, result.write_s = 10, 300.0, 120.5
+    result.publish_s = result.prepare_s + result.write_s
+    result.bench_peak_rss_mb, result.redis_peak_rss_mb = 3500.0, 4200.0
     lines = result.report().splitlines()
     assert lines[: len(result.publish_lines())] == result.publish_lines()
     assert all(len(line) > 20 for line in lines)  # whole lines, never a character each
     assert "3,000 bytes of JSON per user" in result.report()
     assert "ranked lists 3.30 GB + MAL lists 0.64 GB" in result.report()
     assert "filtered p99 / unfiltered p99 = 1.99" in result.report()
+    assert "in 10 part(s) of 100,000 users: 420.5 s = prepare 300.0 s" in result.report()
+    assert "redis-server peak RSS 4,200 MB), publishing process peak RSS 3,500 MB" in (
+        result.report()
+    )
     assert "holding 20 recommendations: 99.0%" in result.report()

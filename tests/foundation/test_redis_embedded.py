@@ -83,3 +83,32 @@ def test_queued_entries_survive_a_sigkill_of_the_embedded_server(animerec_home):
     assert (stats.length, stats.pending) == (50, 10)
     reclaimed = restarted.reclaim_stale("w-1", 0, 100)
     assert sorted(m.url for m in reclaimed) == sorted(m.url for m in held)
+
+
+def test_a_running_server_that_does_not_answer_is_waited_for_never_replaced(
+    animerec_home, monkeypatch
+):
+    """A stalled embedded server (loading its data, a slow fsync, a loaded machine) keeps its
+    socket: a second server on the same files would take every client that comes after, while
+    the first keeps the connections it has (a publish could land where nobody reads)."""
+    import os
+    import signal
+
+    import pytest
+
+    from animerec_assets.lib import redis_conn
+
+    redis_dir = animerec_home / "redis"
+    redis_client().set("animerec:stalled", "1")
+    pid = int((redis_dir / "redis.pid").read_text())
+    monkeypatch.setattr(redis_conn, "PROBE_TIMEOUT_S", 0.2)
+    os.kill(pid, signal.SIGSTOP)
+    try:
+        with pytest.raises(RedisUnavailableError, match="did not answer"):
+            ensure_embedded_redis(redis_dir, wait_s=0.5)
+        assert int((redis_dir / "redis.pid").read_text()) == pid
+        assert embedded_socket_path(redis_dir).exists()
+    finally:
+        os.kill(pid, signal.SIGCONT)
+    assert redis_client().get("animerec:stalled") == b"1"
+    assert int((redis_dir / "redis.pid").read_text()) == pid

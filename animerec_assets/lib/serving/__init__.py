@@ -28,7 +28,13 @@ from animerec_assets.lib.serving.lookup import (
     recommend_from_anime,
     search_titles,
 )
-from animerec_assets.lib.serving.payloads import Payloads, PublishInputError, prepare_payloads
+from animerec_assets.lib.serving.payloads import (
+    Payloads,
+    PublishInputError,
+    prepare_catalogue,
+    prepare_payloads,
+    prepare_user_part,
+)
 from animerec_assets.lib.serving.publish import (
     PublishError,
     PublishLockedError,
@@ -67,7 +73,9 @@ __all__ = [
     "get_user_view",
     "live_versions",
     "normalize_title",
+    "prepare_catalogue",
     "prepare_payloads",
+    "prepare_user_part",
     "publish",
     "publish_payloads",
     "recommend_from_anime",

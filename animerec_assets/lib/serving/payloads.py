@@ -277,10 +277,10 @@ def _row_json(table: pa.Table) -> pa.Array:
     magnitude = np.abs(scaled)
     whole = pc.cast(pa.array(magnitude // 100_000), pa.string())
     fraction = pc.utf8_lpad(pc.cast(pa.array(magnitude % 100_000), pa.string()), 5, "0")
-    sign = pa.array(np.where(scaled < 0, "-", ""), pa.string())
+    sign = pc.if_else(pa.array(scaled < 0), "-", "")
     reason_id = pc.fill_null(pc.cast(table.column("reason_anime_id"), pa.string()), "null")
     reason = table.column("reason").combine_chunks()
-    texts = pa.array(np.full(len(reason), "null", dtype=object), pa.string())
+    texts: pa.Array | str = "null"  # no text: one scalar, not millions of copies
     if reason.null_count < len(reason):
         # JSON strings of the distinct texts only (escaping done by the json module)
         distinct = pc.unique(pc.drop_null(reason))
@@ -601,6 +601,75 @@ def title_index_members(anime_ids: np.ndarray, normalized_titles: np.ndarray) ->
     return np.array(members, dtype=object)
 
 
+def _no_users() -> dict[str, Any]:
+    return {
+        "user_keys": np.array([], dtype=object),
+        "user_values": np.array([], dtype=object),
+        "list_keys": np.array([], dtype=object),
+        "list_values": pa.array([], pa.binary()),
+        "list_entries": 0,
+    }
+
+
+def _no_catalogue() -> dict[str, Any]:
+    return {
+        "similar_ids": np.array([], dtype="int64"),
+        "similar_values": np.array([], dtype=object),
+        "anime_ids": np.array([], dtype="int64"),
+        "anime_values": np.array([], dtype=object),
+        "title_members": np.array([], dtype=object),
+    }
+
+
+def prepare_user_part(
+    user_recs: pd.DataFrame,
+    user_anime: pd.DataFrame | None = None,
+    *,
+    top_n_user: int = TOP_N_USER,
+    top_n_planned: int = TOP_N_PLAN_TO_WATCH,
+) -> Payloads:
+    """The per-user payloads (ranked lists and packed MAL lists) of some users, no catalogue.
+
+    A publish too big to hold in memory at once is written as the catalogue
+    (``prepare_catalogue``) and parts of this kind, each for a disjoint set of users
+    (``publish_payloads(user_parts=...)``): one part's rows are all that is held at a time.
+    """
+    lists = clean_user_lists(user_anime) if user_anime is not None else None
+    users = prepare_user_payloads(user_recs, top_n_user, lists, top_n_planned)
+    list_keys, list_values = np.array([], dtype=object), pa.array([], pa.binary())
+    list_entries = 0
+    if lists is not None:
+        served = lists.of_users(users["user_key"].to_numpy(dtype=object))
+        list_keys, list_values = pack_user_lists(served)
+        list_entries = len(served)
+    return Payloads(
+        user_keys=users["user_key"].to_numpy(dtype=object),
+        user_values=users["payload"].to_numpy(dtype=object),
+        list_keys=list_keys,
+        list_values=list_values,
+        list_entries=list_entries,
+        **_no_catalogue(),
+    )
+
+
+def prepare_catalogue(
+    similar: pd.DataFrame, anime: pd.DataFrame, *, top_n_similar: int = TOP_N_SIMILAR
+) -> Payloads:
+    """What every version holds besides its users: similar lists, cards, the title index."""
+    neighbours = prepare_similar_payloads(similar, top_n_similar)
+    cards = prepare_anime_payloads(anime)
+    return Payloads(
+        similar_ids=neighbours["anime_id"].to_numpy(dtype="int64"),
+        similar_values=neighbours["payload"].to_numpy(dtype=object),
+        anime_ids=cards["anime_id"].to_numpy(dtype="int64"),
+        anime_values=cards["payload"].to_numpy(dtype=object),
+        title_members=title_index_members(
+            cards["anime_id"].to_numpy(), cards["normalized_title"].to_numpy()
+        ),
+        **_no_users(),
+    )
+
+
 def prepare_payloads(
     user_recs: pd.DataFrame,
     similar: pd.DataFrame,
@@ -616,27 +685,11 @@ def prepare_payloads(
     ``user_anime`` (user_id, anime_id, status: the processed lists) is published packed for
     every user who has recommendations, so read-time filters know what is on each list.
     """
-    lists = clean_user_lists(user_anime) if user_anime is not None else None
-    users = prepare_user_payloads(user_recs, top_n_user, lists, top_n_planned)
-    list_keys, list_values = np.array([], dtype=object), pa.array([], pa.binary())
-    list_entries = 0
-    if lists is not None:
-        served = lists.of_users(users["user_key"].to_numpy(dtype=object))
-        list_keys, list_values = pack_user_lists(served)
-        list_entries = len(served)
-    neighbours = prepare_similar_payloads(similar, top_n_similar)
-    cards = prepare_anime_payloads(anime)
-    return Payloads(
-        user_keys=users["user_key"].to_numpy(dtype=object),
-        user_values=users["payload"].to_numpy(dtype=object),
-        similar_ids=neighbours["anime_id"].to_numpy(dtype="int64"),
-        similar_values=neighbours["payload"].to_numpy(dtype=object),
-        anime_ids=cards["anime_id"].to_numpy(dtype="int64"),
-        anime_values=cards["payload"].to_numpy(dtype=object),
-        title_members=title_index_members(
-            cards["anime_id"].to_numpy(), cards["normalized_title"].to_numpy()
-        ),
-        list_keys=list_keys,
-        list_values=list_values,
-        list_entries=list_entries,
+    users = prepare_user_part(
+        user_recs, user_anime, top_n_user=top_n_user, top_n_planned=top_n_planned
+    )
+    catalogue = prepare_catalogue(similar, anime, top_n_similar=top_n_similar)
+    return dataclasses.replace(
+        catalogue,
+        **{name: getattr(users, name) for name in _no_users()},
     )

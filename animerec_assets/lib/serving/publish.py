@@ -24,8 +24,9 @@ from __future__ import annotations
 
 import contextlib
 import json
+import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -292,11 +293,14 @@ class _Writer:
         self.on_progress = on_progress
         self.keys_written = 0
         self.refresh_sha = client.script_load(_REFRESH_LOCK)
+        self.stage_done: dict[str, int] = {}  # items written per stage over every user part
 
     def _batches(self, stage: str, head: list[str], columns: list) -> None:
         """Send RESP-encoded batches, each followed by the lock refresh (EVALSHA), keeping
         one batch in flight: batch n+1 travels while Redis still stores batch n."""
-        total = len(columns[0])
+        base = self.stage_done.get(stage, 0)
+        total = base + len(columns[0])
+        self.stage_done[stage] = total
         connection = self.client.connection_pool.get_connection()
         refresh = b"".join(
             bytes(part)
@@ -307,7 +311,7 @@ class _Writer:
         )  # fmt: skip
         in_flight: list[int] = []  # rows done once each sent batch is acknowledged
         try:
-            done = 0
+            done = base
             for size, command in command_batches(head, columns, self.batch_size):
                 done += size
                 connection.send_packed_command([command, refresh])
@@ -339,7 +343,8 @@ class _Writer:
             self.on_progress(stage, done, total)
 
     def strings(self, stage: str, keys: np.ndarray, values: np.ndarray | pa.Array) -> None:
-        self._batches(stage, ["MSET"], [keys, values])
+        if len(keys):
+            self._batches(stage, ["MSET"], [keys, values])
         self.keys_written += len(keys)
 
     def hash(self, stage: str, key: str, fields: np.ndarray, values: np.ndarray) -> None:
@@ -356,25 +361,66 @@ def _prefixed(namespace: str, suffixes: pd.Series) -> np.ndarray:
     return (namespace + suffixes).to_numpy(dtype=object)
 
 
+USER_COUNTS = ("users", "user_lists", "user_list_entries")  # summed over the user parts
+
+
+def _write_users(writer: _Writer, namespace: str, part: Payloads) -> None:
+    user_keys = _prefixed(namespace, ":user:" + pd.Series(part.user_keys, dtype=object))
+    assert len(user_keys) == 0 or user_keys[0] == namespace + user_suffix(part.user_keys[0])
+    writer.strings("users", user_keys, part.user_values)
+    list_keys = _prefixed(namespace, ":list:" + pd.Series(part.list_keys, dtype=object))
+    assert len(list_keys) == 0 or list_keys[0] == namespace + list_suffix(part.list_keys[0])
+    writer.strings("lists", list_keys, part.list_values)
+
+
+def _next_part(
+    parts: Iterator[Payloads], keep_lock: Callable[[], None], lock_ttl_s: float
+) -> Payloads | None:
+    """The next user part, the publish lock kept alive while it is being prepared (preparing
+    a part may take longer than the lock lives; a lost lock still fails the next batch)."""
+    stop = threading.Event()
+
+    def refresh() -> None:
+        while not stop.wait(lock_ttl_s / 3):
+            try:
+                keep_lock()
+            except (LockLostError, redis.RedisError):
+                return
+
+    keeper = threading.Thread(target=refresh, name="publish-lock-keeper", daemon=True)
+    keeper.start()
+    try:
+        return next(parts, None)
+    finally:
+        stop.set()
+        keeper.join()
+
+
 def write_version(
     client: redis.Redis,
     layout: KeyLayout,
     version: str,
     payloads: Payloads,
     *,
+    user_parts: Iterable[Payloads] = (),
     batch_size: int = DEFAULT_BATCH_SIZE,
     lock_ttl_s: float = DEFAULT_LOCK_TTL_S,
     on_progress: ProgressCallback | None = None,
-) -> int:
-    """Write every key of ``version`` (not its meta); returns the number of keys written."""
+) -> tuple[int, dict[str, int]]:
+    """Write every key of ``version`` (not its meta): ``payloads`` and then each of
+    ``user_parts`` (users only, disjoint from every other part's), pulled one at a time.
+    Returns the number of keys written and the version's counts."""
     namespace = layout.namespace(version)
     writer = _Writer(client, layout, version, batch_size, int(lock_ttl_s * 1000), on_progress)
-    user_keys = _prefixed(namespace, ":user:" + pd.Series(payloads.user_keys, dtype=object))
-    assert len(user_keys) == 0 or user_keys[0] == namespace + user_suffix(payloads.user_keys[0])
-    writer.strings("users", user_keys, payloads.user_values)
-    list_keys = _prefixed(namespace, ":list:" + pd.Series(payloads.list_keys, dtype=object))
-    assert len(list_keys) == 0 or list_keys[0] == namespace + list_suffix(payloads.list_keys[0])
-    writer.strings("lists", list_keys, payloads.list_values)
+    counts = dict(payloads.counts)
+    _write_users(writer, namespace, payloads)
+    parts = iter(user_parts)
+    keep_lock = _lock_keeper(client, layout, version, lock_ttl_s)
+    while (part := _next_part(parts, keep_lock, lock_ttl_s)) is not None:
+        _write_users(writer, namespace, part)
+        for name in USER_COUNTS:
+            counts[name] += part.counts[name]
+        del part  # one part in memory at a time: the next is prepared after this is gone
     similar_keys = _prefixed(namespace, ":similar:" + pd.Series(payloads.similar_ids).astype(str))
     assert len(similar_keys) == 0 or similar_keys[0] == namespace + similar_suffix(
         payloads.similar_ids[0]
@@ -384,7 +430,7 @@ def write_version(
         "anime", namespace + ANIME_SUFFIX, payloads.anime_ids.astype(str), payloads.anime_values
     )
     writer.sorted_set("titles", namespace + TITLES_SUFFIX, payloads.title_members)
-    return writer.keys_written
+    return writer.keys_written, counts
 
 
 def publish_payloads(
@@ -399,11 +445,14 @@ def publish_payloads(
     lock_wait_s: float | None = None,
     on_progress: ProgressCallback | None = None,
     forget: list[str] | None = None,
+    user_parts: Iterable[Payloads] = (),
 ) -> PublishResult:
     """Write prepared payloads as a new version and make it live atomically.
 
     ``forget``: user keys (opted-out users) to unlink from the versions kept for rollback too;
-    the new version simply does not have them (it is written whole from the model's output)."""
+    the new version simply does not have them (it is written whole from the model's output).
+    ``user_parts``: further users (``prepare_user_part``, disjoint sets), written into the same
+    version before the one switch; a generator keeps only one part in memory at a time."""
     started = time.monotonic()
     layout = KeyLayout(prefix) if prefix else KeyLayout()
     version = check_version(version or new_version())
@@ -423,11 +472,12 @@ def publish_payloads(
             version,
             json.dumps({"state": "writing", "started_at": started_at}),
         )
-        keys_written = write_version(
+        keys_written, counts = write_version(
             client,
             layout,
             version,
             payloads,
+            user_parts=user_parts,
             batch_size=batch_size,
             lock_ttl_s=lock_ttl_s,
             on_progress=on_progress,

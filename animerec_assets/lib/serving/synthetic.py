@@ -6,6 +6,8 @@ shapes and column names are exactly what the ML assets hand to the publish step.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import numpy as np
 import pandas as pd
 
@@ -60,16 +62,24 @@ def _progressions(
     return start, step
 
 
-def _user_ids(n_users: int) -> np.ndarray:
-    return np.array([f"User_{i}" for i in range(n_users)], dtype=object)
+def _user_ids(n_users: int, first_user: int = 0) -> np.ndarray:
+    return np.array([f"User_{i}" for i in range(first_user, first_user + n_users)], dtype=object)
+
+
+def _rng(seed: int, first_user: int) -> np.random.Generator:
+    """The generator of the users from ``first_user`` on (the whole population's at 0)."""
+    return np.random.default_rng(seed if first_user == 0 else [seed, first_user])
 
 
 def synthetic_user_recommendations(
-    n_users: int, n_anime: int, per_user: int = 20, seed: int = 11
+    n_users: int, n_anime: int, per_user: int = 20, seed: int = 11, first_user: int = 0
 ) -> pd.DataFrame:
-    """``ml/user_anime_ranked``-shaped rows: user_id, anime_id, rank, score, reason."""
-    rng = np.random.default_rng(seed)
-    users = np.repeat(_user_ids(n_users), per_user)
+    """``ml/user_anime_ranked``-shaped rows: user_id, anime_id, rank, score, reason.
+
+    ``first_user``: the rows of users ``User_{first_user}`` on (a part of a population too big
+    to build at once; ``synthetic_user_parts``)."""
+    rng = _rng(seed, first_user)
+    users = np.repeat(_user_ids(n_users, first_user), per_user)
     # distinct anime per user: a random start and a stride co-prime-ish with the catalogue
     start, step = _progressions(rng, n_users, n_anime, per_user)
     offsets = np.arange(per_user)
@@ -88,14 +98,19 @@ def synthetic_user_recommendations(
 
 
 def synthetic_user_lists(
-    n_users: int, n_anime: int, per_user: int = 20, list_size: int = 100, seed: int = 11
+    n_users: int,
+    n_anime: int,
+    per_user: int = 20,
+    list_size: int = 100,
+    seed: int = 11,
+    first_user: int = 0,
 ) -> pd.DataFrame:
     """``processed/user_anime``-shaped list rows (user_id, anime_id, status) that fit
     ``synthetic_user_recommendations`` of the same arguments: every ``PLANNED_EVERY``-th ranked
     anime is on the user's plan-to-watch list (the model ranks those too), and ``list_size``
     further anime the ranking never names, with statuses in ``LIST_STATUS_SHARES``."""
-    start, step = _progressions(np.random.default_rng(seed), n_users, n_anime, per_user)
-    rng = np.random.default_rng(seed + 1)
+    start, step = _progressions(_rng(seed, first_user), n_users, n_anime, per_user)
+    rng = _rng(seed + 1, first_user)
     planned = np.arange(PLANNED_EVERY - 1, per_user, PLANNED_EVERY)
     rest = np.arange(per_user, per_user + list_size)
     positions = np.concatenate([planned, rest])
@@ -116,11 +131,24 @@ def synthetic_user_lists(
     keep = ~met | (np.tile(np.arange(len(positions)), n_users) < len(planned))
     return pd.DataFrame(
         {
-            "user_id": _user_ids(n_users)[users[keep]],
+            "user_id": _user_ids(n_users, first_user)[users[keep]],
             "anime_id": anime.ravel()[keep].astype(np.int64),
             "status": status.ravel()[keep],
         }
     )
+
+
+def synthetic_user_parts(
+    n_users: int, n_anime: int, per_user: int, list_size: int, part_users: int
+) -> Iterator[tuple[pd.DataFrame, pd.DataFrame]]:
+    """(recommendations, lists) of ``part_users`` users at a time, for a population that does
+    not fit in memory at once (a million users' rows are ~20 GB as one pandas frame)."""
+    for first in range(0, n_users, part_users):
+        size = min(part_users, n_users - first)
+        yield (
+            synthetic_user_recommendations(size, n_anime, per_user, first_user=first),
+            synthetic_user_lists(size, n_anime, per_user, list_size, first_user=first),
+        )
 
 
 def synthetic_similar(n_anime: int, per_anime: int = 20, seed: int = 13) -> pd.DataFrame:

@@ -1,4 +1,5 @@
-"""Big publishes prepare user payloads in whole-user chunks: same bytes as one pass."""
+"""Big publishes prepare user payloads in whole-user chunks and write users in parts: the
+same version as one pass."""
 
 from __future__ import annotations
 
@@ -6,8 +7,23 @@ import pandas as pd
 import pyarrow as pa
 import pytest
 
-from animerec_assets.lib.serving import payloads
-from animerec_assets.lib.serving.synthetic import synthetic_user_recommendations
+from animerec_assets.lib.serving import (
+    KeyLayout,
+    PublishError,
+    live_versions,
+    payloads,
+    prepare_payloads,
+    prepare_user_part,
+    publish,
+    publish_payloads,
+    registered_versions,
+)
+from animerec_assets.lib.serving.synthetic import (
+    synthetic_anime,
+    synthetic_similar,
+    synthetic_user_parts,
+    synthetic_user_recommendations,
+)
 
 
 def test_chunked_preparation_equals_one_pass(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -32,3 +48,66 @@ def test_chunks_never_split_a_user() -> None:
     assert sum(chunk.num_rows for chunk in chunks) == 7
     assert all(a.isdisjoint(b) for i, a in enumerate(keys) for b in keys[i + 1 :])
     assert [sorted(k) for k in keys] == sorted(sorted(k) for k in keys)  # ranges in key order
+
+
+def test_a_version_published_in_user_parts_equals_one_published_whole(
+    serving_redis, prefix
+) -> None:
+    """A population too big for memory is published as a catalogue and further user parts,
+    pulled one at a time, into one version behind one switch: the same keys and values."""
+    parts = list(synthetic_user_parts(90, 400, per_user=12, list_size=6, part_users=40))
+    assert [len(recs["user_id"].unique()) for recs, _ in parts] == [40, 40, 10]
+    similar, anime = synthetic_similar(400), synthetic_anime(400)
+    whole = publish(
+        serving_redis,
+        pd.concat([recs for recs, _ in parts]),
+        similar,
+        anime,
+        model_version="whole",
+        prefix=prefix,
+        user_anime=pd.concat([lists for _, lists in parts]),
+    )
+    pulled: list[int] = []
+
+    def more_users():
+        for recs, lists in parts[1:]:
+            pulled.append(len(pulled))
+            yield prepare_user_part(recs, lists)
+
+    catalogue = prepare_payloads(parts[0][0], similar, anime, user_anime=parts[0][1])
+    progress: list[tuple[str, int, int]] = []
+    in_parts = publish_payloads(
+        serving_redis, catalogue, model_version="parts", prefix=prefix, batch_size=16,
+        user_parts=more_users(), on_progress=lambda *p: progress.append(p),
+    )  # fmt: skip
+    assert pulled == [0, 1]
+    assert in_parts.previous_version == whole.version  # one switch, from the whole version
+    assert in_parts.counts == whole.counts and in_parts.keys_written == whole.keys_written
+    layout = KeyLayout(prefix)
+    for user in ("user_0", "user_45", "user_89"):
+        for key_of in (layout.user, layout.user_list):
+            assert serving_redis.get(key_of(in_parts.version, user)) == serving_redis.get(
+                key_of(whole.version, user)
+            )
+    users_progress = [done for stage, done, _ in progress if stage == "users"]
+    assert users_progress == sorted(users_progress) and users_progress[-1] == 90
+
+
+def test_a_failing_user_part_leaves_the_live_version_and_no_debris(serving_redis, prefix) -> None:
+    recs, lists = next(synthetic_user_parts(20, 100, per_user=5, list_size=2, part_users=20))
+    catalogue = prepare_payloads(recs, synthetic_similar(100), synthetic_anime(100))
+    live = publish_payloads(serving_redis, catalogue, model_version="live", prefix=prefix)
+
+    def broken_parts():
+        yield prepare_user_part(recs.assign(user_id="other_" + recs["user_id"]), lists)
+        raise RuntimeError("the warehouse went away")
+
+    with pytest.raises(PublishError, match="warehouse"):
+        publish_payloads(
+            serving_redis, catalogue, model_version="x", prefix=prefix, user_parts=broken_parts()
+        )
+    layout = KeyLayout(prefix)
+    assert live_versions(serving_redis, layout) == (live.version, None)
+    assert set(registered_versions(serving_redis, layout)) == {live.version}
+    assert list(serving_redis.scan_iter(match=f"{prefix}*other_*")) == []  # the part is gone
+    assert not serving_redis.exists(layout.publish_lock)
