@@ -6,6 +6,8 @@ on a unix socket under ``ANIMEREC_HOME/redis``. The daemon outlives the process 
 so the Dagster run that publishes recommendations and the Streamlit app that reads them share it;
 ``stop_embedded_redis`` shuts it down (saving its data to disk first). It keeps an append-only
 file (fsynced every second) beside its snapshot, so a killed server restarts with its queue.
+A server that runs but does not answer in time (loading, a stalled disk, a loaded machine) is
+waited for, never replaced by a second one on the same socket and files.
 """
 
 from __future__ import annotations
@@ -110,14 +112,14 @@ def _wait_until_answering(socket_path: Path, url: str, wait_s: float, redis_dir:
 
 
 def _server_running(redis_dir: Path) -> bool:
-    """Whether the redis-server of ``redis.pid`` under ``redis_dir`` is alive (a pid the
-    kernel gave to another program since does not count)."""
+    """Whether the redis-server of ``redis.pid`` under ``redis_dir`` is alive: its process
+    title names our socket (a pid the kernel gave to another program since does not count)."""
     try:
         pid = int((redis_dir / "redis.pid").read_text().strip())
         command = Path(f"/proc/{pid}/cmdline").read_bytes()
     except (OSError, ValueError):
         return False
-    return b"redis-server" in command
+    return b"redis-server" in command and bytes(embedded_socket_path(redis_dir)) in command
 
 
 def stop_embedded_redis(redis_dir: Path) -> bool:
