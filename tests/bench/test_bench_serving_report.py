@@ -20,7 +20,8 @@ def test_report_is_publish_lines_then_latency_lines() -> None:
         LatencyFigures("API filtered", np.array([10.0, 20.0, 60.0]), 1.0),
     ]
     result.filtered_full_share = 0.99
-    result.parts, result.prepare_s, result.write_s = 10, 300.0, 120.5
+    result.parts, result.part_users = 10, 100_000
+    result.prepare_s, result.write_s = 300.0, 120.5
     result.publish_s = result.prepare_s + result.write_s
     result.bench_peak_rss_mb, result.redis_peak_rss_mb = 3500.0, 4200.0
     lines = result.report().splitlines()
