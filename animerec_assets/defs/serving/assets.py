@@ -110,7 +110,7 @@ def redis_recommendations(
     user_lists: pd.DataFrame,
 ) -> dg.MaterializeResult:
     from animerec_assets.lib.optout import read_opted_out_keys
-    from animerec_assets.lib.serving import prepare_payloads, publish_payloads
+    from animerec_assets.lib.serving import prepare_catalogue, publish_payloads, user_parts
     from animerec_assets.lib.serving.franchise import with_franchises
 
     started = time.monotonic()
@@ -120,31 +120,40 @@ def redis_recommendations(
         f"{len(anime_anime_ranked):,} similar rows, {len(anime):,} anime, "
         f"{len(user_lists):,} list entries (model {model_version})"
     )
-    # the cards carry each anime's franchise and watch order for the read-time filters
-    anime = with_franchises(anime, anime_relations)
-    payloads = prepare_payloads(
+    # users are prepared and written a part at a time (a million users' payloads are GBs)
+    parts = user_parts(
         user_anime_ranked,
-        anime_anime_ranked,
-        anime,
-        user_anime=user_lists[LIST_COLUMNS],
+        user_lists[LIST_COLUMNS],
         top_n_user=config.top_n,
         top_n_planned=config.top_n_plan_to_watch,
     )
-    context.log.info(
-        f"prepared {payloads.counts['users']:,} users' lists (top {config.top_n} + up to "
-        f"{config.top_n_plan_to_watch} plan-to-watch), {payloads.counts['user_lists']:,} MAL "
-        f"lists ({payloads.list_entries:,} entries, {payloads.list_values.nbytes / 1e6:,.1f} MB "
-        f"packed)"
-    )
+    ready = [next(parts)]  # prepared now: bad model output fails before anything is written
+    # the cards carry each anime's franchise and watch order for the read-time filters
+    catalogue = prepare_catalogue(anime_anime_ranked, with_franchises(anime, anime_relations))
     prepared_s = time.monotonic() - started
+    list_bytes: list[int] = []
+
+    def every_part():
+        while (part := ready.pop() if ready else next(parts, None)) is not None:
+            list_bytes.append(int(part.list_values.nbytes))
+            yield part
+            del part  # written: not held while the next part is prepared
+
     result = publish_payloads(
         redis.get_client(),
-        payloads,
+        catalogue,
         model_version=model_version,
         on_progress=_ProgressLog(context.log),
         # opted-out users: absent from the new version (not in processed), and unlinked from
         # the version kept for rollback
         forget=read_opted_out_keys(warehouse),
+        user_parts=every_part(),
+    )
+    context.log.info(
+        f"published {result.counts['users']:,} users' lists (top {config.top_n} + up to "
+        f"{config.top_n_plan_to_watch} plan-to-watch) in {len(list_bytes)} part(s), "
+        f"{result.counts['user_lists']:,} MAL lists ({result.counts['user_list_entries']:,} "
+        f"entries, {sum(list_bytes) / 1e6:,.1f} MB packed)"
     )
     context.log.info(
         f"version {result.version} is live (previous {result.previous_version}); "
@@ -161,7 +170,7 @@ def redis_recommendations(
             "removed_versions": ", ".join(result.removed_versions),
             "top_n": config.top_n,
             "top_n_plan_to_watch": config.top_n_plan_to_watch,
-            "user_list_bytes": int(payloads.list_values.nbytes),
+            "user_list_bytes": sum(list_bytes),
             "prepare_seconds": round(prepared_s, 3),
             "duration_seconds": round(time.monotonic() - started, 3),
         }

@@ -34,6 +34,7 @@ from animerec_assets.lib.serving.payloads import (
     prepare_catalogue,
     prepare_payloads,
     prepare_user_part,
+    user_parts,
 )
 from animerec_assets.lib.serving.publish import (
     PublishError,
@@ -84,4 +85,5 @@ __all__ = [
     "rollback",
     "search_titles",
     "user_key_of",
+    "user_parts",
 ]

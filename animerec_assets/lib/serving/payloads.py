@@ -12,6 +12,7 @@ import dataclasses
 import itertools
 import json
 import math
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -650,6 +651,65 @@ def prepare_user_part(
         list_entries=list_entries,
         **_no_catalogue(),
     )
+
+
+PART_USERS = 50_000  # users prepared at a time by ``user_parts``
+
+
+def _user_codes(user_ids: pd.Series) -> tuple[np.ndarray, pd.Series]:
+    """(each row's index into the distinct ids or -1 when missing, the distinct ids' keys)."""
+    codes, distinct = pd.factorize(user_ids, use_na_sentinel=True)
+    return codes, user_keys_of(pd.Series(distinct, dtype=object)).fillna("")
+
+
+def _part_of_rows(codes: np.ndarray, keys: pd.Series, n_parts: int) -> np.ndarray:
+    """Each row's part: a hash of the user's key, so the rows of one user (in any frame, any
+    spelling of case or spaces) land in the same part."""
+    part = pd.util.hash_array(keys.to_numpy(dtype=object)) % np.uint64(n_parts)
+    return np.where(codes >= 0, part.astype(np.int64)[np.maximum(codes, 0)], -1)
+
+
+def user_parts(
+    user_recs: pd.DataFrame,
+    user_anime: pd.DataFrame | None = None,
+    *,
+    part_users: int = PART_USERS,
+    top_n_user: int = TOP_N_USER,
+    top_n_planned: int = TOP_N_PLAN_TO_WATCH,
+) -> Iterator[Payloads]:
+    """``prepare_user_part`` of disjoint groups of about ``part_users`` users, one at a time
+    (``publish_payloads(user_parts=...)``): a million users' payloads are never all held at
+    once. The recommendations are validated whole before the first part, so bad model output
+    fails before a key is written."""
+    _require_columns(user_recs, USER_COLUMNS, "user recommendations")
+    if user_anime is not None:
+        _require_columns(user_anime, LIST_COLUMNS, "user lists")
+    codes, keys = _user_codes(user_recs["user_id"])
+    n_parts = max(1, -(-len(keys) // max(part_users, 1)))
+    if n_parts == 1:
+        yield prepare_user_part(
+            user_recs, user_anime, top_n_user=top_n_user, top_n_planned=top_n_planned
+        )
+        return
+    _require_ids(user_recs, ("anime_id",), "user recommendations")
+    _require_finite(user_recs, "score", "user recommendations")
+    _require_finite(user_recs, "rank", "user recommendations")
+    if (codes < 0).any():
+        raise PublishInputError("user recommendations.user_id: missing user ids")
+    if (keys == "").any():
+        raise PublishInputError("user recommendations.user_id: empty user ids")
+    rec_part = _part_of_rows(codes, keys, n_parts)
+    list_part = (
+        _part_of_rows(*_user_codes(user_anime["user_id"]), n_parts)
+        if user_anime is not None
+        else None
+    )
+    for part in range(n_parts):
+        recs = user_recs[rec_part == part]
+        if recs.empty:
+            continue
+        lists = user_anime[list_part == part] if user_anime is not None else None
+        yield prepare_user_part(recs, lists, top_n_user=top_n_user, top_n_planned=top_n_planned)
 
 
 def prepare_catalogue(

@@ -10,6 +10,7 @@ import pytest
 from animerec_assets.lib.serving import (
     KeyLayout,
     PublishError,
+    PublishInputError,
     live_versions,
     payloads,
     prepare_payloads,
@@ -17,10 +18,12 @@ from animerec_assets.lib.serving import (
     publish,
     publish_payloads,
     registered_versions,
+    user_parts,
 )
 from animerec_assets.lib.serving.synthetic import (
     synthetic_anime,
     synthetic_similar,
+    synthetic_user_lists,
     synthetic_user_parts,
     synthetic_user_recommendations,
 )
@@ -111,3 +114,28 @@ def test_a_failing_user_part_leaves_the_live_version_and_no_debris(serving_redis
     assert set(registered_versions(serving_redis, layout)) == {live.version}
     assert list(serving_redis.scan_iter(match=f"{prefix}*other_*")) == []  # the part is gone
     assert not serving_redis.exists(layout.publish_lock)
+
+
+def test_user_parts_split_users_disjointly_each_with_its_own_list() -> None:
+    recs = synthetic_user_recommendations(90, 400, per_user=12)
+    lists = synthetic_user_lists(90, 400, per_user=12, list_size=6)
+    lists["user_id"] = " " + lists["user_id"].str.upper()  # another spelling of the same users
+    whole = prepare_user_part(recs, lists)
+    parts = list(user_parts(recs, lists, part_users=25))
+    assert len(parts) == 4
+    keys = [set(part.user_keys) for part in parts]
+    assert all(a.isdisjoint(b) for i, a in enumerate(keys) for b in keys[i + 1 :])
+    assert set().union(*keys) == set(whole.user_keys)
+    users = dict(zip(whole.user_keys, whole.user_values, strict=True))
+    packed = dict(zip(whole.list_keys, whole.list_values.to_pylist(), strict=True))
+    for part in parts:
+        assert all(users[k] == v for k, v in zip(part.user_keys, part.user_values, strict=True))
+        assert dict(zip(part.list_keys, part.list_values.to_pylist(), strict=True)) == {
+            k: packed[k] for k in part.list_keys
+        }
+    assert sum(part.list_entries for part in parts) == whole.list_entries
+    # bad model output fails at the first part, before a publish writes anything
+    broken = recs.copy()
+    broken.loc[broken.index[-1], "user_id"] = "  "
+    with pytest.raises(PublishInputError, match="empty user ids"):
+        next(user_parts(broken, lists, part_users=25))
