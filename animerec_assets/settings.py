@@ -84,6 +84,9 @@ class Settings:
     # the public JSON API (api/server.py) as visitors reach it (ANIMEREC_API_URL): when set, the
     # app links each card through its /v1/go click recorder; None links straight to MAL
     api_url: str | None = None
+    # the app as visitors reach it (ANIMEREC_APP_URL): the API's answer for an unknown user
+    # points there (``/?user=NAME``) to ask for a crawl; None gives no link
+    app_url: str | None = None
     # days visitors' feedback events are kept (ANIMEREC_FEEDBACK_RETENTION_DAYS): older ones
     # are dropped from the stream, landing and the feedback tables
     feedback_retention_days: int = DEFAULT_RETENTION_DAYS
@@ -153,6 +156,7 @@ class _SharedSettings(TypedDict):
     export_real_usernames: bool
     api_cors_origins: tuple[str, ...]
     api_url: str | None
+    app_url: str | None
     feedback_retention_days: int
 
 
@@ -201,8 +205,13 @@ def _scrapy_overrides() -> dict[str, object]:
     return parsed
 
 
-def load_settings(env: str | None = None) -> Settings:
-    """Read the environment once and decide every backend from ``ANIMEREC_ENV``."""
+def load_settings(env: str | None = None, serving_only: bool = False) -> Settings:
+    """Read the environment once and decide every backend from ``ANIMEREC_ENV``.
+
+    ``serving_only``: for the public JSON API, which only reads Redis. In production its pods are
+    given REDIS_URL and nothing else of the secrets (deploy/k8s/api.yaml), so the variables the
+    pipeline needs (warehouse, scheduler, artifacts, export key) are not required, and stay empty.
+    """
     chosen = (env or _env("ANIMEREC_ENV", "local") or "local").lower()
     if chosen not in ENVIRONMENTS:
         raise SettingsError(f"ANIMEREC_ENV must be one of {ENVIRONMENTS}, got {chosen!r}")
@@ -239,6 +248,7 @@ def load_settings(env: str | None = None) -> Settings:
             if origin.strip()
         ),
         api_url=(_env("ANIMEREC_API_URL") or "").rstrip("/") or None,
+        app_url=(_env("ANIMEREC_APP_URL") or "").rstrip("/") or None,
         feedback_retention_days=_retention_days(),
     )
     if chosen == "local":
@@ -255,6 +265,19 @@ def load_settings(env: str | None = None) -> Settings:
             redis_url=_env("REDIS_URL"),
             artifact_uri=_env("ANIMEREC_ARTIFACT_URI", str(home / "artifacts")) or "",
             dagster_pg_url=_env("DAGSTER_PG_URL"),
+            **common,
+        )
+    if serving_only:
+        return Settings(
+            env="prod",
+            warehouse="bigquery",
+            gcp_project=None,
+            bigquery_location=None,
+            dbt_target="prod",
+            scheduler_db_url="",
+            redis_url=_required("REDIS_URL", "prod"),
+            artifact_uri="",
+            dagster_pg_url=None,
             **common,
         )
     prod = Settings(

@@ -327,6 +327,8 @@ def demo(
             "ANIMEREC_CRAWLER_SERVICE_URL": f"http://127.0.0.1:{crawler_port}",
             # the app links cards through the API's click recorder (/v1/go)
             "ANIMEREC_API_URL": f"http://127.0.0.1:{api_port}",
+            # the API sends visitors it does not know to the app, to ask for a crawl
+            "ANIMEREC_APP_URL": f"http://127.0.0.1:{app_port}",
             # the crawl service wants this bearer token; the app (same environment) sends it
             "ANIMEREC_SERVICE_TOKEN": os.environ.get("ANIMEREC_SERVICE_TOKEN")
             or secrets.token_urlsafe(32),

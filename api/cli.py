@@ -40,12 +40,12 @@ def serve(
     from animerec_assets.settings import load_settings
     from api.server import ApiConfig, create_app
 
-    settings = load_settings()
+    settings = load_settings(serving_only=True)
     config = ApiConfig(
         cors_origins=tuple(cors_origin or ()) or settings.api_cors_origins,
         rate_limit=rate_limit,
         rate_limit_storage=rate_limit_storage,
-        crawl_request_url=f"{settings.crawler_service_url}/enqueue",
+        app_url=settings.app_url,
         mal_base_url=settings.mal_base_url,
     )
     api = create_app(lambda: redis_client(settings), config)

@@ -22,6 +22,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Annotated, Any
+from urllib.parse import urlencode
 
 import redis
 from fastapi import FastAPI, HTTPException, Path, Query, Request, Response
@@ -210,7 +211,9 @@ class ApiConfig:
     cors_origins: tuple[str, ...] = ()
     rate_limit: str = DEFAULT_RATE_LIMIT
     rate_limit_storage: str = "memory://"
-    crawl_request_url: str | None = None  # where a visitor asks for a crawl of their profile
+    # the app as visitors reach it: an unknown user is sent there to ask for a crawl (the crawl
+    # service itself is internal and wants the app's token)
+    app_url: str | None = None
     today: Callable[[], date] = lambda: datetime.now(UTC).date()
     mal_base_url: str = MAL_BASE_URL  # where /v1/go redirects to (the anime's page under it)
 
@@ -219,6 +222,10 @@ class ApiConfig:
         if not re.fullmatch(_BASE_URL_PATTERN, self.mal_base_url):
             raise ValueError(f"mal_base_url must be a plain http(s) URL: {self.mal_base_url!r}")
         object.__setattr__(self, "mal_base_url", self.mal_base_url.rstrip("/"))
+        if self.app_url is not None:
+            if not re.fullmatch(_BASE_URL_PATTERN, self.app_url):
+                raise ValueError(f"app_url must be a plain http(s) URL: {self.app_url!r}")
+            object.__setattr__(self, "app_url", self.app_url.rstrip("/"))
 
 
 def _etag(version: str, request: Request) -> str:
@@ -354,7 +361,7 @@ def create_app(client_factory: ClientFactory, config: ApiConfig | None = None) -
             raise HTTPException(503, "no recommendations have been published yet")
         view = read_user_view(client(), user_key, catalogue, config.prefix)
         if not view.recommendations:
-            raise HTTPException(404, _unknown_user(username, config.crawl_request_url))
+            raise HTTPException(404, _unknown_user(username, config.app_url))
         kept = apply_filters(
             view.recommendations,
             catalogue,
@@ -492,18 +499,17 @@ def create_app(client_factory: ClientFactory, config: ApiConfig | None = None) -
     return app
 
 
-def _unknown_user(username: str, crawl_request_url: str | None) -> dict[str, Any]:
+def _unknown_user(username: str, app_url: str | None) -> dict[str, Any]:
     detail: dict[str, Any] = {
         "message": (
             f"no recommendations for {username!r}: their profile has not been crawled yet, or "
             "their list was too short when the model was trained"
         ),
     }
-    if crawl_request_url:
+    if app_url:
         detail["crawl_request"] = {
-            "method": "POST",
-            "url": crawl_request_url,
-            "json": {"urls": [username], "kind": "profile"},
+            "url": f"{app_url}/?{urlencode({'user': username})}",
+            "how": "open the link and press 'Crawl my profile'",
             "then": "recommendations appear after the next model is published",
         }
     return detail

@@ -218,6 +218,9 @@ def _for_you(client: redis.Redis | None, freshness: Freshness | None) -> None:
     if submitted:
         st.session_state.user_raw = raw
         st.session_state.pop("user-picks", None)
+    elif "user_raw" not in st.session_state and st.query_params.get("user"):
+        # a link such as the API's crawl hint (/?user=NAME): validated like typed input below
+        st.session_state.user_raw = st.query_params["user"][: logic.MAX_INPUT_CHARS]
     if not st.session_state.get("user_raw"):
         st.caption("Enter your MyAnimeList username to get five picks from your top 20.")
         return

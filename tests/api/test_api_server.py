@@ -11,13 +11,13 @@ from fastapi.testclient import TestClient
 
 from api.server import ApiConfig, create_app
 
-CRAWL_URL = "http://crawl.example/enqueue"
+APP_URL = "https://animerec.example.org"
 
 
 def _client(api_redis: redis.Redis, prefix: str, **config: object) -> TestClient:
     settings = ApiConfig(
         prefix=prefix,
-        crawl_request_url=CRAWL_URL,
+        app_url=APP_URL,
         today=lambda: date(2026, 11, 29),
         **config,  # type: ignore[arg-type]
     )
@@ -102,8 +102,8 @@ def test_unknown_user_gets_404_with_the_crawl_hint(api: TestClient) -> None:
     assert response.status_code == 404
     detail = response.json()["detail"]
     assert "not been crawled" in detail["message"]
-    assert detail["crawl_request"]["url"] == CRAWL_URL
-    assert detail["crawl_request"]["json"] == {"urls": ["nobody_here"], "kind": "profile"}
+    # the public app, not the internal crawl service: a visitor asks there, the app has the token
+    assert detail["crawl_request"]["url"] == f"{APP_URL}/?user=nobody_here"
 
 
 @pytest.mark.parametrize(

@@ -58,6 +58,28 @@ def test_invalid_and_unknown_users(run_app) -> None:
     assert not _card_ids(at)
 
 
+def test_a_link_with_the_username_opens_that_users_picks(monkeypatch, seeded_home) -> None:
+    """The API's crawl hint links to /?user=NAME: the name arrives as typed input would, and is
+    validated the same way."""
+    monkeypatch.setenv("ANIMEREC_HOME", str(seeded_home.home))
+    monkeypatch.setenv("ANIMEREC_ENV", "local")
+    monkeypatch.delenv("REDIS_URL", raising=False)
+    st.cache_resource.clear()
+
+    def opened(user: str) -> AppTest:
+        at = AppTest.from_file(str(APP_SCRIPT), default_timeout=30)
+        at.query_params["user"] = user
+        return at.run()
+
+    assert len(_card_ids(opened("User_5"))) == 5
+    at = opened("ghost_user")
+    assert any('data-testid="unknown-user"' in m.value for m in at.html)
+    at = opened("<script>alert(1)</script>")
+    assert "does not look like a MyAnimeList username" in at.warning[0].value
+    assert not _card_ids(at)
+    st.cache_resource.clear()
+
+
 def test_redis_down_is_a_message(run_app) -> None:
     at = run_app(REDIS_URL="redis://127.0.0.1:1/0")
     assert not at.exception

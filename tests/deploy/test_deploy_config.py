@@ -461,9 +461,17 @@ def test_the_api_serves_the_published_recommendations_and_is_ready_only_when_it_
     assert container.readiness_probe.http_get.port == port.name
     assert container.liveness_probe.tcp_socket.port == port.name
     assert container.resources.requests["cpu"] and container.resources.limits["memory"]
-    # REDIS_URL from the secret, CORS origins from the ConfigMap (read by settings.py)
+    # CORS origins and the app's address from the ConfigMap (read by settings.py); of the
+    # secret only REDIS_URL: a public pod holds no database password, token or export key
     sources = {(s.config_map_ref or s.secret_ref).name for s in container.env_from}
-    assert sources == {CONFIG_MAP, SECRET}
+    assert sources == {CONFIG_MAP}
+    from_secret = {
+        e.name: e.value_from.secret_key_ref
+        for e in container.env
+        if e.value_from and e.value_from.secret_key_ref
+    }
+    assert list(from_secret) == ["REDIS_URL"]
+    assert (from_secret["REDIS_URL"].name, from_secret["REDIS_URL"].key) == (SECRET, "REDIS_URL")
     assert "REDIS_URL" in find("Secret", SECRET)["stringData"]
     assert "REDIS_URL" not in find("ConfigMap", CONFIG_MAP)["data"]
     assert "ANIMEREC_API_CORS_ORIGINS" in find("ConfigMap", CONFIG_MAP)["data"]
@@ -484,6 +492,27 @@ def test_the_api_answers_the_configured_origins_only(monkeypatch):
     monkeypatch.delenv("ANIMEREC_API_CORS_ORIGINS")
     assert load_settings().api_cors_origins == ()
     assert ApiConfig().cors_origins == ()
+
+
+def test_the_api_starts_with_the_config_map_and_redis_url_alone(monkeypatch):
+    """What api.yaml gives the pod is enough for ``animerec api serve`` (serving_only), while
+    the pipeline's settings still refuse that environment: the narrowing is real."""
+    for variable in list(os.environ):
+        if variable.startswith(("ANIMEREC_", "DAGSTER_PG", "GCP_", "BIGQUERY_")):
+            monkeypatch.delenv(variable)
+    monkeypatch.delenv("REDIS_URL", raising=False)
+    for variable, value in find("ConfigMap", CONFIG_MAP)["data"].items():
+        monkeypatch.setenv(variable, value)
+    monkeypatch.setenv("REDIS_URL", find("Secret", SECRET)["stringData"]["REDIS_URL"])
+    settings = load_settings(serving_only=True)
+    assert settings.env == "prod" and settings.redis_url == os.environ["REDIS_URL"]
+    assert settings.app_url == find("ConfigMap", CONFIG_MAP)["data"]["ANIMEREC_APP_URL"]
+    assert settings.export_pseudonym_key is None and settings.crawler_service_token is None
+    with pytest.raises(SettingsError):
+        load_settings()
+    monkeypatch.delenv("REDIS_URL")
+    with pytest.raises(SettingsError, match="REDIS_URL"):
+        load_settings(serving_only=True)
 
 
 def test_the_api_reaches_only_redis_and_dns():
@@ -515,7 +544,7 @@ def test_the_mal_api_client_id_reaches_every_pod_only_by_secret_reference(monkey
     name = "ANIMEREC_MAL_CLIENT_ID"
     assert name in find("Secret", SECRET)["stringData"]
     assert name not in find("ConfigMap", CONFIG_MAP)["data"]
-    for _, container in deployment_containers():
+    for _, container in deployment_containers(crawler_only=True):
         assert {"secretRef": {"name": SECRET}} in container["envFrom"]
         assert name not in {e["name"] for e in container.get("env", [])}
     helm = helm_values()
