@@ -124,6 +124,46 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
 
+# Seconds each file of minutes takes alone (``pytest --durations``, 2 cores). Under
+# ``--dist loadfile`` a worker takes whole files in collection order, so the longest go first
+# (longest processing time first): a five-minute file started last would run on alone.
+LONG_FILES_S = {
+    "tests/e2e/test_demo_killed_mid_transform.py": 300,
+    "tests/e2e/test_demo_end_to_end.py": 290,
+    "tests/e2e/test_moving_world.py": 240,
+    "tests/e2e/test_crawl_chaos.py": 190,
+}
+
+
+def expected_seconds(path: str) -> float:
+    """What a file is expected to take; 0 for the many that take seconds."""
+    return LONG_FILES_S.get(path, 0)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """pytest-xdist would reorder files by their number of tests (``--loadscope-reorder``, on by
+    default), which sends the few-test, minutes-long end-to-end files last: keep ours."""
+    if hasattr(config.option, "loadscopereorder"):
+        config.option.loadscopereorder = False
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Longest files first, then the other slow ones, then files with more tests first (what
+    pytest-xdist's reordering did).
+
+    Every pytest-xdist worker collects and sorts alike, as its scheduler requires.
+    """
+    if config.getoption("dist", "no") == "no" and "PYTEST_XDIST_WORKER" not in os.environ:
+        return
+    root = Path(str(config.rootpath))
+    files: dict[str, list[pytest.Item]] = {}
+    for item in items:
+        files.setdefault(Path(str(item.path)).relative_to(root).as_posix(), []).append(item)
+    slow = {path for path, its in files.items() if any(i.get_closest_marker("slow") for i in its)}
+    ordered = sorted(files, key=lambda f: (-expected_seconds(f), f not in slow, -len(files[f])))
+    items[:] = [item for path in ordered for item in files[path]]
+
+
 def in_ci() -> bool:
     return os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
