@@ -124,14 +124,28 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
 
-# Seconds each file of minutes takes alone (``pytest --durations``, 2 cores). Under
-# ``--dist loadfile`` a worker takes whole files in collection order, so the longest go first
-# (longest processing time first): a five-minute file started last would run on alone.
+# Seconds each file of minutes took alone (``pytest --durations``; 2 cores shared with other
+# work, so only their order matters). Under ``--dist loadfile`` a worker takes whole files in
+# collection order, so the longest go first (longest processing time first): a five-minute
+# file started last would run on alone while the other worker idles.
 LONG_FILES_S = {
-    "tests/e2e/test_demo_killed_mid_transform.py": 300,
-    "tests/e2e/test_demo_end_to_end.py": 290,
-    "tests/e2e/test_moving_world.py": 240,
-    "tests/e2e/test_crawl_chaos.py": 190,
+    "tests/e2e/test_demo_killed_mid_transform.py": 310,
+    "tests/e2e/test_demo_end_to_end.py": 300,
+    "tests/animerec_assets/defs/feedback/test_feedback_assets.py": 250,
+    "tests/e2e/test_moving_world.py": 250,
+    "tests/animerec_assets/defs/transform/test_transform_assets.py": 230,
+    "tests/e2e/test_crawl_chaos.py": 200,
+    "tests/animerec_assets/defs/crawl/test_crawl_assets.py": 130,
+    "tests/bench/test_bench_scale.py": 130,
+    "tests/dbt_project/test_dbt_build.py": 100,
+    "tests/animerec_assets/defs/ml/test_ml_assets.py": 90,
+    "tests/animerec_assets/lib/ml/test_ml_models.py": 90,
+    "tests/crawler/test_parsers_hostile.py": 90,
+    "tests/e2e/test_demo_stops.py": 80,
+    "tests/animerec_assets/lib/ml/test_ml_baselines.py": 80,
+    "tests/crawler/test_snapshots.py": 70,
+    "tests/crawler/test_crawl_faults.py": 70,
+    "tests/dbt_project/test_optout_build.py": 70,
 }
 
 
