@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import re
+import signal
 import subprocess
 import sys
 import time
@@ -20,6 +21,12 @@ from app.launch import free_port
 BIN = Path(sys.executable).parent
 REPO_ROOT = Path(__file__).resolve().parents[2]
 USERS, ANIME, SEED = 30, 20, 5
+
+
+def default_ctrl_c() -> None:
+    """Ctrl-C's default action in the demo, as from a terminal: a test run started in the
+    background ignores SIGINT, and its children would inherit that."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def start_demo(home: Path) -> subprocess.Popen:
@@ -45,6 +52,7 @@ def start_demo(home: Path) -> subprocess.Popen:
         stderr=subprocess.STDOUT,
         text=True,
         start_new_session=True,
+        preexec_fn=default_ctrl_c,
     )
 
 
