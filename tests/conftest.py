@@ -152,11 +152,6 @@ LONG_FILES_S = {
 }
 
 
-def expected_seconds(path: str) -> float:
-    """What a file is expected to take; 0 for the many that take seconds."""
-    return LONG_FILES_S.get(path, 0)
-
-
 def pytest_configure(config: pytest.Config) -> None:
     """pytest-xdist would reorder files by their number of tests (``--loadscope-reorder``, on by
     default), which sends the few-test, minutes-long end-to-end files last: keep ours."""
@@ -172,12 +167,11 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     """
     if config.getoption("dist", "no") == "no" and "PYTEST_XDIST_WORKER" not in os.environ:
         return
-    root = Path(str(config.rootpath))
     files: dict[str, list[pytest.Item]] = {}
     for item in items:
-        files.setdefault(Path(str(item.path)).relative_to(root).as_posix(), []).append(item)
+        files.setdefault(item.nodeid.split("::")[0], []).append(item)
     slow = {path for path, its in files.items() if any(i.get_closest_marker("slow") for i in its)}
-    ordered = sorted(files, key=lambda f: (-expected_seconds(f), f not in slow, -len(files[f])))
+    ordered = sorted(files, key=lambda f: (-LONG_FILES_S.get(f, 0), f not in slow, -len(files[f])))
     items[:] = [item for path in ordered for item in files[path]]
 
 
