@@ -5,7 +5,8 @@ SHELL := /bin/bash
 PYTHON ?= python3
 UV := $(shell command -v uv 2>/dev/null || echo $(CURDIR)/.tools/bin/uv)
 VENV := $(CURDIR)/.venv
-# pytest-xdist workers; a test file stays on one worker (its module fixtures are built once).
+# pytest-xdist workers; a test file stays on one worker (its module fixtures are built once),
+# and the longest files start first (tests/conftest.py, LONG_FILES_S).
 # The browser tests run after the rest, alone: their page waits must not race a dbt build.
 TEST_WORKERS ?= 2
 PYTEST := $(VENV)/bin/pytest -q -ra -n $(TEST_WORKERS) --dist loadfile

@@ -124,6 +124,57 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
 
+# Seconds each file of minutes took alone (``pytest --durations``; 2 cores shared with other
+# work, so only their order matters). Under ``--dist loadfile`` a worker takes whole files in
+# collection order, so the longest go first (longest processing time first): a five-minute
+# file started last would run on alone while the other worker idles.
+LONG_FILES_S = {
+    "tests/e2e/test_demo_killed_mid_transform.py": 310,
+    "tests/e2e/test_demo_end_to_end.py": 300,
+    "tests/animerec_assets/defs/feedback/test_feedback_assets.py": 250,
+    "tests/e2e/test_moving_world.py": 250,
+    "tests/animerec_assets/defs/transform/test_transform_assets.py": 230,
+    "tests/e2e/test_crawl_chaos.py": 200,
+    "tests/dbt_project/test_recrawls.py": 150,
+    "tests/animerec_assets/defs/crawl/test_crawl_assets.py": 130,
+    "tests/bench/test_bench_scale.py": 130,
+    "tests/e2e/test_three_sources.py": 120,
+    "tests/dbt_project/test_dbt_build.py": 100,
+    "tests/animerec_assets/defs/ml/test_ml_assets.py": 90,
+    "tests/animerec_assets/lib/ml/test_ml_models.py": 90,
+    "tests/crawler/test_parsers_hostile.py": 90,
+    "tests/e2e/test_demo_stops.py": 80,
+    "tests/animerec_assets/lib/ml/test_ml_baselines.py": 80,
+    "tests/e2e/test_age_rating_crawl.py": 70,
+    "tests/crawler/test_snapshots.py": 70,
+    "tests/crawler/test_crawl_faults.py": 70,
+    "tests/dbt_project/test_optout_build.py": 70,
+}
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """pytest-xdist would reorder files by their number of tests (``--loadscope-reorder``, on by
+    default), which sends the few-test, minutes-long end-to-end files last: keep ours."""
+    if hasattr(config.option, "loadscopereorder"):
+        config.option.loadscopereorder = False
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Longest files first, then the other slow ones, then files with more tests first (what
+    pytest-xdist's reordering did).
+
+    Every pytest-xdist worker collects and sorts alike, as its scheduler requires.
+    """
+    if config.getoption("dist", "no") == "no" and "PYTEST_XDIST_WORKER" not in os.environ:
+        return
+    files: dict[str, list[pytest.Item]] = {}
+    for item in items:
+        files.setdefault(item.nodeid.split("::")[0], []).append(item)
+    slow = {path for path, its in files.items() if any(i.get_closest_marker("slow") for i in its)}
+    ordered = sorted(files, key=lambda f: (-LONG_FILES_S.get(f, 0), f not in slow, -len(files[f])))
+    items[:] = [item for path in ordered for item in files[path]]
+
+
 def in_ci() -> bool:
     return os.environ.get("CI", "").lower() in ("1", "true", "yes")
 

@@ -22,6 +22,7 @@ import httpx
 import pandas as pd
 import psutil
 import pytest
+from demo_process import default_ctrl_c
 from ground_truth import KEYS, differences
 
 from animerec_assets.lib.serving.payloads import TOP_N_PLAN_TO_WATCH, TOP_N_USER
@@ -88,6 +89,7 @@ def demo_run(tmp_path_factory):
         stderr=subprocess.STDOUT,
         text=True,
         start_new_session=True,
+        preexec_fn=default_ctrl_c,  # it is stopped with Ctrl-C (SIGINT) below
     )
     try:
         output = _read_until(process, r"Press Ctrl-C to stop", STARTUP_TIMEOUT_S)
