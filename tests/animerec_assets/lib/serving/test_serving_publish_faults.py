@@ -4,6 +4,7 @@ proxy): a lost reply to the pointer switch, and cleanup slower than the lock liv
 from __future__ import annotations
 
 import hashlib
+import time
 
 import pytest
 import redis
@@ -81,11 +82,14 @@ def test_the_lock_is_kept_while_cleanup_outlasts_its_ttl(
         direct.hset(layout.versions, version, '{"state": "writing"}')
         namespace = layout.namespace(version)
         direct.mset({f"{namespace}:user:u{n}": "x" for n in range(8_000)})
-    proxy.delay_s = 0.01  # a slow network: the cleanup takes well over a second
+    proxy.delay_s = 0.01  # a slow network: the cleanup takes a few seconds
     through_proxy = redis.Redis.from_url(proxy.url, socket_timeout=5)
+    ttl_s = 1.0  # short, yet long enough for a keeper on a loaded machine to renew it in time
+    started = time.monotonic()
     result = publish(
-        through_proxy, recs, similar, anime, model_version="m", prefix=prefix, lock_ttl_s=0.3
+        through_proxy, recs, similar, anime, model_version="m", prefix=prefix, lock_ttl_s=ttl_s
     )
+    assert time.monotonic() - started > 2 * ttl_s  # the publish did outlast the lock's TTL
     assert sorted(result.removed_versions) == debris
     assert live_versions(direct, layout)[0] == result.version
     assert not list(direct.scan_iter(match=f"{layout.version_root}20200101*", count=1000))
