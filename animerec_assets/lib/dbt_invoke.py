@@ -18,7 +18,7 @@ import json
 import os
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -34,13 +34,13 @@ TRANSFORM_STEPS: dict[str, str] = {
 }
 # Unit tests run in CI (`dbt test --select test_type:unit`), not on every materialization.
 BUILD = ["build", "--exclude-resource-type", "unit_test"]
-# dbt's debug log file (every statement of every node) and its JSON artifacts cost CPU on every
-# build and nothing reads them on the hourly path; the events reach the caller as callbacks.
-QUIET = ["--log-level-file", "none", "--no-write-json"]
+# dbt's loggers (its stdout lines, its debug log file with every statement) and its JSON
+# artifacts cost CPU on every build (each line is formatted and scrubbed of secrets, a scan of
+# the environment); nothing reads them on the hourly path: results and errors reach the caller
+# as callbacks.
+QUIET = ["--log-level", "none", "--log-level-file", "none", "--no-write-json"]
 # The dbt events that carry a node's result (what becomes a materialization or a check).
 RESULT_EVENTS = frozenset({"LogModelResult", "LogTestResult", "LogSeedResult", "LogSnapshotResult"})
-
-EventCallback = Callable[[dict[str, Any]], None]
 
 
 @dataclass(frozen=True)
@@ -75,7 +75,7 @@ def parsed_manifest(target: DbtTarget) -> Any:
     if target not in _MANIFESTS:
         from dbt.cli.main import dbtRunner
 
-        result = dbtRunner().invoke(["parse", "--quiet", *target.args()])
+        result = dbtRunner().invoke(["parse", *QUIET, *target.args()])
         if not result.success:
             raise RuntimeError(f"dbt parse failed: {result.exception}")
         _MANIFESTS[target] = result.result
@@ -95,24 +95,42 @@ def release_warehouse() -> None:
                 environment.close()
 
 
-def invoke_build(
-    target: DbtTarget, select: Sequence[str], on_result: EventCallback | None = None
-) -> Any:
+@dataclass
+class DbtBuild:
+    """What one ``dbt build`` did: dbt's result, each node result as dbt's structured-log dict
+    (what the Dagster side turns into events), and the error messages dbt logged."""
+
+    success: bool
+    result: Any
+    exception: BaseException | None
+    node_results: list[dict[str, Any]]
+    errors: list[str]
+
+    def failure(self) -> str:
+        return "\n".join(self.errors) or str(self.exception or self.result)
+
+
+def invoke_build(target: DbtTarget, select: Sequence[str]) -> DbtBuild:
     """``dbt build`` of ``select`` (dbt selection arguments) in this process with the cached
-    manifest; ``on_result`` gets each node result as dbt's structured-log dict. Returns dbt's
-    ``dbtRunnerResult``."""
+    manifest."""
     from dbt.cli.main import dbtRunner
     from dbt_common.events.functions import msg_to_dict
 
+    node_results: list[dict[str, Any]] = []
+    errors: list[str] = []
+
     def callback(message: Any) -> None:
-        if on_result is not None and message.info.name in RESULT_EVENTS:
-            on_result(msg_to_dict(message))
+        if message.info.name in RESULT_EVENTS:
+            node_results.append(msg_to_dict(message))
+        elif message.info.level == "error":
+            errors.append(message.info.msg)
 
     runner = dbtRunner(manifest=parsed_manifest(target), callbacks=[callback])
     try:
-        return runner.invoke([*BUILD, *select, "--quiet", *QUIET, *target.args()])
+        outcome = runner.invoke([*BUILD, *select, *QUIET, *target.args()])
     finally:
         release_warehouse()
+    return DbtBuild(outcome.success, outcome.result, outcome.exception, node_results, errors)
 
 
 def build_steps(target: DbtTarget, steps: Sequence[str], *extra: str) -> dict[str, Any]:
@@ -123,7 +141,7 @@ def build_steps(target: DbtTarget, steps: Sequence[str], *extra: str) -> dict[st
         started = time.perf_counter()
         result = invoke_build(target, ["--select", TRANSFORM_STEPS[step], *extra])
         if not result.success:
-            raise RuntimeError(f"dbt build of {step} failed: {result.exception or result.result}")
+            raise RuntimeError(f"dbt build of {step} failed: {result.failure()}")
         timings[step] = {
             "seconds": time.perf_counter() - started,
             "nodes": {node.node.unique_id: node.execution_time for node in result.result.results},
@@ -132,8 +150,8 @@ def build_steps(target: DbtTarget, steps: Sequence[str], *extra: str) -> dict[st
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    """Build the transform's steps in one process (what the transform job runs); prints the
-    per-step timings as JSON on the last line."""
+    """Build the transform's steps in one process (what the transform job runs); prints, as
+    JSON on the last line, the seconds dbt's import and parse took and the per-step timings."""
     parser = argparse.ArgumentParser(description=main.__doc__)
     parser.add_argument("--target", default="local")
     parser.add_argument("--target-path", type=Path)
@@ -142,8 +160,11 @@ def main(argv: Sequence[str] | None = None) -> None:
     options = parser.parse_args(argv)
     target = DbtTarget(target=options.target, target_path=options.target_path)
     extra = ["--full-refresh"] if options.full_refresh else []
+    started = time.perf_counter()
+    parsed_manifest(target)
+    parse_seconds = time.perf_counter() - started
     timings = build_steps(target, options.steps, *extra)
-    sys.stdout.write(json.dumps(timings) + "\n")
+    sys.stdout.write(json.dumps({"parse_seconds": parse_seconds, "steps": timings}) + "\n")
 
 
 if __name__ == "__main__":

@@ -97,9 +97,8 @@ def _build(
         project_dir=Path(dbt.project_dir),
         profiles_dir=Path(dbt.profiles_dir or dbt.project_dir),
     )
-    results: list[dict[str, Any]] = []
-    outcome = invoke_build(target, _selection(context), results.append)
-    for raw_event in results:
+    outcome = invoke_build(target, _selection(context))
+    for raw_event in outcome.node_results:
         event = DbtCoreCliEventMessage(raw_event=raw_event, event_history_metadata={})
         context.log.info(str(event))
         yield from event.to_default_asset_events(
@@ -111,7 +110,7 @@ def _build(
     if not outcome.success:
         raise dg.Failure(
             description=f"dbt build of {step} failed",
-            metadata={"error": dg.MetadataValue.text(str(outcome.exception or outcome.result))},
+            metadata={"error": dg.MetadataValue.text(outcome.failure())},
         )
 
 
