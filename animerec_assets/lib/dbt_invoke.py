@@ -38,7 +38,7 @@ BUILD = ["build", "--exclude-resource-type", "unit_test"]
 # artifacts cost CPU on every build (each line is formatted and scrubbed of secrets, a scan of
 # the environment); nothing reads them on the hourly path: results and errors reach the caller
 # as callbacks.
-QUIET = ["--log-level", "none", "--log-level-file", "none", "--no-write-json"]
+QUIET = ["--log-level", "none", "--log-level-file", "none", "--no-write-json", "--no-use-colors"]
 # The dbt events that carry a node's result (what becomes a materialization or a check).
 RESULT_EVENTS = frozenset({"LogModelResult", "LogTestResult", "LogSeedResult", "LogSnapshotResult"})
 
