@@ -51,6 +51,9 @@ class AnimerecDbtTranslator(DagsterDbtTranslator):
         return dbt_resource_props.get("config", {}).get("schema") or "transform"
 
 
+# dbt's target folder (beside the warehouse file) for every step of the transform
+DBT_TARGET_FOLDER = "transform"
+
 translator = AnimerecDbtTranslator(settings=DagsterDbtTranslatorSettings(enable_asset_checks=True))
 # Built when the code location loads (the manifest must exist before ``@dbt_assets`` reads it).
 _settings = load_settings()
@@ -87,12 +90,13 @@ def _build(
     """dbt build of the step's selection, inside this process (lib/dbt_invoke.py: one dbt
     import and one parse serve every step of a transform run, which runs in one process), on
     the warehouse the IO manager and the gates use: the run's ``warehouse`` resource names it
-    on the dbt command line (``--vars``), never in the process environment. Each step keeps
-    its own target folder from run to run, so dbt's partial parse applies. Node results become
-    materializations and asset checks as they finish; a failed build raises after them."""
+    on the dbt command line (``--vars``), never in the process environment. Node results become
+    materializations and asset checks when the build ends; a failed build raises after them."""
     target = DbtTarget(
         target=dbt.target or "local",
-        target_path=warehouse.dbt_target_path(step),
+        # one folder for the three steps: one parse serves them all (they never run at once:
+        # the DuckDB pool has one slot), and it stays put for the next run's partial parse
+        target_path=warehouse.dbt_target_path(DBT_TARGET_FOLDER),
         extra_args=tuple(warehouse.dbt_args()),
         project_dir=Path(dbt.project_dir),
         profiles_dir=Path(dbt.profiles_dir or dbt.project_dir),
