@@ -324,7 +324,7 @@ def run_scale_bench(
         landing_rows = sum(result.counts.values())
         dbt_note: list[str] = []
         with _stage(result, "dbt", lambda: landing_rows, lambda: dbt_note[0]):
-            _, _, done = timed_dbt_build(warehouse, home / "target")
+            done = timed_dbt_build(warehouse, home / "target").summary()
             dbt_note.append(f"(rows = landing rows in) {done}")
         scan_rate, _ = duckdb_scan_rate(warehouse)
         result.limits["duckdb_scan_rows_per_s"] = scan_rate

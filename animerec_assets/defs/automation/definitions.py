@@ -61,6 +61,9 @@ transform_job = dg.define_asset_job(
         "dbt staging, processed and feedback models with their tests and the quality gates; "
         "the online metrics."
     ),
+    # one process for the whole run: dbt is imported and the project parsed once for the three
+    # dbt steps (lib/dbt_invoke.py); the steps share one DuckDB file and run one at a time anyway
+    executor_def=dg.in_process_executor,
 )
 
 

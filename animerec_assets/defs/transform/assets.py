@@ -10,21 +10,29 @@ stage's assets.
 
 # (no postponed annotations: Dagster reads context and resource annotations at runtime)
 
+import json
 from collections.abc import Iterator, Mapping
+from functools import cache
+from pathlib import Path
 from typing import Any
 
 import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource
 from dagster_dbt import dbt_assets as dbt_assets_decorator
+from dagster_dbt.asset_utils import (
+    DAGSTER_DBT_EXCLUDE_METADATA_KEY,
+    DAGSTER_DBT_SELECT_METADATA_KEY,
+    DAGSTER_DBT_SELECTOR_METADATA_KEY,
+    get_subset_selection_for_context,
+)
+from dagster_dbt.core.dbt_cli_event import DbtCoreCliEventMessage
 
 from animerec_assets.defs.keys import DUCKDB_POOL, LANDING
 from animerec_assets.defs.transform.project import animerec_dbt_project
+from animerec_assets.lib.dbt_invoke import DbtTarget, invoke_build
 from animerec_assets.lib.dbt_paths import prepare_manifest
 from animerec_assets.resources import WarehouseResource
 from animerec_assets.settings import load_settings
-
-# Unit tests run in CI (`dbt test --select test_type:unit`), not on every materialization.
-DBT_BUILD = ["build", "--exclude-resource-type", "unit_test"]
 
 
 class AnimerecDbtTranslator(DagsterDbtTranslator):
@@ -43,11 +51,34 @@ class AnimerecDbtTranslator(DagsterDbtTranslator):
         return dbt_resource_props.get("config", {}).get("schema") or "transform"
 
 
+# dbt's target folder (beside the warehouse file) for every step of the transform
+DBT_TARGET_FOLDER = "transform"
+
 translator = AnimerecDbtTranslator(settings=DagsterDbtTranslatorSettings(enable_asset_checks=True))
 # Built when the code location loads (the manifest must exist before ``@dbt_assets`` reads it).
 _settings = load_settings()
 dbt_project = animerec_dbt_project(_settings)
 manifest_path = prepare_manifest(_settings)
+
+
+def _selection(context: dg.AssetExecutionContext) -> list[str]:
+    """The dbt selection of what this run asked for of the step (all of it, or a subset)."""
+    selection, indirect = get_subset_selection_for_context(
+        context=context,
+        manifest=dbt_manifest(),
+        select=context.op.tags.get(DAGSTER_DBT_SELECT_METADATA_KEY),
+        exclude=context.op.tags.get(DAGSTER_DBT_EXCLUDE_METADATA_KEY),
+        selector=context.op.tags.get(DAGSTER_DBT_SELECTOR_METADATA_KEY),
+        dagster_dbt_translator=translator,
+        current_dbt_indirect_selection_env=None,
+    )
+    return [*selection, *(["--indirect-selection", indirect] if indirect else [])]
+
+
+@cache
+def dbt_manifest() -> dict[str, Any]:
+    """manifest.json as the asset definitions read it (for turning results into events)."""
+    return json.loads(manifest_path.read_text())
 
 
 def _build(
@@ -56,14 +87,35 @@ def _build(
     warehouse: WarehouseResource,
     step: str,
 ) -> Iterator[Any]:
-    """dbt build on the warehouse the IO manager and the gates use: the run's ``warehouse``
-    resource names it on the dbt command line (``--vars``), never in the process environment.
-    Each step keeps its own dbt target folder from run to run, so dbt parses only what changed."""
-    yield from dbt.cli(
-        [*DBT_BUILD, *warehouse.dbt_args()],
-        context=context,
-        target_path=warehouse.dbt_target_path(step),
-    ).stream()
+    """dbt build of the step's selection, inside this process (lib/dbt_invoke.py: one dbt
+    import and one parse serve every step of a transform run, which runs in one process), on
+    the warehouse the IO manager and the gates use: the run's ``warehouse`` resource names it
+    on the dbt command line (``--vars``), never in the process environment. Node results become
+    materializations and asset checks when the build ends; a failed build raises after them."""
+    target = DbtTarget(
+        target=dbt.target or "local",
+        # one folder for the three steps: one parse serves them all (they never run at once:
+        # the DuckDB pool has one slot), and it stays put for the next run's partial parse
+        target_path=warehouse.dbt_target_path(DBT_TARGET_FOLDER),
+        extra_args=tuple(warehouse.dbt_args()),
+        project_dir=Path(dbt.project_dir),
+        profiles_dir=Path(dbt.profiles_dir or dbt.project_dir),
+    )
+    outcome = invoke_build(target, _selection(context))
+    for raw_event in outcome.node_results:
+        event = DbtCoreCliEventMessage(raw_event=raw_event, event_history_metadata={})
+        context.log.info(str(event))
+        yield from event.to_default_asset_events(
+            manifest=dbt_manifest(),
+            dagster_dbt_translator=translator,
+            context=context,
+            project=dbt_project,
+        )
+    if not outcome.success:
+        raise dg.Failure(
+            description=f"dbt build of {step} failed",
+            metadata={"error": dg.MetadataValue.text(outcome.failure())},
+        )
 
 
 @dbt_assets_decorator(
