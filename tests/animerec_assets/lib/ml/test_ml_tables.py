@@ -12,7 +12,7 @@ from animerec_assets.lib.ml.tables import (
     lists_to_frame,
     rerank_candidates,
 )
-from animerec_assets.lib.ml.user_pipeline import FEATURES, RankerLists, log_rank_within
+from animerec_assets.lib.ml.user_pipeline import FEATURES, RankerLists
 
 N_FEATURES = len(FEATURES)
 
@@ -101,10 +101,3 @@ def test_without_a_ranker_the_candidate_order_stands() -> None:
     candidates = candidates_frame()
     ranked = rerank_candidates(candidates, np.array([10, 20, 30, 50]), None)
     pd.testing.assert_frame_equal(ranked, candidates[RANKED_COLUMNS])
-
-
-def test_log_rank_within_ranks_each_row_and_puts_padding_last() -> None:
-    scores = np.array([[0.1, 0.9, 0.5], [3.0, 1.0, 2.0]], dtype=np.float32)
-    valid = np.array([[True, True, True], [False, True, True]])
-    ranks = np.expm1(log_rank_within(scores, valid)).round().astype(int)
-    assert ranks.tolist() == [[2, 0, 1], [2, 1, 0]]
