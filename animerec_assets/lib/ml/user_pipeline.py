@@ -182,12 +182,16 @@ class CandidateGenerator:
         they fit in memory) and each share's scorer takes positions in ``users``."""
         if len(users) * self.encoded.n_anime > SHARE_CACHE_CELLS:
             return lambda shares: lambda at: self.fuse(*self._sources_z(users[at]), shares=shares)
-        sources = self._sources_z(users)
-        return lambda shares: (
-            lambda at: self.fuse(
-                *(None if part is None else part[at] for part in sources), shares=shares
-            )
-        )
+        retrieval_z, ease_z, rp3_z = self._sources_z(users)
+
+        def scorer(shares: tuple[float, float]) -> BlockScorer:
+            def score(at: np.ndarray) -> np.ndarray:
+                ease = ease_z[at] if ease_z is not None else None
+                return self.fuse(retrieval_z[at], ease, rp3_z[at], shares=shares)
+
+            return score
+
+        return scorer
 
     def _sources_z(self, users: np.ndarray) -> tuple[np.ndarray, np.ndarray | None, np.ndarray]:
         retrieval, ease, _, rp3 = self._scores(users)

@@ -122,6 +122,12 @@ def test_user_pipeline_ranks_unseen_anime_of_the_users_cluster(world) -> None:
         for l2 in TINY_USER.ease_l2_grid
     }
     assert recommender.generator.ease_l2 == max(tried, key=tried.__getitem__)
+    # the blend shares tried on scores held in memory score as the generator itself does
+    generator, some = recommender.generator, np.arange(6)
+    shares = (generator.ease_weight, generator.rp3_weight)
+    np.testing.assert_allclose(
+        generator.share_scorer(some)(shares)(np.arange(6)), generator.fused_score(some), rtol=1e-6
+    )
     table = recommender.recommend()
     assert list(table.columns) == ["user_id", "anime_id", "rank", "score", "reason_anime_id"]
     # every reason is one of the user's own positives, never the recommended anime itself
