@@ -123,6 +123,9 @@ def quality_bench(
     baselines_only: bool = typer.Option(
         False, "--baselines-only", help="Only the closed-form baselines (no TensorFlow)."
     ),
+    user_anime_only: bool = typer.Option(
+        False, "--user-anime-only", help="Skip the anime -> anime stages (user lists only)."
+    ),
 ) -> None:
     """Recall@20, NDCG@20, Recall@300, coverage of every model stage and baseline."""
     from pathlib import Path
@@ -137,6 +140,7 @@ def quality_bench(
         as_json,
         Path(chart) if chart else None,
         stages=not baselines_only,
+        anime_anime=not user_anime_only,
     )
     typer.echo(report)
 

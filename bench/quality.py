@@ -55,6 +55,7 @@ def run_quality(
     as_json: bool = False,
     chart: Path | None = None,
     stages: bool = True,
+    anime_anime: bool = True,
 ) -> str:
     """Evaluate every stage on each seed of each ratings file; return the printed report.
 
@@ -77,7 +78,7 @@ def run_quality(
     )
 
     anime_table = load_kaggle_anime(anime)
-    config = EvaluationConfig(include_stages=stages)
+    config = EvaluationConfig(include_stages=stages, include_anime_anime=anime_anime)
     reports: list[str] = []
     documents: list[dict[str, object]] = []
     for number, path in enumerate(ratings):

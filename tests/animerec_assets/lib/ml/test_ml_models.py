@@ -36,7 +36,10 @@ TINY_RETRIEVAL = RetrievalConfig(
     embedding_dim=16, epochs=15, batch_size=128, learning_rate=0.03, history_length=32
 )
 TINY_USER = UserAnimeConfig(
-    retrieval=TINY_RETRIEVAL, ranking=RankingConfig(epochs=3), n_candidates=40
+    retrieval=TINY_RETRIEVAL,
+    ranking=RankingConfig(epochs=3),
+    n_candidates=40,
+    ranking_schedules=((2, 0.01),),
 )
 TINY_ANIME = AnimeAnimeConfig(
     embedding_dim=16,
@@ -105,6 +108,13 @@ def test_user_pipeline_ranks_unseen_anime_of_the_users_cluster(world) -> None:
     recommender = fit_user_anime(user_anime, TINY_USER, log=lambda _: None)
     assert recommender.chosen in {"mse", "listmle", "candidates"}
     assert {"candidates", "mse", "listmle"} <= set(recommender.validation)
+    # each loss keeps its best (epochs, learning rate) on validation, every schedule recorded
+    for loss in ("mse", "listmle"):
+        tried_schedules = [
+            recommender.validation[f"{loss} (epochs {epochs}, learning rate {rate:g})"]["ndcg@20"]
+            for epochs, rate in ((3, 0.003), (2, 0.01))
+        ]
+        assert recommender.validation[loss]["ndcg@20"] == max(tried_schedules)
     assert recommender.ease_weight in TINY_USER.ease_weights
     # EASE's lambda is the grid value with the best validation NDCG@20, recorded with the others
     tried = {
@@ -112,6 +122,12 @@ def test_user_pipeline_ranks_unseen_anime_of_the_users_cluster(world) -> None:
         for l2 in TINY_USER.ease_l2_grid
     }
     assert recommender.generator.ease_l2 == max(tried, key=tried.__getitem__)
+    # the blend shares tried on scores held in memory score as the generator itself does
+    generator, some = recommender.generator, np.arange(6)
+    shares = (generator.ease_weight, generator.rp3_weight)
+    np.testing.assert_allclose(
+        generator.share_scorer(some)(shares)(np.arange(6)), generator.fused_score(some), rtol=1e-6
+    )
     table = recommender.recommend()
     assert list(table.columns) == ["user_id", "anime_id", "rank", "score", "reason_anime_id"]
     # every reason is one of the user's own positives, never the recommended anime itself
