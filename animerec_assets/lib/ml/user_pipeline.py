@@ -424,6 +424,7 @@ def fit_candidates(
         f"user_anime: EASE weight {ease_weight}, RP3beta weight {rp3_weight} chosen; "
         "refitting on all training rows"
     )
+    del inner_generator  # its anime x anime matrices (GBs at 15k anime) go before the refit
     generator = CandidateGenerator.fit(
         encoded, config, config.seed + 2, anime, anime_anime, ease_l2=ease_l2
     )
