@@ -7,6 +7,7 @@ tables); the vocabularies that map them back to MAL ids travel with every model 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
@@ -115,10 +116,11 @@ class Encoded:
     scores: sparse.csr_matrix  # the raw score (0 = not scored)
     planned: sparse.csr_matrix | None = None  # 1 where the list status is plan_to_watch
 
-    @property
+    @cached_property
     def listed_unplanned(self) -> sparse.csr_matrix:
         """``seen`` without plan-to-watch entries: what the published candidates leave out
-        (a user may ask to be recommended titles they plan to watch)."""
+        (a user may ask to be recommended titles they plan to watch). Computed once: every
+        block of served users reads it."""
         if self.planned is None or not self.planned.nnz:
             return self.seen
         left = self.seen - self.planned

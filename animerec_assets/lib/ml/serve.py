@@ -6,7 +6,7 @@ candidate order), then only the rows the publish keeps (``top_n`` not planned an
 ``top_n_planned`` planned per user, ``lib/serving/payloads.py``) and a reason for each of those.
 
 Nothing grows with users x candidates x features beyond one block: at 1M users x 300
-candidates the feature tensor alone is ~19 GB in float32, a block of 4,096 users ~80 MB; and
+candidates the feature tensor alone is ~19 GB in float32, a block of 2,048 users ~40 MB; and
 reasons are found for the ~150 published rows of a user, not for all 300 candidates. Each
 user's rows depend on that user alone, so the result is the same whatever the block size.
 """
@@ -23,7 +23,7 @@ from animerec_assets.lib.ml.explain import explain_pairs
 from animerec_assets.lib.ml.metrics import lookup
 from animerec_assets.lib.ml.user_pipeline import CandidateGenerator, reason_ids
 
-SERVE_BLOCK_USERS = 4096
+SERVE_BLOCK_USERS = 2048  # 4 score matrices of 2048 x 15k anime: ~0.5 GB
 PUBLISHED_COLUMNS = ["user_id", "anime_id", "rank", "score", "reason_anime_id"]
 
 
@@ -84,7 +84,8 @@ def served_table(
     parts = []
     for start in range(0, encoded.n_users, block_users):
         users = np.arange(start, min(start + block_users, encoded.n_users))
-        ranked, scores = rank_block(generator, ranker, users, k)
+        with generator.scored(users):
+            ranked, scores = rank_block(generator, ranker, users, k)
         is_planned = (
             lookup(planned[users], ranked) > 0
             if planned is not None and planned.nnz

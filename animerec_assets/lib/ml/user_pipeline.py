@@ -12,7 +12,8 @@ Fitting follows the original pipeline's train/validation idea inside the trainin
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from functools import cached_property
 from typing import Any
@@ -141,8 +142,25 @@ class CandidateGenerator:
         l2 = (config.ease_l2 if ease_l2 is None else ease_l2) if ease is not None else None
         return cls(encoded, retrieval, ease, config.ease_weights[0], rp3, 0.0, content, knn, l2)
 
+    @contextmanager
+    def scored(self, users: np.ndarray) -> Iterator[None]:
+        """Inside, the scores of ``users`` (sorted indices) are computed once and read by
+        ``candidates`` and ``features`` of any of them (serving a block calls both: the
+        sparse EASE/RP3beta products are most of its time). Blend weights must not change
+        inside."""
+        self._block = (np.asarray(users), self._scores(users))
+        try:
+            yield
+        finally:
+            self._block = None
+
     def _scores(self, users: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """(retrieval, EASE, fused, RP3beta z-scored) scores [users, anime]."""
+        block = getattr(self, "_block", None)
+        if block is not None:
+            rows = np.minimum(np.searchsorted(block[0], users), len(block[0]) - 1)
+            if (block[0][rows] == users).all():
+                return tuple(part[rows] for part in block[1])  # type: ignore[return-value]
         retrieval = self.retrieval.score(users)
         ease = self.ease.score(users) if self.ease is not None else np.zeros_like(retrieval)
         rp3 = (
