@@ -54,6 +54,9 @@ class StageFigures:
     rows: int
     peak_bytes: int
     note: str = ""
+    # CPU seconds of this process and its finished children: on a shared machine the wall
+    # time says how loaded it was, this what the stage costs
+    cpu_seconds: float = 0.0
 
     @property
     def rows_per_second(self) -> float:
@@ -113,7 +116,7 @@ class ScaleBench:
             lines.append(
                 f"  {stage.name:<10} {stage.seconds:8.1f} s  {stage.rows:>12,} rows  "
                 f"{stage.rows_per_second:>12,.0f} rows/s  peak {stage.peak_bytes / 2**20:7,.0f} "
-                f"MiB  {stage.note}"
+                f"MiB  cpu {stage.cpu_seconds:8.1f} s  {stage.note}"
             )
         total = sum(stage.seconds for stage in self.stages)
         peak = max((stage.peak_bytes for stage in self.stages), default=0)
@@ -169,11 +172,18 @@ def _stage(
     result: ScaleBench, name: str, rows: Callable[[], int], note: Callable[[], str] = lambda: ""
 ) -> Iterator[None]:
     """Time a stage and sample the memory of this process tree while it runs."""
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), _cpu_seconds()
     with PeakMemory(os.getpid()) as memory:
         yield
     seconds = time.perf_counter() - started
-    result.stages.append(StageFigures(name, seconds, rows(), memory.peak_bytes, note()))
+    result.stages.append(
+        StageFigures(name, seconds, rows(), memory.peak_bytes, note(), _cpu_seconds() - cpu)
+    )
+
+
+def _cpu_seconds() -> float:
+    times = os.times()
+    return times.user + times.system + times.children_user + times.children_system
 
 
 def duckdb_scan_rate(warehouse: Path, repeat: int = 3) -> tuple[float, int]:
@@ -197,6 +207,9 @@ def redis_set_rate(
     """Pipelined SETs per second the server takes, sent the fastest way a client can: the
     whole pipeline pre-encoded in the Redis protocol (mass insertion), replies read in bulk.
     A redis-py pipeline would measure the client's per-command Python cost instead."""
+    # ~64 MB in one pipeline at most: a user's list (top 100 + planned, reasons) is a few KB,
+    # and a GB-sized send times out on a loaded machine
+    keys = max(1_000, min(keys, (64 << 20) // max(value_bytes, 1)))
     value = b"x" * value_bytes
     names = [f"{prefix}:{i}".encode() for i in range(keys)]
     payload = b"".join(
@@ -222,18 +235,29 @@ def redis_set_rate(
 
 
 def load_processed(warehouse: Path) -> dict[str, pd.DataFrame]:
-    """The processed tables the model job reads (user_anime, anime, anime_anime), as the
-    io_manager hands them to the ML assets."""
+    """The processed tables the model job reads (user_anime, anime, anime_anime). The texts of
+    user_anime stay Arrow strings: at 1M users (~50M rows) Python str objects would take ~9 GB
+    before the model sees a row."""
     from animerec_assets.lib.ml.data import USER_ANIME_COLUMNS
 
     with duckdb.connect(str(warehouse), read_only=True) as connection:
         return {
-            "user_anime": connection.execute(
+            "user_anime": connection.sql(
                 f"SELECT {', '.join(USER_ANIME_COLUMNS)} FROM processed.user_anime"
-            ).df(),
+            )
+            .to_arrow_table()
+            .to_pandas(types_mapper=_arrow_strings),
             "anime": connection.execute("SELECT * FROM processed.anime").df(),
             "anime_anime": connection.execute("SELECT * FROM processed.anime_anime").df(),
         }
+
+
+def _arrow_strings(kind: Any) -> Any:
+    """Arrow string columns as ``pd.ArrowDtype`` (compact), every other type as pandas'."""
+    import pyarrow as pa
+
+    text = pa.types.is_string(kind) or pa.types.is_large_string(kind)
+    return pd.ArrowDtype(kind) if text else None
 
 
 def _similar(anime_vectors: np.ndarray, anime_ids: np.ndarray, n: int) -> pd.DataFrame:
@@ -274,13 +298,16 @@ class StepLog:
     def __init__(self, echo: bool) -> None:
         self.echo = echo
         self.lines: list[str] = []
-        self.started = time.perf_counter()
+        self.started, self.cpu = time.perf_counter(), _cpu_seconds()
 
     def restart(self) -> None:
-        self.started = time.perf_counter()
+        self.started, self.cpu = time.perf_counter(), _cpu_seconds()
 
     def __call__(self, message: str) -> None:
-        line = f"{time.perf_counter() - self.started:8.1f} s  {message}"
+        line = (
+            f"{time.perf_counter() - self.started:8.1f} s  "
+            f"(cpu {_cpu_seconds() - self.cpu:8.1f} s)  {message}"
+        )
         self.lines.append(line)
         if self.echo:
             print(line, file=sys.stderr, flush=True)

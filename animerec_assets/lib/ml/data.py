@@ -29,6 +29,16 @@ def require_columns(frame: pd.DataFrame, columns: tuple[str, ...] | list[str], n
         raise InputDataError(f"{name} lacks required column(s) {missing}; has {list(frame)}")
 
 
+def as_text(values: pd.Series) -> pd.Series:
+    """``values`` as strings; a string column stays as it is (Arrow strings stay compact: at
+    ~50M rows, Python str objects take GBs)."""
+    if isinstance(values.dtype, pd.ArrowDtype | pd.StringDtype) and pd.api.types.is_string_dtype(
+        values.dtype
+    ):
+        return values
+    return values.astype(str)
+
+
 def clean_user_anime(user_anime: pd.DataFrame) -> pd.DataFrame:
     """Keep the columns the models use, typed; reject rows that cannot be used, loudly.
 
@@ -41,7 +51,7 @@ def clean_user_anime(user_anime: pd.DataFrame) -> pd.DataFrame:
         bad = int(frame["user_id"].isna().sum() + frame["anime_id"].isna().sum())
         raise InputDataError(f"user_anime has {bad} row(s) with a missing user_id or anime_id")
     frame["anime_id"] = pd.to_numeric(frame["anime_id"], errors="raise").astype("int64")
-    frame["user_id"] = frame["user_id"].astype(str)
+    frame["user_id"] = as_text(frame["user_id"])
     frame["score"] = pd.to_numeric(frame["score"], errors="coerce").fillna(0).astype("float32")
     if "status" not in frame:
         frame["status"] = "completed"
@@ -155,7 +165,7 @@ def encode(
     model fit on a subset of the rows lines up with the full training data.
     """
     if vocabulary is None:
-        user_codes, user_ids = pd.factorize(train["user_id"].astype(str), sort=True)
+        user_codes, user_ids = pd.factorize(as_text(train["user_id"]), sort=True)
         anime_codes, anime_ids = pd.factorize(train["anime_id"].astype("int64"), sort=True)
     else:
         user_ids, anime_ids = vocabulary.user_ids, vocabulary.anime_ids
@@ -179,7 +189,10 @@ def encode(
         seen=matrix(np.ones_like(score), everything),
         positives=matrix(np.ones_like(score), score >= positive_score),
         scores=matrix(score, everything),
-        planned=matrix(np.ones_like(score), (train["status"] == PLAN_TO_WATCH).to_numpy(dtype=bool))
+        planned=matrix(
+            np.ones_like(score),
+            (train["status"] == PLAN_TO_WATCH).fillna(False).to_numpy(dtype=bool),
+        )
         if "status" in train.columns
         else None,
     )
