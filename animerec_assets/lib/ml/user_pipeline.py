@@ -144,23 +144,23 @@ class CandidateGenerator:
 
     @contextmanager
     def scored(self, users: np.ndarray) -> Iterator[None]:
-        """Inside, the scores of ``users`` (sorted indices) are computed once and read by
-        ``candidates`` and ``features`` of any of them (serving a block calls both: the
-        sparse EASE/RP3beta products are most of its time). Blend weights must not change
-        inside."""
-        self._block = (np.asarray(users), self._scores(users))
+        """Inside, the model scores of ``users`` (sorted indices) are computed once and read by
+        ``candidates`` and ``features`` of any of them: serving a block calls both, and the
+        blend's validation tries every share on the same users (the sparse EASE/RP3beta
+        products are most of their time). The blend weights may change inside."""
+        self._block = (np.asarray(users), self._components(users))
         try:
             yield
         finally:
             self._block = None
 
-    def _scores(self, users: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        """(retrieval, EASE, fused, RP3beta z-scored) scores [users, anime]."""
+    def _components(self, users: np.ndarray) -> tuple[np.ndarray, ...]:
+        """(retrieval, EASE, RP3beta z-scored, retrieval z-scored, EASE z-scored) [users, anime]."""
         block = getattr(self, "_block", None)
         if block is not None:
             rows = np.minimum(np.searchsorted(block[0], users), len(block[0]) - 1)
             if (block[0][rows] == users).all():
-                return tuple(part[rows] for part in block[1])  # type: ignore[return-value]
+                return tuple(part[rows] for part in block[1])
         retrieval = self.retrieval.score(users)
         ease = self.ease.score(users) if self.ease is not None else np.zeros_like(retrieval)
         rp3 = (
@@ -168,10 +168,16 @@ class CandidateGenerator:
             if self.rp3 is not None
             else np.zeros_like(retrieval)
         )
+        ease_z = _zscore_rows(ease) if self.ease is not None else ease
+        return retrieval, ease, rp3, _zscore_rows(retrieval), ease_z
+
+    def _scores(self, users: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """(retrieval, EASE, fused, RP3beta z-scored) scores [users, anime]."""
+        retrieval, ease, rp3, retrieval_z, ease_z = self._components(users)
         rp3_weight = self.rp3_weight if self.rp3 is not None else 0.0
-        fused = (1 - self.ease_weight - rp3_weight) * _zscore_rows(retrieval)
+        fused = (1 - self.ease_weight - rp3_weight) * retrieval_z
         if self.ease is not None:
-            fused += self.ease_weight * _zscore_rows(ease)
+            fused += self.ease_weight * ease_z
         if rp3_weight:
             fused += rp3_weight * rp3
         return retrieval, ease, fused, rp3
@@ -412,9 +418,9 @@ def fit_candidates(
         for rp3 in (config.rp3_weights if inner_generator.rp3 is not None else (0.0,))
         if ease + rp3 <= 1.0 + 1e-9
     ]
+    found_by_share = _candidates_by_share(inner_generator, users, shares, config.n_candidates)
     for ease_share, rp3_share in shares:
-        inner_generator.ease_weight, inner_generator.rp3_weight = ease_share, rp3_share
-        found = inner_generator.candidates(users, config.n_candidates)
+        found = found_by_share.pop((ease_share, rp3_share)).astype(np.int64)
         metrics = evaluate_top_k(found, answers, n_answers, encoded.n_anime)
         validation[_share_key(ease_share, rp3_share)] = metrics
         log(
@@ -448,6 +454,25 @@ def fit_candidates(
     )
     generator.ease_weight, generator.rp3_weight = ease_weight, rp3_weight
     return CandidateStage(generator, lists, validation)
+
+
+def _candidates_by_share(
+    generator: CandidateGenerator,
+    users: np.ndarray,
+    shares: list[tuple[float, float]],
+    k: int,
+    block: int = 2048,
+) -> dict[tuple[float, float], np.ndarray]:
+    """Each blend's candidates [users, k] (int32) for sorted ``users``: block by block, every
+    share on the scores of the block computed once."""
+    found = {share: np.full((len(users), k), -1, dtype=np.int32) for share in shares}
+    for start in range(0, len(users), block):
+        rows = users[start : start + block]
+        with generator.scored(rows):
+            for share in shares:
+                generator.ease_weight, generator.rp3_weight = share
+                found[share][start : start + len(rows)] = generator.candidates(rows, k)
+    return found
 
 
 def user_sample(frame: pd.DataFrame, max_users: int, seed: int) -> pd.DataFrame:
