@@ -86,7 +86,7 @@ class UserAnimeConfig:
     # the inner split (the blend, EASE's lambda and the rankers' lists) takes at most this many
     # users, a seeded sample: beyond it the choices barely move while the inner retrieval, the
     # validation passes and the ranker epochs grow with users (bench scale at 1M users)
-    inner_max_users: int = 50_000
+    inner_max_users: int = 20_000
     seed: int = 0
 
     def to_dict(self) -> dict[str, Any]:
