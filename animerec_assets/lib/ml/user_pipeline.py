@@ -148,7 +148,10 @@ class CandidateGenerator:
         ``candidates`` and ``features`` of any of them: serving a block calls both, and the
         blend's validation tries every share on the same users (the sparse EASE/RP3beta
         products are most of their time). The blend weights may change inside."""
-        self._block = (np.asarray(users), self._components(users))
+        self._block: tuple[np.ndarray, tuple[np.ndarray, ...]] | None = (
+            np.asarray(users),
+            self._components(users),
+        )
         try:
             yield
         finally:
