@@ -62,6 +62,13 @@ class StageFigures:
     def rows_per_second(self) -> float:
         return self.rows / self.seconds if self.seconds > 0 else 0.0
 
+    def line(self) -> str:
+        return (
+            f"{self.name:<10} {self.seconds:8.1f} s  {self.rows:>12,} rows  "
+            f"{self.rows_per_second:>12,.0f} rows/s  peak {self.peak_bytes / 2**20:7,.0f} MiB  "
+            f"cpu {self.cpu_seconds:8.1f} s  {self.note}"
+        )
+
 
 @dataclass
 class ScaleBench:
@@ -112,12 +119,7 @@ class ScaleBench:
         if as_json:
             return json.dumps(self.to_dict(), indent=2)
         lines = [f"scale bench: {self.users:,} users, {self.anime:,} anime"]
-        for stage in self.stages:
-            lines.append(
-                f"  {stage.name:<10} {stage.seconds:8.1f} s  {stage.rows:>12,} rows  "
-                f"{stage.rows_per_second:>12,.0f} rows/s  peak {stage.peak_bytes / 2**20:7,.0f} "
-                f"MiB  cpu {stage.cpu_seconds:8.1f} s  {stage.note}"
-            )
+        lines.extend(f"  {stage.line()}" for stage in self.stages)
         total = sum(stage.seconds for stage in self.stages)
         peak = max((stage.peak_bytes for stage in self.stages), default=0)
         lines.append(f"  total      {total:8.1f} s  peak {peak / 2**20:,.0f} MiB (with children)")
@@ -349,6 +351,8 @@ def run_scale_bench(
 
     def done(name: str) -> bool:
         bar.update()
+        if progress and result.stages:  # each stage's figures as soon as it ends
+            print(f"stage {result.stages[-1].line()}", file=sys.stderr, flush=True)
         return stop_after == name
 
     try:
