@@ -228,14 +228,24 @@ def scale_bench(
     ),
     as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
     chart: str = typer.Option("", "--chart", help="Also write a PNG chart of the stages here."),
+    stop_after: str = typer.Option(
+        "", "--stop-after", help="End after this stage (landing, dbt, load, candidates, ...)."
+    ),
 ) -> None:
-    """landing → dbt → training → top-300 → Redis: time, rows/s, peak memory, machine ratios."""
+    """landing → dbt → the model job (candidates, rankers, served lists) → Redis: time,
+    rows/s, peak memory, machine ratios."""
     from pathlib import Path
 
     from bench.scale import chart_png, run_scale_bench
 
     result = run_scale_bench(
-        users, anime, seed, chunk_users, epochs, Path(workdir) if workdir else None
+        users,
+        anime,
+        seed,
+        chunk_users,
+        epochs,
+        Path(workdir) if workdir else None,
+        stop_after=stop_after or None,
     )
     typer.echo(result.report(as_json))
     if chart:

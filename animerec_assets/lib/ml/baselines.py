@@ -56,13 +56,41 @@ class EASE:
         x = positives.astype(np.float64)
         gram = np.asarray((x.T @ x).todense())
         gram[np.diag_indices_from(gram)] += l2
-        inverse = np.linalg.inv(gram)
-        weights = -inverse / np.diag(inverse)[None, :]
-        np.fill_diagonal(weights, 0.0)
-        return cls(positives.astype(np.float32).tocsr(), weights.astype(np.float32))
+        inverse = spd_inverse(gram)
+        inverse /= -np.diag(inverse)[None, :]
+        np.fill_diagonal(inverse, 0.0)
+        return cls(positives.astype(np.float32).tocsr(), inverse.astype(np.float32))
 
     def score(self, users: np.ndarray) -> np.ndarray:
         return np.asarray(self.positives[users] @ self.weights)
+
+
+def spd_inverse(matrix: np.ndarray, block: int = 1024) -> np.ndarray:
+    """Inverse of a symmetric positive definite float64 matrix, computed in its own memory.
+
+    Cholesky (LAPACK potrf + potri) does a third of the flops of a general inverse and needs
+    no second n x n buffer: at 15k anime EASE's Gram matrix is 1.8 GB and its inverse the
+    longest step of the candidate fit. ``matrix`` is overwritten.
+    """
+    from scipy.linalg import lapack
+
+    # the transpose of a C-ordered symmetric matrix is itself, in the Fortran order LAPACK
+    # overwrites in place; its lower triangle is the C-ordered upper one
+    factor, info = lapack.dpotrf(matrix.T, lower=True, overwrite_a=True, clean=False)
+    if info != 0:
+        raise np.linalg.LinAlgError(f"matrix is not positive definite (potrf info {info})")
+    inverse, info = lapack.dpotri(factor, lower=True, overwrite_c=True)
+    if info != 0:
+        raise np.linalg.LinAlgError(f"matrix is singular (potri info {info})")
+    out = inverse.T  # C-ordered, the upper triangle holds the inverse
+    n = len(out)
+    for start in range(0, n, block):
+        stop = min(start + block, n)
+        out[start:stop, :start] = out[:start, start:stop].T
+        diagonal = out[start:stop, start:stop]
+        lower = np.tril_indices(stop - start, -1)
+        diagonal[lower] = diagonal.T[lower]
+    return out
 
 
 @dataclass(frozen=True)

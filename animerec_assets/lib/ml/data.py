@@ -7,6 +7,7 @@ tables); the vocabularies that map them back to MAL ids travel with every model 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
@@ -28,6 +29,16 @@ def require_columns(frame: pd.DataFrame, columns: tuple[str, ...] | list[str], n
         raise InputDataError(f"{name} lacks required column(s) {missing}; has {list(frame)}")
 
 
+def as_text(values: pd.Series) -> pd.Series:
+    """``values`` as strings; a string column stays as it is (Arrow strings stay compact: at
+    ~50M rows, Python str objects take GBs)."""
+    if isinstance(values.dtype, pd.ArrowDtype | pd.StringDtype) and pd.api.types.is_string_dtype(
+        values.dtype
+    ):
+        return values
+    return values.astype(str)
+
+
 def clean_user_anime(user_anime: pd.DataFrame) -> pd.DataFrame:
     """Keep the columns the models use, typed; reject rows that cannot be used, loudly.
 
@@ -40,7 +51,7 @@ def clean_user_anime(user_anime: pd.DataFrame) -> pd.DataFrame:
         bad = int(frame["user_id"].isna().sum() + frame["anime_id"].isna().sum())
         raise InputDataError(f"user_anime has {bad} row(s) with a missing user_id or anime_id")
     frame["anime_id"] = pd.to_numeric(frame["anime_id"], errors="raise").astype("int64")
-    frame["user_id"] = frame["user_id"].astype(str)
+    frame["user_id"] = as_text(frame["user_id"])
     frame["score"] = pd.to_numeric(frame["score"], errors="coerce").fillna(0).astype("float32")
     if "status" not in frame:
         frame["status"] = "completed"
@@ -115,10 +126,11 @@ class Encoded:
     scores: sparse.csr_matrix  # the raw score (0 = not scored)
     planned: sparse.csr_matrix | None = None  # 1 where the list status is plan_to_watch
 
-    @property
+    @cached_property
     def listed_unplanned(self) -> sparse.csr_matrix:
         """``seen`` without plan-to-watch entries: what the published candidates leave out
-        (a user may ask to be recommended titles they plan to watch)."""
+        (a user may ask to be recommended titles they plan to watch). Computed once: every
+        block of served users reads it."""
         if self.planned is None or not self.planned.nnz:
             return self.seen
         left = self.seen - self.planned
@@ -153,7 +165,7 @@ def encode(
     model fit on a subset of the rows lines up with the full training data.
     """
     if vocabulary is None:
-        user_codes, user_ids = pd.factorize(train["user_id"].astype(str), sort=True)
+        user_codes, user_ids = pd.factorize(as_text(train["user_id"]), sort=True)
         anime_codes, anime_ids = pd.factorize(train["anime_id"].astype("int64"), sort=True)
     else:
         user_ids, anime_ids = vocabulary.user_ids, vocabulary.anime_ids
@@ -177,7 +189,10 @@ def encode(
         seen=matrix(np.ones_like(score), everything),
         positives=matrix(np.ones_like(score), score >= positive_score),
         scores=matrix(score, everything),
-        planned=matrix(np.ones_like(score), (train["status"] == PLAN_TO_WATCH).to_numpy(dtype=bool))
+        planned=matrix(
+            np.ones_like(score),
+            (train["status"] == PLAN_TO_WATCH).fillna(False).to_numpy(dtype=bool),
+        )
         if "status" in train.columns
         else None,
     )

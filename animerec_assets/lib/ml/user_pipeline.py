@@ -12,7 +12,8 @@ Fitting follows the original pipeline's train/validation idea inside the trainin
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from functools import cached_property
 from typing import Any
@@ -35,13 +36,10 @@ from animerec_assets.lib.ml.explain import (
 from animerec_assets.lib.ml.metrics import evaluate_hits, evaluate_top_k, lookup
 from animerec_assets.lib.ml.ranking import RankingConfig, RankingLoss, TrainedRanker, train_ranker
 from animerec_assets.lib.ml.split import holdout_split
-from animerec_assets.lib.ml.topk import BlockScorer, top_k
+from animerec_assets.lib.ml.topk import top_k
 from animerec_assets.lib.ml.user_anime import RetrievalConfig, TrainedRetrieval, train_retrieval
 
 Log = Callable[[str], None]
-# blend shares are tried on scores held in memory up to this many user x anime cells (~400 MB
-# for the three sources); beyond it each share rescores the users
-SHARE_CACHE_CELLS = 35_000_000
 FEATURES = (
     "retrieval_score",
     "ease_score",
@@ -91,6 +89,11 @@ class UserAnimeConfig:
     # mal2017 final NDCG@20 0.421 vs 0.420-0.423, mal2020 0.375 vs 0.383, with per-user
     # z-scores and ranks of each source as extra features, also dropped)
     ranking_schedules: tuple[tuple[int, float], ...] = ()
+    # the inner split (the blend, EASE's lambda and the rankers' lists) takes at most this many
+    # users, a seeded sample (the dev sets have 2-3k users, so they are not sampled): the inner
+    # retrieval, the validation passes and the ranker epochs would otherwise grow with users,
+    # the ranker's lists by 300 x len(FEATURES) floats per user (bench scale)
+    inner_max_users: int = 20_000
     seed: int = 0
 
     def to_dict(self) -> dict[str, Any]:
@@ -146,8 +149,28 @@ class CandidateGenerator:
         l2 = (config.ease_l2 if ease_l2 is None else ease_l2) if ease is not None else None
         return cls(encoded, retrieval, ease, config.ease_weights[0], rp3, 0.0, content, knn, l2)
 
-    def _scores(self, users: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        """(retrieval, EASE, fused, RP3beta z-scored) scores [users, anime]."""
+    @contextmanager
+    def scored(self, users: np.ndarray) -> Iterator[None]:
+        """Inside, the model scores of ``users`` (sorted indices) are computed once and read by
+        ``candidates`` and ``features`` of any of them: serving a block calls both, and the
+        blend's validation tries every share on the same users (the sparse EASE/RP3beta
+        products are most of their time). The blend weights may change inside."""
+        self._block: tuple[np.ndarray, tuple[np.ndarray, ...]] | None = (
+            np.asarray(users),
+            self._components(users),
+        )
+        try:
+            yield
+        finally:
+            self._block = None
+
+    def _components(self, users: np.ndarray) -> tuple[np.ndarray, ...]:
+        """(retrieval, EASE, RP3beta z-scored, retrieval z-scored, EASE z-scored) [users, anime]."""
+        block = getattr(self, "_block", None)
+        if block is not None:
+            rows = np.minimum(np.searchsorted(block[0], users), len(block[0]) - 1)
+            if (block[0][rows] == users).all():
+                return tuple(part[rows] for part in block[1])
         retrieval = self.retrieval.score(users)
         ease = self.ease.score(users) if self.ease is not None else np.zeros_like(retrieval)
         rp3 = (
@@ -155,51 +178,19 @@ class CandidateGenerator:
             if self.rp3 is not None
             else np.zeros_like(retrieval)
         )
-        ease_z = _zscore_rows(ease) if self.ease is not None else None
-        fused = self.fuse(_zscore_rows(retrieval), ease_z, rp3)
-        return retrieval, ease, fused, rp3
+        ease_z = _zscore_rows(ease) if self.ease is not None else ease
+        return retrieval, ease, rp3, _zscore_rows(retrieval), ease_z
 
-    def fuse(
-        self,
-        retrieval_z: np.ndarray,
-        ease_z: np.ndarray | None,
-        rp3_z: np.ndarray,
-        shares: tuple[float, float] | None = None,
-    ) -> np.ndarray:
-        """The candidate score from the z-scored sources: EASE's and RP3beta's shares (default:
-        the generator's own), the rest to TFRS."""
-        ease_weight, rp3_weight = shares or (self.ease_weight, self.rp3_weight)
-        rp3_weight = rp3_weight if self.rp3 is not None else 0.0
-        fused = (1 - ease_weight - rp3_weight) * retrieval_z
-        if ease_z is not None:
-            fused += ease_weight * ease_z
+    def _scores(self, users: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """(retrieval, EASE, fused, RP3beta z-scored) scores [users, anime]."""
+        retrieval, ease, rp3, retrieval_z, ease_z = self._components(users)
+        rp3_weight = self.rp3_weight if self.rp3 is not None else 0.0
+        fused = (1 - self.ease_weight - rp3_weight) * retrieval_z
+        if self.ease is not None:
+            fused += self.ease_weight * ease_z
         if rp3_weight:
-            fused += rp3_weight * rp3_z
-        return fused
-
-    def share_scorer(self, users: np.ndarray) -> Callable[[tuple[float, float]], BlockScorer]:
-        """For trying many blend shares on the same users: the sources are scored once (when
-        they fit in memory) and each share's scorer takes positions in ``users``."""
-        if len(users) * self.encoded.n_anime > SHARE_CACHE_CELLS:
-            return lambda shares: lambda at: self.fuse(*self._sources_z(users[at]), shares=shares)
-        retrieval_z, ease_z, rp3_z = self._sources_z(users)
-
-        def scorer(shares: tuple[float, float]) -> BlockScorer:
-            def score(at: np.ndarray) -> np.ndarray:
-                ease = ease_z[at] if ease_z is not None else None
-                return self.fuse(retrieval_z[at], ease, rp3_z[at], shares=shares)
-
-            return score
-
-        return scorer
-
-    def _sources_z(self, users: np.ndarray) -> tuple[np.ndarray, np.ndarray | None, np.ndarray]:
-        retrieval, ease, _, rp3 = self._scores(users)
-        return (
-            _zscore_rows(retrieval),
-            _zscore_rows(ease) if self.ease is not None else None,
-            rp3,
-        )
+            fused += rp3_weight * rp3
+        return retrieval, ease, fused, rp3
 
     def fused_score(self, users: np.ndarray) -> np.ndarray:
         return self._scores(users)[2]
@@ -417,7 +408,9 @@ def fit_candidates(
     features (genres, type, studios, relations)."""
     config = config or UserAnimeConfig()
     encoded = encode(train)
-    inner = holdout_split(train, seed=config.seed + 10_000)
+    inner = holdout_split(
+        user_sample(train, config.inner_max_users, config.seed), seed=config.seed + 10_000
+    )
     if inner.heldout.empty:
         raise ValueError("no user has enough positives to hold out a validation split")
     inner_encoded = encode(inner.train, vocabulary=encoded)
@@ -435,10 +428,9 @@ def fit_candidates(
         for rp3 in (config.rp3_weights if inner_generator.rp3 is not None else (0.0,))
         if ease + rp3 <= 1.0 + 1e-9
     ]
-    scorer = inner_generator.share_scorer(users)
-    positions, own = np.arange(len(users)), inner_encoded.seen[users]
+    found_by_share = _candidates_by_share(inner_generator, users, shares, config.n_candidates)
     for ease_share, rp3_share in shares:
-        found = top_k(scorer((ease_share, rp3_share)), positions, config.n_candidates, own)
+        found = found_by_share.pop((ease_share, rp3_share)).astype(np.int64)
         metrics = evaluate_top_k(found, answers, n_answers, encoded.n_anime)
         validation[_share_key(ease_share, rp3_share)] = metrics
         log(
@@ -466,11 +458,41 @@ def fit_candidates(
         f"user_anime: EASE weight {ease_weight}, RP3beta weight {rp3_weight} chosen; "
         "refitting on all training rows"
     )
+    del inner_generator  # its anime x anime matrices (GBs at 15k anime) go before the refit
     generator = CandidateGenerator.fit(
         encoded, config, config.seed + 2, anime, anime_anime, ease_l2=ease_l2
     )
     generator.ease_weight, generator.rp3_weight = ease_weight, rp3_weight
     return CandidateStage(generator, lists, validation)
+
+
+def _candidates_by_share(
+    generator: CandidateGenerator,
+    users: np.ndarray,
+    shares: list[tuple[float, float]],
+    k: int,
+    block: int = 2048,
+) -> dict[tuple[float, float], np.ndarray]:
+    """Each blend's candidates [users, k] (int32) for sorted ``users``: block by block, every
+    share on the scores of the block computed once."""
+    found = {share: np.full((len(users), k), -1, dtype=np.int32) for share in shares}
+    for start in range(0, len(users), block):
+        rows = users[start : start + block]
+        with generator.scored(rows):
+            for share in shares:
+                generator.ease_weight, generator.rp3_weight = share
+                found[share][start : start + len(rows)] = generator.candidates(rows, k)
+    return found
+
+
+def user_sample(frame: pd.DataFrame, max_users: int, seed: int) -> pd.DataFrame:
+    """The rows of at most ``max_users`` users drawn at random (seeded); all rows when there
+    are no more users than that."""
+    users = pd.unique(frame["user_id"])
+    if len(users) <= max_users:
+        return frame
+    keep = np.random.default_rng(seed).choice(np.sort(users), max_users, replace=False)
+    return frame[frame["user_id"].isin(keep)]
 
 
 def _choose_ease_l2(

@@ -28,9 +28,17 @@ from animerec_assets.lib.ml.evaluation import (
     summarize,
 )
 from animerec_assets.lib.ml.ranking import RankingConfig, list_mle_loss_class
+from animerec_assets.lib.ml.serve import served_table
+from animerec_assets.lib.ml.tables import candidate_frame, rerank_candidates
 from animerec_assets.lib.ml.topk import top_k
 from animerec_assets.lib.ml.user_anime import RetrievalConfig, train_retrieval
-from animerec_assets.lib.ml.user_pipeline import UserAnimeConfig, fit_user_anime
+from animerec_assets.lib.ml.user_pipeline import (
+    UserAnimeConfig,
+    UserAnimeRecommender,
+    _candidates_by_share,
+    fit_user_anime,
+)
+from animerec_assets.lib.serving.payloads import prepare_payloads
 
 TINY_RETRIEVAL = RetrievalConfig(
     embedding_dim=16, epochs=15, batch_size=128, learning_rate=0.03, history_length=32
@@ -100,12 +108,21 @@ def test_retrieval_alone_learns_the_clusters(world) -> None:
     assert purity(encoded.anime_ids[top], user_clusters(encoded.user_ids)) > 0.7
 
 
-@pytest.mark.slow
-def test_user_pipeline_ranks_unseen_anime_of_the_users_cluster(world) -> None:
+@pytest.fixture(scope="module")
+def planned_world(world) -> pd.DataFrame:
     raw = world[0].copy()
     raw.loc[raw.index[::10], "status"] = "plan_to_watch"  # some listed titles are only planned
-    user_anime = clean_user_anime(raw)
-    recommender = fit_user_anime(user_anime, TINY_USER, log=lambda _: None)
+    return clean_user_anime(raw)
+
+
+@pytest.fixture(scope="module")
+def recommender(planned_world) -> UserAnimeRecommender:
+    return fit_user_anime(planned_world, TINY_USER, log=lambda _: None)
+
+
+@pytest.mark.slow
+def test_user_pipeline_ranks_unseen_anime_of_the_users_cluster(planned_world, recommender) -> None:
+    user_anime = planned_world
     assert recommender.chosen in {"mse", "listmle", "candidates"}
     assert {"candidates", "mse", "listmle"} <= set(recommender.validation)
     # each loss keeps its best (epochs, learning rate) on validation, every schedule recorded
@@ -122,12 +139,13 @@ def test_user_pipeline_ranks_unseen_anime_of_the_users_cluster(world) -> None:
         for l2 in TINY_USER.ease_l2_grid
     }
     assert recommender.generator.ease_l2 == max(tried, key=tried.__getitem__)
-    # the blend shares tried on scores held in memory score as the generator itself does
+    # the blend shares tried block by block on scores computed once find what the generator
+    # finds scoring on its own
     generator, some = recommender.generator, np.arange(6)
-    shares = (generator.ease_weight, generator.rp3_weight)
-    np.testing.assert_allclose(
-        generator.share_scorer(some)(shares)(np.arange(6)), generator.fused_score(some), rtol=1e-6
-    )
+    share = (generator.ease_weight, generator.rp3_weight)
+    by_share = _candidates_by_share(generator, some, [(0.0, 0.0), share], 10, block=4)
+    assert (generator.ease_weight, generator.rp3_weight) == share  # the last share tried stays
+    np.testing.assert_array_equal(by_share[share], generator.candidates(some, 10))
     table = recommender.recommend()
     assert list(table.columns) == ["user_id", "anime_id", "rank", "score", "reason_anime_id"]
     # every reason is one of the user's own positives, never the recommended anime itself
@@ -163,6 +181,40 @@ def test_user_pipeline_ranks_unseen_anime_of_the_users_cluster(world) -> None:
     top5 = table[table["rank"] <= 5]
     clusters = user_clusters(top5["user_id"].to_numpy())
     assert purity(top5["anime_id"].to_numpy()[:, None], clusters) > 0.8
+
+
+@pytest.mark.slow
+def test_served_table_is_the_model_jobs_ranked_table_cut_to_what_is_published(
+    planned_world, recommender
+) -> None:
+    """Block by block, reasons only for the published rows: the same rows, ranks, scores and
+    reasons as the model job's candidate table re-ranked, and the same payloads."""
+    generator = recommender.generator
+    candidates = candidate_frame(generator, 40, log=lambda _: None)
+    similar = pd.DataFrame({"animeA": [1], "animeB": [2], "rank": [1], "score": [1.0]})
+    anime = pd.DataFrame({"anime_id": generator.encoded.anime_ids, "title": "x"})
+    lists = planned_world[["user_id", "anime_id", "status"]]
+    for ranker in (None, recommender.rankers["listmle"]):
+        whole = rerank_candidates(candidates, generator.encoded.anime_ids, ranker)
+        served = served_table(generator, ranker, 40, None, block_users=16)
+        key = ["user_id", "rank"]
+        whole = whole.sort_values(key, ignore_index=True)
+        served = served.sort_values(key, ignore_index=True)
+        columns = ["user_id", "anime_id", "rank"]
+        assert whole[columns].equals(served[columns])
+        # the ranker's float32 sums differ in the last bits with the batch it scores in
+        np.testing.assert_allclose(served["score"], whole["score"], rtol=1e-4, atol=1e-5)
+        assert served["reason_anime_id"].equals(whole["reason_anime_id"])
+        cut = served_table(generator, ranker, 40, 5, 2, block_users=16)
+        assert cut.groupby("user_id").size().max() <= 7
+        # the payloads of the cut table are those of the whole list (scores with 5 decimals:
+        # both scored in the same blocks)
+        payloads = [
+            prepare_payloads(t, similar, anime, user_anime=lists, top_n_user=5, top_n_planned=2)
+            for t in (served, cut)
+        ]
+        assert (payloads[0].user_keys == payloads[1].user_keys).all()
+        assert (payloads[0].user_values == payloads[1].user_values).all()
 
 
 def test_candidate_pairs_from_all_four_sources(world) -> None:
