@@ -37,6 +37,7 @@ import numpy as np
 import pandas as pd
 from scipy import sparse
 
+from animerec_assets.lib.redis_conn import kill_embedded_redis
 from bench.dbt_build import PeakMemory, timed_dbt_build
 
 if TYPE_CHECKING:
@@ -347,7 +348,6 @@ def run_scale_bench(
     bar = tqdm(total=len(STAGES), desc="bench scale", unit="stage", disable=not progress)
     log = StepLog(echo=progress)
     result.profile = log.lines
-    client = None
 
     def done(name: str) -> bool:
         bar.update()
@@ -392,12 +392,11 @@ def run_scale_bench(
         if done("load"):
             return result
 
-        client = _served_stages(result, tables, home, epochs, log, bar, done)
+        _served_stages(result, tables, home, epochs, log, bar, done)
     finally:
         bar.close()
-        if client is not None:
-            with contextlib.suppress(Exception):
-                client.shutdown(nosave=True)
+        # the bench's own server goes on every exit path, a busy or failed one included
+        kill_embedded_redis(home / "redis")
         if not keep_folder:
             shutil.rmtree(home, ignore_errors=True)
     return result
@@ -411,8 +410,8 @@ def _served_stages(
     log: StepLog,
     bar: Any,
     done: Callable[[str], bool],
-) -> Any:
-    """candidates -> rankers -> serve -> publish; returns the Redis client (to shut down)."""
+) -> None:
+    """candidates -> rankers -> serve -> publish (into the bench's own embedded Redis)."""
     from animerec_assets.lib.ml.serve import served_table
     from animerec_assets.lib.ml.user_pipeline import fit_candidates, fit_rankers
     from animerec_assets.lib.redis_conn import connect
@@ -530,4 +529,3 @@ def _served_stages(
     mean_value = int(np.mean([len(v) for v in payloads.user_values[:10_000]]))
     result.limits["redis_set_per_s"] = redis_set_rate(client, value_bytes=mean_value)
     done("publish")
-    return client

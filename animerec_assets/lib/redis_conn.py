@@ -13,6 +13,8 @@ waited for, never replaced by a second one on the same socket and files.
 from __future__ import annotations
 
 import contextlib
+import os
+import signal
 import subprocess
 import time
 from pathlib import Path
@@ -134,6 +136,24 @@ def stop_embedded_redis(redis_dir: Path) -> bool:
     while socket_path.exists() and time.monotonic() < deadline:
         time.sleep(0.05)
     return True
+
+
+def kill_embedded_redis(redis_dir: Path, wait_s: float = START_TIMEOUT_S) -> bool:
+    """Stop the embedded server under ``redis_dir`` without asking it (SIGTERM, then SIGKILL):
+    for throwaway servers (benchmarks) whose server may be too busy to answer a SHUTDOWN.
+    Returns False when none was running."""
+    if not _server_running(redis_dir):
+        return False
+    pid = int((redis_dir / "redis.pid").read_text().strip())
+    for signal_number in (signal.SIGTERM, signal.SIGKILL):
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal_number)
+        deadline = time.monotonic() + wait_s
+        while _server_running(redis_dir) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        if not _server_running(redis_dir):
+            return True
+    return not _server_running(redis_dir)
 
 
 def connect(url: str | None, embedded_dir: Path, *, check: bool = True) -> redis.Redis:

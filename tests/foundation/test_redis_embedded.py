@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import redis
 
 from animerec_assets.lib.redis_conn import (
@@ -112,3 +114,28 @@ def test_a_running_server_that_does_not_answer_is_waited_for_never_replaced(
         os.kill(pid, signal.SIGCONT)
     assert redis_client().get("animerec:stalled") == b"1"
     assert int((redis_dir / "redis.pid").read_text()) == pid
+
+
+def test_a_throwaway_server_too_stalled_to_answer_is_still_stopped(animerec_home):
+    """Benchmarks stop their own server on every exit path, even when it cannot answer a
+    SHUTDOWN (stopped here with SIGSTOP, which SIGTERM cannot reach: SIGKILL must follow)."""
+    import os
+    import signal
+
+    from animerec_assets.lib.redis_conn import kill_embedded_redis
+
+    redis_dir = animerec_home / "redis"
+    redis_client().set("animerec:throwaway", "1")
+    pid = int((redis_dir / "redis.pid").read_text())
+    os.kill(pid, signal.SIGSTOP)
+    try:
+        assert kill_embedded_redis(redis_dir, wait_s=1.0)
+        assert not Path(f"/proc/{pid}").exists() or b"Z" in _state(pid)
+    finally:
+        if Path(f"/proc/{pid}").exists():
+            os.kill(pid, signal.SIGKILL)
+    assert not kill_embedded_redis(redis_dir)  # nothing left to stop
+
+
+def _state(pid: int) -> bytes:
+    return Path(f"/proc/{pid}/stat").read_bytes().split(b") ")[1][:1]
