@@ -35,6 +35,7 @@ from app_world import (
     SAGA_MOVIE,
     UPCOMING,
 )
+from playwright.sync_api import expect
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -52,7 +53,19 @@ def world_url(app_world, app_env_for, cover_server: str) -> Iterator[str]:
 
 
 def _toggle(page, label: str) -> None:
-    page.get_by_role("checkbox", name=label).click(force=True)
+    """Flip a filter checkbox and wait until it shows flipped. A click that lands while the
+    app is still re-rendering the previous change can be lost (the widget is replaced): it is
+    clicked again, as a visitor would."""
+    box = page.get_by_role("checkbox", name=label)
+    wanted = not box.is_checked()
+    for _ in range(3):
+        box.click(force=True)
+        try:
+            expect(box).to_be_checked(checked=wanted, timeout=5_000)
+            return
+        except AssertionError:
+            continue
+    expect(box).to_be_checked(checked=wanted)
 
 
 def _min_members(page, value: int) -> None:
