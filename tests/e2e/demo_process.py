@@ -29,8 +29,9 @@ def default_ctrl_c() -> None:
     signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
-def start_demo(home: Path) -> subprocess.Popen:
-    """The demo without servers, on a tiny world, in its own session (killable as a group)."""
+def demo_env(home: Path) -> dict[str, str]:
+    """The environment of a demo on its embedded defaults under ``home`` (no server URLs
+    inherited from the test machine)."""
     env = {
         **os.environ,
         "ANIMEREC_ENV": "local",
@@ -40,6 +41,12 @@ def start_demo(home: Path) -> subprocess.Popen:
     }
     for name in ("REDIS_URL", "ANIMEREC_SCHEDULER_DB_URL", "ANIMEREC_DUCKDB_PATH"):
         env.pop(name, None)
+    return env
+
+
+def start_demo(home: Path) -> subprocess.Popen:
+    """The demo without servers, on a tiny world, in its own session (killable as a group)."""
+    env = demo_env(home)
     command = [
         str(BIN / "animerec"), "demo", "--no-serve", "--users", str(USERS), "--anime",
         str(ANIME), "--seed", str(SEED), "--rounds", "2", "--replica-port", str(free_port()),

@@ -22,7 +22,7 @@ import httpx
 import pandas as pd
 import psutil
 import pytest
-from demo_process import default_ctrl_c
+from demo_process import default_ctrl_c, demo_env
 from ground_truth import KEYS, differences
 
 from animerec_assets.lib.serving.payloads import TOP_N_PLAN_TO_WATCH, TOP_N_USER
@@ -66,15 +66,7 @@ def _read_until(process: subprocess.Popen, pattern: str, timeout_s: float) -> st
 def demo_run(tmp_path_factory):
     home = Path(f"/tmp/ar-e2e-{os.getpid()}")
     ports = {name: free_port() for name in ("replica", "ui", "app", "crawler", "api")}
-    env = {
-        **os.environ,
-        "ANIMEREC_ENV": "local",
-        "ANIMEREC_HOME": str(home),
-        "DAGSTER_HOME": str(home / "dagster_home"),
-        "PYTHONUNBUFFERED": "1",
-    }
-    for name in ("REDIS_URL", "ANIMEREC_SCHEDULER_DB_URL", "ANIMEREC_DUCKDB_PATH"):
-        env.pop(name, None)
+    env = demo_env(home)
     command = [
         str(BIN / "animerec"), "demo", "--users", str(USERS), "--anime", str(ANIME),
         "--seed", str(SEED), "--replica-port", str(ports["replica"]),
